@@ -1,0 +1,496 @@
+/*
+ * edusearch.h: the one public header of libedusearch, full-text search for
+ * Chinese policy documents.
+ *
+ * Conventions (read these once, they hold for every declaration below):
+ *
+ *  - Errors. Every fallible function returns an es_status: ES_OK (0) on
+ *    success, a negative code on failure, and ES_DONE (1) at the end of an
+ *    iteration, so `rc < 0` always means failure. Values are pinned forever.
+ *    es_strerror() gives static text for a code. Each handle keeps the message
+ *    of its last failure (es_index_errmsg(), es_writer_errmsg()); the handle
+ *    owns that text, which stays valid until the next call on the handle.
+ *    Constructors, which have no handle yet, take an optional es_error *err.
+ *
+ *  - Ownership. A first parameter `T **out` means: on ES_OK the caller owns
+ *    *out and frees it with the matching es_T_free(); on failure *out is set
+ *    to NULL. Every _free accepts NULL. A returned `const` pointer is borrowed
+ *    and its documentation says how long it lives. Text is passed as pointer
+ *    plus length in bytes (documents may contain NUL); returned text is also
+ *    NUL-terminated for convenience. The library copies every input it keeps.
+ *
+ *  - Options come in versioned structs: initialise them with the matching
+ *    ES_..._OPTIONS_INIT macro (or es_..._options_init()), then set fields.
+ *    Later versions only append fields, so old callers keep working. A NULL
+ *    options pointer means "all defaults".
+ *
+ *  - Threads. The library starts no threads and has no mutable global state.
+ *    Unless a declaration says otherwise, a handle must be used by one thread
+ *    at a time. An es_index (a read snapshot) may be searched by any number of
+ *    threads at once. Each function states its rule under "Thread safety".
+ *
+ *  - The library never prints, never exits, never aborts, and never reads
+ *    the environment.
+ */
+#ifndef EDUSEARCH_H
+#define EDUSEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define ES_API __attribute__((visibility("default")))
+#else
+#define ES_API
+#endif
+
+/* ------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------ */
+
+#define ES_VERSION_MAJOR 0
+#define ES_VERSION_MINOR 1
+#define ES_VERSION_PATCH 0
+#define ES_VERSION_STRING "0.1.0"
+/** The version as one comparable number: major*10000 + minor*100 + patch. */
+#define ES_VERSION_NUMBER \
+    (ES_VERSION_MAJOR * 10000 + ES_VERSION_MINOR * 100 + ES_VERSION_PATCH)
+
+/**
+ * The version of the library actually linked, as "MAJOR.MINOR.PATCH".
+ * @return static text; never NULL, never to be freed.
+ * Thread safety: always safe.
+ */
+ES_API const char *es_version(void);
+
+/**
+ * The linked library's version as ES_VERSION_NUMBER would give it; compare
+ * with ES_VERSION_NUMBER to detect a header/library mismatch.
+ * Thread safety: always safe.
+ */
+ES_API unsigned es_version_number(void);
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+/** Status codes. The values are pinned and will never change. */
+typedef enum es_status {
+    ES_OK = 0,          /**< success */
+    ES_DONE = 1,        /**< iteration finished (not an error) */
+    ES_ERROR = -1,      /**< unclassified failure; see the message */
+    ES_ENOMEM = -2,     /**< out of memory */
+    ES_EINVAL = -3,     /**< bad argument or unknown options version */
+    ES_EIO = -4,        /**< operating-system I/O failure (errno in message) */
+    ES_ECORRUPT = -5,   /**< an index file is damaged; run `edusearch check` */
+    ES_EFORMAT = -6,    /**< index written by an incompatible format version */
+    ES_ELOCKED = -7,    /**< another writer holds the index lock */
+    ES_ENOTFOUND = -8,  /**< no such index, document or field */
+    ES_EEXISTS = -9,    /**< the thing to create already exists */
+    ES_ESYNTAX = -10,   /**< malformed query; see position and message */
+    ES_ELIMIT = -11     /**< a documented limit was exceeded */
+} es_status;
+
+/**
+ * Error details for calls that have no handle yet (constructors, the query
+ * parser). A fixed-size struct so that it works even when memory is short.
+ */
+typedef struct es_error {
+    es_status code;     /**< the status the call returned */
+    size_t position;    /**< byte offset in the query text (ES_ESYNTAX), else 0 */
+    char message[512];  /**< NUL-terminated, actionable message */
+} es_error;
+
+/**
+ * A short static description of a status code.
+ * @return static text; never NULL (unknown codes give "unknown status").
+ * Thread safety: always safe.
+ */
+ES_API const char *es_strerror(es_status code);
+
+/* ------------------------------------------------------------------------
+ * Analysis: how text becomes index terms (also what `edusearch tokenize`
+ * shows). The rules are in docs/ANALYSIS.md.
+ * ------------------------------------------------------------------------ */
+
+/** What a token is. */
+typedef enum es_token_kind {
+    ES_TOKEN_HAN = 1,     /**< one CJK character (a unit of the phrase index) */
+    ES_TOKEN_BIGRAM = 2,  /**< two adjacent CJK characters */
+    ES_TOKEN_LATIN = 3,   /**< a run of letters (and digits), lower-cased */
+    ES_TOKEN_NUMBER = 4,  /**< a number: digits, with inner . or , (44.8) */
+    ES_TOKEN_WORD = 5     /**< an ICU dictionary word (used for ranking) */
+} es_token_kind;
+
+/** One token. Borrowed by the callback: valid only during the call. */
+typedef struct es_token {
+    es_token_kind kind;
+    const char *term;     /**< normalized key (NFKC, case-folded, simplified) */
+    size_t term_len;      /**< its length in bytes */
+    uint32_t position;    /**< unit position (a CJK char or a Latin/number token) */
+    uint32_t span;        /**< how many units the token covers (1 or more) */
+    size_t start;         /**< byte range [start, end) in the ORIGINAL text */
+    size_t end;
+} es_token;
+
+/** Flags for es_tokenize(). */
+#define ES_TOKENIZE_INDEX 0x1u  /**< the tokens the index stores (default) */
+#define ES_TOKENIZE_WORDS 0x2u  /**< ICU dictionary words, for ranking */
+
+/**
+ * Token callback: return 0 to go on, anything else to stop (es_tokenize then
+ * returns ES_OK having stopped early).
+ */
+typedef int (*es_token_cb)(const es_token *token, void *payload);
+
+/**
+ * Analyze UTF-8 text and report its tokens in text order.
+ * Invalid UTF-8 is read as U+FFFD per maximal invalid subsequence (which is
+ * not a letter, so it separates tokens); NUL bytes are separators.
+ * @param text   UTF-8 bytes, need not be NUL-terminated; may be NULL if len is 0.
+ * @param len    length of text in bytes.
+ * @param flags  ES_TOKENIZE_INDEX and/or ES_TOKENIZE_WORDS; 0 means INDEX.
+ * @param cb     called once per token; the token is borrowed for the call.
+ * @param payload passed through to cb.
+ * @param err    optional; receives the message on failure.
+ * @return ES_OK, ES_EINVAL (NULL cb or text), ES_ENOMEM, ES_ERROR (ICU failure).
+ * Thread safety: reentrant; may be called from any number of threads.
+ */
+ES_API es_status es_tokenize(const char *text, size_t len, unsigned flags,
+                             es_token_cb cb, void *payload, es_error *err);
+
+/* ------------------------------------------------------------------------
+ * Documents
+ * ------------------------------------------------------------------------ */
+
+/** A document being prepared for es_writer_add(): an id, a body, fields. */
+typedef struct es_doc es_doc;
+
+/**
+ * Create an empty document with the given id (the key for replace/delete).
+ * @param[out] out  on ES_OK, a new document; free with es_doc_free().
+ * @param id        UTF-8 id, 1..ES_MAX_ID_LEN bytes, no NUL; copied.
+ * @param err       optional error details.
+ * @return ES_OK, ES_EINVAL (empty, too long or NUL in id), ES_ENOMEM.
+ * Thread safety: reentrant.
+ */
+ES_API es_status es_doc_new(es_doc **out, const char *id, size_t id_len,
+                            es_error *err);
+
+/** Longest document id, in bytes. */
+#define ES_MAX_ID_LEN 1024
+
+/**
+ * Set the document's body text (replacing any earlier one); copied.
+ * @return ES_OK, ES_EINVAL (NULL doc, or NULL text with len > 0),
+ *         ES_ELIMIT (len > ES_MAX_DOC_LEN), ES_ENOMEM.
+ * Thread safety: one thread per document.
+ */
+ES_API es_status es_doc_set_text(es_doc *doc, const char *text, size_t len);
+
+/** Largest body text, in bytes (1 GiB). */
+#define ES_MAX_DOC_LEN ((size_t)1 << 30)
+
+/**
+ * Set a named field (title, date, source, or any other name); copied.
+ * Field names are 1..64 bytes of [a-z0-9_]. The field `date` should be ISO
+ * (YYYY, YYYY-MM or YYYY-MM-DD); it is what date: queries and date sorting use.
+ * Setting a field twice replaces the value. Every field is stored and indexed
+ * (search with `name:term`); `title` also counts in ranking.
+ * @return ES_OK, ES_EINVAL (bad name, NULL value with len > 0),
+ *         ES_ELIMIT (more than ES_MAX_FIELDS fields, value > 1 MiB), ES_ENOMEM.
+ * Thread safety: one thread per document.
+ */
+ES_API es_status es_doc_set_field(es_doc *doc, const char *name,
+                                  const char *value, size_t len);
+
+/** Most fields per document. */
+#define ES_MAX_FIELDS 64
+
+/** Free a document. NULL is allowed. Thread safety: one thread per document. */
+ES_API void es_doc_free(es_doc *doc);
+
+/* ------------------------------------------------------------------------
+ * Writing an index
+ * ------------------------------------------------------------------------ */
+
+/** The single writer of an index directory. */
+typedef struct es_writer es_writer;
+
+#define ES_WRITER_OPTIONS_VERSION 1
+/** Options for es_writer_open(). */
+typedef struct es_writer_options {
+    unsigned version;         /**< ES_WRITER_OPTIONS_VERSION */
+    int create;               /**< create the directory/index if missing (default 1) */
+    size_t ram_buffer_bytes;  /**< flush a segment when buffered postings pass this (default 64 MiB) */
+    int fsync;                /**< fsync files and directory on commit (default 1) */
+} es_writer_options;
+#define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1 }
+
+/**
+ * Fill *opts with the defaults of the given options version.
+ * @return ES_OK, ES_EINVAL (NULL opts or unknown version).
+ * Thread safety: reentrant.
+ */
+ES_API es_status es_writer_options_init(es_writer_options *opts, unsigned version);
+
+/**
+ * Open the index in directory `dir` for writing, taking its writer lock.
+ * Documents added become visible to readers only at es_writer_commit().
+ * @param[out] out  on ES_OK, the writer; release with es_writer_free().
+ * @param dir       index directory (created when opts->create is set).
+ * @param opts      NULL for defaults.
+ * @param err       optional error details.
+ * @return ES_OK, ES_ELOCKED (another writer, in any process), ES_ENOTFOUND
+ *         (no index and create not set), ES_ECORRUPT, ES_EFORMAT, ES_EIO,
+ *         ES_EINVAL, ES_ENOMEM.
+ * Thread safety: reentrant; the writer then belongs to one thread at a time.
+ */
+ES_API es_status es_writer_open(es_writer **out, const char *dir,
+                                const es_writer_options *opts, es_error *err);
+
+/**
+ * Add a document; a committed or pending document with the same id is
+ * replaced. The document is analyzed and copied: the caller may free it at
+ * once. May flush a segment to disk (not yet committed) when the RAM buffer
+ * is full.
+ * @return ES_OK, ES_EINVAL, ES_EIO, ES_ENOMEM; on failure nothing committed
+ *         is affected and the writer may still be used or freed.
+ */
+ES_API es_status es_writer_add(es_writer *w, const es_doc *doc);
+
+/**
+ * Delete the document with this id (committed or pending).
+ * @return ES_OK (also when no such document exists), ES_EINVAL, ES_ENOMEM.
+ */
+ES_API es_status es_writer_delete(es_writer *w, const char *id, size_t id_len);
+
+/**
+ * Make everything added or deleted so far durable and visible, atomically:
+ * after a crash the index holds either all of it or none of it.
+ * @return ES_OK, ES_EIO (the previous commit stays intact), ES_ENOMEM.
+ */
+ES_API es_status es_writer_commit(es_writer *w);
+
+/**
+ * Merge all segments into one and purge deleted documents, then commit.
+ * @return as es_writer_commit().
+ */
+ES_API es_status es_writer_optimize(es_writer *w);
+
+/**
+ * The message of the writer's last failure ("" if none). Owned by the writer,
+ * valid until its next call.
+ */
+ES_API const char *es_writer_errmsg(const es_writer *w);
+
+/**
+ * Release the writer and its lock. Uncommitted changes are discarded
+ * (files of unfinished segments are removed). NULL is allowed.
+ */
+ES_API void es_writer_free(es_writer *w);
+
+/* ------------------------------------------------------------------------
+ * Reading an index
+ * ------------------------------------------------------------------------ */
+
+/** A read-only snapshot of an index at one commit. */
+typedef struct es_index es_index;
+
+/**
+ * Open the newest commit of the index in `dir` for searching. The snapshot
+ * does not change when a writer commits later; open again to see new commits.
+ * Opening maps files and checks their headers and footers; es_index_check()
+ * verifies every checksum.
+ * @param[out] out  on ES_OK, the snapshot; free with es_index_free().
+ * @param err       optional error details.
+ * @return ES_OK, ES_ENOTFOUND (no index there: create one with
+ *         es_writer_open()), ES_ECORRUPT (message names the file),
+ *         ES_EFORMAT, ES_EIO, ES_ENOMEM.
+ * Thread safety: reentrant. The returned snapshot may be shared by any number
+ * of threads for es_search(), es_index_doc_count() and es_index_stats().
+ */
+ES_API es_status es_index_open(es_index **out, const char *dir, es_error *err);
+
+/** Free a snapshot. NULL is allowed. No search on it may still be running. */
+ES_API void es_index_free(es_index *ix);
+
+/** Live (not deleted) documents in the snapshot. Thread safety: safe. */
+ES_API uint64_t es_index_doc_count(const es_index *ix);
+
+/** Index statistics for `edusearch stats`. */
+typedef struct es_stats {
+    unsigned version;          /**< ES_STATS_VERSION; set by the caller */
+    uint64_t generation;       /**< commit generation of the snapshot */
+    uint64_t documents;        /**< live documents */
+    uint64_t deleted;          /**< deleted documents not yet purged */
+    uint64_t terms;            /**< distinct terms, summed over segments */
+    uint64_t segments;         /**< segment count */
+    uint64_t bytes_manifest;   /**< bytes on disk per file kind */
+    uint64_t bytes_dict;
+    uint64_t bytes_postings;
+    uint64_t bytes_store;
+    uint64_t bytes_deletes;
+    uint64_t text_bytes;       /**< raw body bytes of live documents */
+} es_stats;
+#define ES_STATS_VERSION 1
+
+/**
+ * Fill *out (whose version field the caller sets to ES_STATS_VERSION).
+ * @return ES_OK, ES_EINVAL. Thread safety: safe on a shared snapshot.
+ */
+ES_API es_status es_index_stats(const es_index *ix, es_stats *out);
+
+/**
+ * Verify every file of the newest commit in `dir`: headers, checksums and the
+ * internal structure of every block.
+ * @param report    optional; receives a message naming the first damaged file.
+ * @return ES_OK if the index is intact, ES_ECORRUPT, ES_EFORMAT,
+ *         ES_ENOTFOUND, ES_EIO, ES_ENOMEM.
+ * Thread safety: reentrant; safe while a writer works on the same directory.
+ */
+ES_API es_status es_index_check(const char *dir, es_error *report);
+
+/* ------------------------------------------------------------------------
+ * Queries and results
+ * ------------------------------------------------------------------------ */
+
+/** A parsed query. Immutable once parsed; may be shared between threads. */
+typedef struct es_query es_query;
+
+/**
+ * Parse a query. Syntax (docs/QUERY.md): terms separated by spaces are all
+ * required; "exact phrase"; OR; NOT or -term; parentheses; field:term;
+ * prefix* on Latin words and numbers. A run of Chinese without quotes
+ * requires each of its words, and ranks documents holding it as an exact
+ * phrase first. Document punctuation such as “双减” or 〔2025〕 is accepted.
+ * @param[out] out  on ES_OK, the query; free with es_query_free().
+ * @param text      UTF-8 query, need not be NUL-terminated.
+ * @param err       optional; on ES_ESYNTAX, position is the byte offset of
+ *                  the problem and message says what is wrong.
+ * @return ES_OK, ES_ESYNTAX (also for a query with no searchable term),
+ *         ES_ELIMIT (more than 1024 terms or 64 levels of nesting),
+ *         ES_EINVAL, ES_ENOMEM.
+ * Thread safety: reentrant.
+ */
+ES_API es_status es_query_parse(es_query **out, const char *text, size_t len,
+                                es_error *err);
+
+/** Free a query. NULL is allowed. */
+ES_API void es_query_free(es_query *q);
+
+/** Result order. */
+typedef enum es_sort {
+    ES_SORT_SCORE = 0,  /**< best first (default) */
+    ES_SORT_DATE = 1    /**< newest `date` field first, then score */
+} es_sort;
+
+#define ES_SEARCH_OPTIONS_VERSION 1
+/** Options for es_search(). */
+typedef struct es_search_options {
+    unsigned version;          /**< ES_SEARCH_OPTIONS_VERSION */
+    size_t offset;             /**< hits to skip (pagination), default 0 */
+    size_t limit;              /**< hits to return, default 10; 0 = count only */
+    es_sort sort;              /**< default ES_SORT_SCORE */
+    int exact_total;           /**< count every match (default 1) */
+    const char *hl_open;       /**< highlight markers in snippets; default "[" */
+    const char *hl_close;      /**< default "]" */
+    size_t snippet_sentences;  /**< 1..3 sentences per snippet, default 2 */
+    double bm25_k1;            /**< BM25 k1, default 1.2 */
+    double bm25_b;             /**< BM25 b, default 0.75 */
+} es_search_options;
+#define ES_SEARCH_OPTIONS_INIT \
+    { ES_SEARCH_OPTIONS_VERSION, 0, 10, ES_SORT_SCORE, 1, "[", "]", 2, 1.2, 0.75 }
+
+/**
+ * Fill *opts with the defaults of the given options version.
+ * @return ES_OK, ES_EINVAL (NULL opts or unknown version).
+ */
+ES_API es_status es_search_options_init(es_search_options *opts, unsigned version);
+
+/** The results of one search: a page of hits plus the total count. */
+typedef struct es_results es_results;
+
+/**
+ * Run a query against a snapshot.
+ * @param[out] out  on ES_OK, the results; free with es_results_free().
+ * @param ix        the snapshot; must outlive the results.
+ * @param q         the query; may be freed once this returns.
+ * @param opts      NULL for defaults.
+ * @param err       optional error details.
+ * @return ES_OK (also with zero hits), ES_ECORRUPT (names the file),
+ *         ES_EINVAL, ES_ENOMEM.
+ * Thread safety: any number of threads may search one es_index at once,
+ * each with its own results.
+ */
+ES_API es_status es_search(es_results **out, es_index *ix, const es_query *q,
+                           const es_search_options *opts, es_error *err);
+
+/** Free results. NULL is allowed. */
+ES_API void es_results_free(es_results *r);
+
+/** Number of documents matching the query (all pages). */
+ES_API uint64_t es_results_total(const es_results *r);
+
+/** Number of hits in this page (at most opts->limit). */
+ES_API size_t es_results_count(const es_results *r);
+
+/**
+ * Hit i's document id (0 <= i < es_results_count()), or NULL if i is out of
+ * range. Borrowed: valid until es_results_free(r).
+ */
+ES_API const char *es_results_id(const es_results *r, size_t i, size_t *len);
+
+/** Hit i's score (0 when out of range). */
+ES_API double es_results_score(const es_results *r, size_t i);
+
+/**
+ * Hit i's stored body text, or NULL. Borrowed until es_results_free(r).
+ */
+ES_API const char *es_results_text(const es_results *r, size_t i, size_t *len);
+
+/**
+ * Hit i's stored field `name` ("title", "date", ...), or NULL if the
+ * document has no such field. Borrowed until es_results_free(r).
+ */
+ES_API const char *es_results_field(const es_results *r, size_t i,
+                                    const char *name, size_t *len);
+
+/**
+ * Hit i's field number j (0-based, in name order): sets *name and *value and
+ * returns ES_OK, or ES_DONE when j is past the last field. Borrowed until
+ * es_results_free(r).
+ */
+ES_API es_status es_results_field_at(const es_results *r, size_t i, size_t j,
+                                     const char **name, const char **value,
+                                     size_t *value_len);
+
+/**
+ * Hit i's snippet: the best sentences around the matches, with the
+ * highlight markers of the search options. Borrowed until es_results_free(r).
+ */
+ES_API const char *es_results_snippet(const es_results *r, size_t i, size_t *len);
+
+/** A half-open byte range [start, end) in a document's stored text. */
+typedef struct es_range {
+    size_t start;
+    size_t end;
+} es_range;
+
+/**
+ * Hit i's matched byte ranges in its stored text, sorted, never splitting a
+ * UTF-8 character. Sets *ranges (borrowed until es_results_free(r)) and
+ * returns their count.
+ */
+ES_API size_t es_results_matches(const es_results *r, size_t i,
+                                 const es_range **ranges);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDUSEARCH_H */

@@ -1,0 +1,2 @@
+# lib/analysis: see lib/analysis/*.h for the contract.
+ES_SOURCES +=

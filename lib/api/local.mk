@@ -1,0 +1,2 @@
+# lib/api: see lib/api/*.h for the contract.
+ES_SOURCES +=

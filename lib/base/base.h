@@ -1,0 +1,127 @@
+/*
+ * base.h: the bottom layer every other module uses: allocation, error
+ * messages, growable byte buffers, bounds-checked readers and varints.
+ *
+ * Conventions:
+ *  - esi_err carries a status and a message; esi_err_set() fills it and
+ *    returns the status so that `return esi_err_set(e, ES_EIO, ...)` reads well.
+ *  - esi_buf writers use SQLite FTS5's sticky rc: each takes `es_status *rc`
+ *    and does nothing once *rc is an error, so a long run of appends needs
+ *    one check at the end.
+ *  - esi_rd is a (p, end) cursor; every read checks the bounds and returns
+ *    false on overrun instead of reading past the end. Data from disk or from
+ *    the caller is never checked with assert().
+ */
+#ifndef ES_BASE_H
+#define ES_BASE_H
+
+#include "edusearch.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- allocation ---------------------------------------------------------
+ * One allocator family. Under ES_TESTING the Nth allocation can be made to
+ * fail (see esi_alloc_fail_at) so that tests can prove every ENOMEM path. */
+void *esi_malloc(size_t n);
+void *esi_calloc(size_t count, size_t size);
+void *esi_realloc(void *p, size_t n);
+void esi_free(void *p);
+char *esi_strndup(const char *s, size_t n);
+/* Overflow-checked count*size; returns false on overflow. */
+static inline bool esi_mul_ok(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+#ifdef ES_TESTING
+/* Make the allocation numbered `n` (counting from 1 after this call) and all
+ * later ones fail; 0 disables. Returns how many allocations ran since the
+ * last call. Test-only: not thread-safe. */
+size_t esi_alloc_fail_at(size_t n);
+#endif
+
+/* ---- errors ------------------------------------------------------------- */
+typedef struct esi_err {
+    es_status code;
+    char msg[512];
+} esi_err;
+
+/* Set e (may be NULL) to code and a printf-style message; returns code. */
+es_status esi_err_set(esi_err *e, es_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Clear e to ES_OK with an empty message. */
+void esi_err_clear(esi_err *e);
+/* Copy an internal error into the public es_error (which may be NULL). */
+void esi_err_export(const esi_err *e, es_error *out);
+
+/* ---- buffers ------------------------------------------------------------ */
+typedef struct esi_buf {
+    uint8_t *data;   /* NULL until the first append */
+    size_t len;      /* bytes used */
+    size_t cap;      /* bytes allocated */
+} esi_buf;
+
+/* Make room for `extra` more bytes. */
+void esi_buf_reserve(es_status *rc, esi_buf *b, size_t extra);
+void esi_buf_put(es_status *rc, esi_buf *b, const void *p, size_t n);
+void esi_buf_put_u8(es_status *rc, esi_buf *b, uint8_t v);
+void esi_buf_put_u16(es_status *rc, esi_buf *b, uint16_t v);  /* little-endian */
+void esi_buf_put_u32(es_status *rc, esi_buf *b, uint32_t v);
+void esi_buf_put_u64(es_status *rc, esi_buf *b, uint64_t v);
+/* LEB128-style varint: 7 bits per byte, high bit = more. */
+void esi_buf_put_varint(es_status *rc, esi_buf *b, uint64_t v);
+/* A varint length followed by the bytes. */
+void esi_buf_put_bytes(es_status *rc, esi_buf *b, const void *p, size_t n);
+/* Keep a NUL after the data without counting it in len. */
+void esi_buf_terminate(es_status *rc, esi_buf *b);
+void esi_buf_reset(esi_buf *b);   /* len = 0, keeps memory */
+void esi_buf_free(esi_buf *b);    /* releases memory, leaves an empty buffer */
+/* Write little-endian integers at a fixed place (for back-patching). */
+void esi_le32_write(uint8_t *p, uint32_t v);
+void esi_le64_write(uint8_t *p, uint64_t v);
+uint16_t esi_le16_read(const uint8_t *p);
+uint32_t esi_le32_read(const uint8_t *p);
+uint64_t esi_le64_read(const uint8_t *p);
+/* Bytes a varint of v takes. */
+size_t esi_varint_len(uint64_t v);
+
+/* ---- readers ------------------------------------------------------------ */
+typedef struct esi_rd {
+    const uint8_t *p;    /* next byte */
+    const uint8_t *end;  /* one past the last readable byte */
+} esi_rd;
+
+static inline esi_rd esi_rd_make(const void *p, size_t n)
+{
+    esi_rd r = { (const uint8_t *)p, (const uint8_t *)p + n };
+    return r;
+}
+static inline size_t esi_rd_left(const esi_rd *r) { return (size_t)(r->end - r->p); }
+bool esi_rd_u8(esi_rd *r, uint8_t *out);
+bool esi_rd_u16(esi_rd *r, uint16_t *out);
+bool esi_rd_u32(esi_rd *r, uint32_t *out);
+bool esi_rd_u64(esi_rd *r, uint64_t *out);
+/* Fails on overrun and on varints longer than 10 bytes. */
+bool esi_rd_varint(esi_rd *r, uint64_t *out);
+/* A varint that must fit in 32 bits. */
+bool esi_rd_varint32(esi_rd *r, uint32_t *out);
+/* Borrow n bytes. */
+bool esi_rd_take(esi_rd *r, size_t n, const uint8_t **out);
+/* A varint length followed by that many bytes (borrowed). */
+bool esi_rd_bytes(esi_rd *r, const uint8_t **out, size_t *n);
+
+/* ---- UTF-8 -------------------------------------------------------------- */
+/* Decode one code point at s[*i] (i < n), advancing *i. Invalid sequences
+ * yield U+FFFD and advance over one maximal invalid subsequence (Unicode's
+ * "substitution of maximal subparts"). Never reads at or past s[n]. */
+uint32_t esi_utf8_next(const uint8_t *s, size_t n, size_t *i);
+/* Encode cp into out (4 bytes room); returns the byte count. */
+size_t esi_utf8_put(uint8_t *out, uint32_t cp);
+/* True if s[0..n) is valid UTF-8. */
+bool esi_utf8_valid(const uint8_t *s, size_t n);
+
+#endif /* ES_BASE_H */

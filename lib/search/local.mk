@@ -1,0 +1,2 @@
+# lib/search: see lib/search/*.h for the contract.
+ES_SOURCES +=

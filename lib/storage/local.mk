@@ -1,0 +1,2 @@
+# lib/storage: see lib/storage/*.h for the contract.
+ES_SOURCES +=

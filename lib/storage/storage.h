@@ -1,0 +1,206 @@
+/*
+ * storage.h: the storage layer's whole contract. An index is a directory of
+ * immutable segments plus numbered manifests (docs/FORMAT.md). Storage sees
+ * terms as opaque byte strings with positions, and documents as an id, a
+ * body text and named fields; it never sees text analysis (the glue in
+ * lib/api/ runs the analyzer and hands storage the term occurrences).
+ *
+ * Files of one index directory:
+ *   MANIFEST-<gen>          one per commit (generation); newest complete wins
+ *   seg_<n>.dict            term dictionary of segment n
+ *   seg_<n>.post            postings (doc ids, freqs, positions) of segment n
+ *   seg_<n>.store           stored documents and per-document columns
+ *   seg_<n>_<gen>.del       deletion bitset of segment n as of generation gen
+ *   LOCK                    the writer's advisory lock
+ *
+ * Doc numbers (docno) are per segment, dense from 0, in insertion order.
+ * Term keys: body terms are the analyzer's term bytes; field terms are
+ * "<field>\x1f<term>" (see esi_field_term_key in lib/api).
+ *
+ * Threads: an esi_snapshot and its segments are immutable after opening and
+ * may be read from any number of threads; each thread uses its own
+ * esi_postings cursors and esi_doc_reader.
+ */
+#ifndef ES_STORAGE_H
+#define ES_STORAGE_H
+
+#include "../base/base.h"
+
+/* ---- documents in and out ----------------------------------------------- */
+
+/* One named field value (bytes, not NUL-terminated). */
+typedef struct esi_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} esi_field;
+
+/* One term occurrence of a document being added. */
+typedef struct esi_occ {
+    const uint8_t *term;   /* key bytes (borrowed) */
+    uint32_t term_len;
+    uint32_t pos;          /* position; occurrences of a term must come in
+                              non-decreasing position order per term */
+} esi_occ;
+
+/* A document handed to the writer, already analyzed. All borrowed. */
+typedef struct esi_doc_in {
+    const char *id;
+    size_t id_len;
+    const char *text;
+    size_t text_len;
+    const esi_field *fields;   /* sorted by name, names unique */
+    size_t nfields;
+    const esi_occ *occs;       /* every term occurrence, any order of terms */
+    size_t nocc;
+    uint32_t doclen;           /* body length in units, for BM25 */
+    uint32_t date;             /* yyyymmdd (0 if none), for date sort/filter */
+} esi_doc_in;
+
+/* ---- writing ------------------------------------------------------------ */
+
+typedef struct esi_ixw esi_ixw;   /* the index writer: lock, buffer, commits */
+
+typedef struct esi_ixw_opts {
+    bool create;              /* create the directory / empty index if missing */
+    size_t ram_buffer_bytes;  /* flush a segment when the buffer passes this */
+    bool sync;                /* fsync on commit */
+} esi_ixw_opts;
+
+/* Take the lock on dir and load its newest manifest (an empty index when
+ * create is set and none exists). ES_ELOCKED if another writer holds it. */
+es_status esi_ixw_open(esi_ixw **out, const char *dir, const esi_ixw_opts *o,
+                       esi_err *e);
+/* Buffer a document; replaces any committed or buffered doc with its id.
+ * May write a new (uncommitted) segment when the buffer is full. */
+es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e);
+/* Delete by id (committed or buffered); missing ids are fine. */
+es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e);
+/* Flush the buffer, write deletion files and MANIFEST-<gen+1> atomically,
+ * run the merge policy, then remove files no manifest needs. On failure the
+ * previous commit stays the newest complete one. */
+es_status esi_ixw_commit(esi_ixw *w, esi_err *e);
+/* Merge every segment into one (purging deleted docs) and commit. */
+es_status esi_ixw_optimize(esi_ixw *w, esi_err *e);
+/* Discard uncommitted work, release the lock, free. NULL is fine. */
+void esi_ixw_free(esi_ixw *w);
+
+/* ---- reading ------------------------------------------------------------ */
+
+typedef struct esi_segment esi_segment;
+
+/* Dictionary entry of one term in one segment. */
+typedef struct esi_term_info {
+    uint32_t df;            /* documents containing the term */
+    uint64_t cf;            /* total occurrences */
+    uint64_t post_off;      /* where its postings start in .post */
+    uint64_t post_len;      /* their length in bytes */
+    uint32_t max_tf;        /* largest tf in any doc (for score bounds) */
+} esi_term_info;
+
+/* Look a term up; ES_ENOTFOUND if absent (not an error, no message). */
+es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
+                             size_t len, esi_term_info *out, esi_err *e);
+uint32_t esi_segment_doc_count(const esi_segment *s);  /* incl. deleted */
+uint32_t esi_segment_term_count(const esi_segment *s);
+const char *esi_segment_name(const esi_segment *s);
+/* Body length in units of doc (for BM25); 0 if out of range. */
+uint32_t esi_segment_doclen(const esi_segment *s, uint32_t docno);
+/* yyyymmdd date of doc, 0 if none. */
+uint32_t esi_segment_date(const esi_segment *s, uint32_t docno);
+
+/* Postings cursor over one term in one segment. Blocks of 128 docs with
+ * skip data: advance() jumps over blocks without decoding them. */
+typedef struct esi_postings {
+    /* private to postings.c; callers only pass it around */
+    const esi_segment *seg;
+    esi_rd rd;                 /* undecoded remainder */
+    uint32_t df, left_docs;
+    uint32_t doc;              /* current docno, UINT32_MAX before first/at end */
+    uint32_t freq;
+    uint32_t block_docs[128], block_freqs[128];
+    uint32_t block_n, block_i;
+    uint64_t block_pos_off;    /* positions of this block */
+    const uint8_t *pos_base, *pos_end;
+    const uint8_t *pos_cursor; /* positions of the current doc, undecoded */
+    bool positions_decoded;
+    uint32_t *pos;             /* decoded positions of the current doc */
+    uint32_t pos_n, pos_cap;
+    uint32_t skip_last_doc;    /* last docno of the current block */
+    const uint8_t *next_block; /* start of the next block */
+    es_status err;             /* sticky: ES_ECORRUPT on damaged data */
+} esi_postings;
+
+/* Position a cursor before the first posting of ti. */
+es_status esi_postings_open(esi_postings *c, const esi_segment *s,
+                            const esi_term_info *ti, esi_err *e);
+/* Move to the next doc: ES_OK, ES_DONE at the end, ES_ECORRUPT. */
+es_status esi_postings_next(esi_postings *c);
+/* Move to the first doc >= target: ES_OK, ES_DONE, ES_ECORRUPT. */
+es_status esi_postings_advance(esi_postings *c, uint32_t target);
+/* Positions of the current doc (sorted ascending), borrowed until the cursor
+ * moves. ES_OK or ES_ECORRUPT. */
+es_status esi_postings_positions(esi_postings *c, const uint32_t **pos,
+                                 uint32_t *n);
+void esi_postings_close(esi_postings *c);
+
+/* A stored document, borrowed from its esi_doc_reader until the next read. */
+typedef struct esi_stored_doc {
+    const char *id;
+    size_t id_len;
+    const char *text;          /* NUL-terminated too */
+    size_t text_len;
+    const esi_field *fields;   /* sorted by name; values NUL-terminated */
+    size_t nfields;
+} esi_stored_doc;
+
+/* Per-thread reader of stored documents (holds the decompressed block). */
+typedef struct esi_doc_reader esi_doc_reader;
+es_status esi_doc_reader_new(esi_doc_reader **out, esi_err *e);
+void esi_doc_reader_free(esi_doc_reader *r);
+/* Read doc docno of segment s (decompresses one block, cached). */
+es_status esi_doc_read(esi_doc_reader *r, const esi_segment *s,
+                       uint32_t docno, esi_stored_doc *out, esi_err *e);
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* The segments of one commit with their deletions; immutable. */
+typedef struct esi_snapshot {
+    uint64_t generation;
+    size_t nsegs;
+    esi_segment **segs;
+    const uint8_t **deleted;     /* per segment: bitset (bit docno set = deleted), or NULL */
+    uint32_t *del_count;         /* per segment */
+    uint64_t live_docs;
+    double avg_doclen;           /* over live docs, for BM25 */
+    /* private */
+    void *priv;
+} esi_snapshot;
+
+static inline bool esi_snapshot_is_deleted(const esi_snapshot *s, size_t seg,
+                                           uint32_t docno)
+{
+    const uint8_t *d = s->deleted[seg];
+    return d && (d[docno >> 3] >> (docno & 7)) & 1;
+}
+
+/* Open the newest complete commit of dir. verify_crc checks every file's
+ * crc32 as well as headers (what es_index_check does, plus structure). */
+es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
+                            bool verify_crc, esi_err *e);
+void esi_snapshot_free(esi_snapshot *s);
+
+/* Verify every file and every block of the newest commit of dir. */
+es_status esi_storage_check(const char *dir, esi_err *e);
+
+/* Bytes on disk per file kind, and distinct terms summed over segments. */
+typedef struct esi_storage_stats {
+    uint64_t bytes_manifest, bytes_dict, bytes_postings, bytes_store,
+        bytes_deletes;
+    uint64_t terms, text_bytes, deleted;
+} esi_storage_stats;
+es_status esi_snapshot_stats(const esi_snapshot *s, esi_storage_stats *out,
+                             esi_err *e);
+
+#endif /* ES_STORAGE_H */

@@ -1,0 +1,249 @@
+/*
+ * check_base.c: suite "base": buffers and varints, bounds-checked readers,
+ * UTF-8 decoding policy, the file frame (header, footer, crc32), the I/O
+ * layer and its fault injection, and allocation failure.
+ */
+#include "base/base.h"
+#include "base/fileformat.h"
+#include "base/io.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+START_TEST(test_base_varint_roundtrip)
+{
+    uint64_t seed = tu_seed(), st = seed;
+    esi_buf b = { 0 };
+    es_status rc = ES_OK;
+    uint64_t vals[2000];
+    for (int i = 0; i < 2000; i++) {
+        uint64_t v = tu_rand(&st);
+        v >>= (unsigned)(tu_rand(&st) % 64);
+        if (i < 4)
+            v = (uint64_t[]){ 0, 127, 128, UINT64_MAX }[i];
+        vals[i] = v;
+        esi_buf_put_varint(&rc, &b, v);
+    }
+    ck_assert_int_eq(rc, ES_OK);
+    esi_rd r = esi_rd_make(b.data, b.len);
+    for (int i = 0; i < 2000; i++) {
+        uint64_t v;
+        ck_assert(esi_rd_varint(&r, &v));
+        ck_assert_uint_eq(v, vals[i]);
+    }
+    ck_assert_uint_eq(esi_rd_left(&r), 0);
+    uint64_t v;
+    ck_assert(!esi_rd_varint(&r, &v));
+    esi_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_base_reader_rejects_overrun)
+{
+    uint8_t bad[11];
+    memset(bad, 0xff, sizeof bad);   /* never-ending varint */
+    esi_rd r = esi_rd_make(bad, sizeof bad);
+    uint64_t v;
+    ck_assert(!esi_rd_varint(&r, &v));
+    r = esi_rd_make(bad, 3);
+    uint32_t u;
+    ck_assert(!esi_rd_u32(&r, &u));
+    uint8_t lenpfx[2] = { 5, 'x' };  /* says 5 bytes, has 1 */
+    r = esi_rd_make(lenpfx, 2);
+    const uint8_t *p;
+    size_t n;
+    ck_assert(!esi_rd_bytes(&r, &p, &n));
+}
+END_TEST
+
+START_TEST(test_base_sticky_rc)
+{
+    esi_buf b = { 0 };
+    es_status rc = ES_ENOMEM;
+    esi_buf_put_u32(&rc, &b, 7);
+    ck_assert_int_eq(rc, ES_ENOMEM);
+    ck_assert_uint_eq(b.len, 0);
+    esi_buf_free(&b);
+}
+END_TEST
+
+/* Decode all of s and return the code points in out; returns the count. */
+static size_t decode_all(const char *s, size_t n, uint32_t *out)
+{
+    size_t i = 0, k = 0;
+    while (i < n)
+        out[k++] = esi_utf8_next((const uint8_t *)s, n, &i);
+    return k;
+}
+
+START_TEST(test_base_utf8_invalid_policy)
+{
+    uint32_t cp[16];
+    /* valid 3-byte Han + ASCII */
+    ck_assert_uint_eq(decode_all("\xe6\x95\x99" "a", 4, cp), 2);
+    ck_assert_uint_eq(cp[0], 0x6559);
+    /* truncated 3-byte sequence at the end: one U+FFFD, no overread */
+    ck_assert_uint_eq(decode_all("\xe6\x95", 2, cp), 1);
+    ck_assert_uint_eq(cp[0], 0xfffd);
+    /* lone continuation bytes: one U+FFFD each */
+    ck_assert_uint_eq(decode_all("\x80\x80", 2, cp), 2);
+    /* overlong and surrogate encodings are invalid */
+    ck_assert_uint_eq(decode_all("\xc0\xaf", 2, cp), 2);
+    ck_assert_uint_eq(decode_all("\xed\xa0\x80", 3, cp), 3);
+    /* maximal subpart: E6 95 then 'a' -> FFFD, 'a' */
+    ck_assert_uint_eq(decode_all("\xe6\x95" "a", 3, cp), 2);
+    ck_assert_uint_eq(cp[1], 'a');
+    ck_assert(esi_utf8_valid((const uint8_t *)"\xef\xbf\xbd", 3));
+    ck_assert(!esi_utf8_valid((const uint8_t *)"\xff", 1));
+    uint8_t enc[4];
+    for (uint32_t c = 0; c < 0x110000; c += 97) {
+        if (c >= 0xd800 && c < 0xe000)
+            continue;
+        size_t n = esi_utf8_put(enc, c), i = 0;
+        ck_assert_uint_eq(esi_utf8_next(enc, n, &i), c);
+        ck_assert_uint_eq(i, n);
+    }
+}
+END_TEST
+
+START_TEST(test_base_file_frame_detects_every_flip)
+{
+    esi_buf b = { 0 };
+    es_status rc = ES_OK;
+    esi_file_begin(&rc, &b, "ESTEST\0\0", 3);
+    esi_buf_put(&rc, &b, "payload bytes", 13);
+    esi_file_finish(&rc, &b);
+    ck_assert_int_eq(rc, ES_OK);
+    esi_rd pl;
+    uint32_t flags;
+    esi_err e;
+    ck_assert_int_eq(esi_file_open(b.data, b.len, "ESTEST\0\0", "t", true, &pl,
+                                   &flags, &e), ES_OK);
+    ck_assert_uint_eq(esi_rd_left(&pl), 13);
+    ck_assert_uint_eq(flags, 3);
+    for (size_t i = 0; i < b.len; i++) {
+        b.data[i] ^= 0x40;
+        es_status r = esi_file_open(b.data, b.len, "ESTEST\0\0", "t", true,
+                                    &pl, &flags, &e);
+        ck_assert_msg(r == ES_ECORRUPT || r == ES_EFORMAT, "flip at %zu", i);
+        ck_assert_ptr_nonnull(strstr(e.msg, "t:"));
+        b.data[i] ^= 0x40;
+    }
+    for (size_t n = 0; n < b.len; n++)   /* every truncation */
+        ck_assert_int_ne(esi_file_open(b.data, n, "ESTEST\0\0", "t", true, &pl,
+                                       &flags, &e), ES_OK);
+    esi_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_base_file_future_major)
+{
+    esi_buf b = { 0 };
+    es_status rc = ES_OK;
+    esi_file_begin(&rc, &b, "ESTEST\0\0", 0);
+    esi_file_finish(&rc, &b);
+    b.data[8] = 99;   /* major 99 */
+    esi_rd pl;
+    esi_err e;
+    ck_assert_int_eq(esi_file_open(b.data, b.len, "ESTEST\0\0", "x.dict", false,
+                                   &pl, NULL, &e), ES_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "format 99"));
+    esi_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_base_io_atomic_write_and_faults)
+{
+    char *dir = tu_tmpdir();
+    esi_err e;
+    ck_assert_int_eq(esi_io_write_atomic(dir, "F", "old", 3, true, &e), ES_OK);
+    /* every mutating step of an atomic replace fails in turn: the old
+     * content survives each time and no temporary file is left behind */
+    for (size_t n = 1;; n++) {
+        esi_io_fail_at(n, ENOSPC);
+        es_status rc = esi_io_write_atomic(dir, "F", "new!", 4, true, &e);
+        size_t ran = esi_io_fail_at(0, 0);
+        char *path = esi_path_join(dir, "F");
+        esi_buf b = { 0 };
+        ck_assert_int_eq(esi_io_read_file(path, &b, &e), ES_OK);
+        if (rc == ES_OK) {
+            ck_assert_uint_eq(b.len, 4);
+            esi_buf_free(&b);
+            esi_free(path);
+            ck_assert_uint_ge(n, ran);
+            break;
+        }
+        ck_assert_int_eq(rc, ES_EIO);
+        ck_assert_ptr_nonnull(strstr(e.msg, "No space"));
+        /* the rename may have happened before a failing directory fsync */
+        ck_assert(b.len == 3 || b.len == 4);
+        esi_buf_free(&b);
+        esi_free(path);
+        esi_io_write_atomic(dir, "F", "old", 3, true, &e);
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_base_io_lock_excludes_second_writer)
+{
+    char *dir = tu_tmpdir();
+    esi_err e;
+    int fd1 = -1, fd2 = -1;
+    ck_assert_int_eq(esi_io_lock(dir, &fd1, &e), ES_OK);
+    ck_assert_int_eq(esi_io_lock(dir, &fd2, &e), ES_ELOCKED);
+    ck_assert_ptr_nonnull(strstr(e.msg, "another writer"));
+    esi_io_unlock(fd1);
+    ck_assert_int_eq(esi_io_lock(dir, &fd2, &e), ES_OK);
+    esi_io_unlock(fd2);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_base_alloc_failure_is_enomem)
+{
+    esi_buf b = { 0 };
+    es_status rc = ES_OK;
+    esi_alloc_fail_at(1);
+    esi_buf_put(&rc, &b, "x", 1);
+    esi_alloc_fail_at(0);
+    ck_assert_int_eq(rc, ES_ENOMEM);
+    ck_assert_ptr_null(b.data);
+}
+END_TEST
+
+static Suite *base_suite(void)
+{
+    Suite *s = suite_create("base");
+    struct { const char *name; const TTest *fn; } cases[] = {
+        { "varint_roundtrip", test_base_varint_roundtrip },
+        { "reader_overrun", test_base_reader_rejects_overrun },
+        { "sticky_rc", test_base_sticky_rc },
+        { "utf8_invalid_policy", test_base_utf8_invalid_policy },
+        { "file_frame_flips", test_base_file_frame_detects_every_flip },
+        { "file_future_major", test_base_file_future_major },
+        { "io_atomic_faults", test_base_io_atomic_write_and_faults },
+        { "io_lock", test_base_io_lock_excludes_second_writer },
+        { "alloc_failure", test_base_alloc_failure_is_enomem },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(base_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,232 @@
+/*
+ * testutil.c: see testutil.h. Test-only code; it may print (to say SKIP or
+ * to report a seed) but the library itself never does.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    size_t n = strlen(base) + 32;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/estest.XXXXXX", base);
+    if (!mkdtemp(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void tu_rmrf(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            size_t n = strlen(path) + strlen(de->d_name) + 2;
+            char *sub = malloc(n);
+            snprintf(sub, n, "%s/%s", path, de->d_name);
+            tu_rmrf(sub);
+            free(sub);
+        }
+        closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+bool tu_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+const char *tu_corpus_dir(void)
+{
+    const char *d = getenv("ES_CORPUS_DIR");
+    struct stat st;
+    if (d && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+        return d;
+    return NULL;
+}
+
+const char *tu_samples_dir(void)
+{
+    const char *d = getenv("ES_SAMPLES_DIR");
+    return d && *d ? d : "data/samples";
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+/* Append cp as UTF-8 to out. */
+static size_t put_utf8(char *out, unsigned long cp)
+{
+    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Find "key": "..." in a JSON line and decode the string value into a new
+ * buffer (malloc). Enough JSON for the corpus, which is machine-written. */
+static char *json_field(const char *line, const char *key, size_t *len)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = strstr(line, pat);
+    if (!p)
+        return NULL;
+    p += strlen(pat);
+    while (*p == ' ' || *p == ':')
+        p++;
+    if (*p != '"')
+        return NULL;
+    p++;
+    char *out = malloc(strlen(p) + 1);
+    size_t n = 0;
+    while (*p && *p != '"') {
+        if (*p != '\\') {
+            out[n++] = *p++;
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case 'n': out[n++] = '\n'; p++; break;
+        case 't': out[n++] = '\t'; p++; break;
+        case 'r': out[n++] = '\r'; p++; break;
+        case 'b': out[n++] = '\b'; p++; break;
+        case 'f': out[n++] = '\f'; p++; break;
+        case 'u': {
+            unsigned long cp = strtoul((char[5]){ p[1], p[2], p[3], p[4], 0 }, NULL, 16);
+            p += 5;
+            if (cp >= 0xd800 && cp < 0xdc00 && p[0] == '\\' && p[1] == 'u') {
+                unsigned long lo = strtoul((char[5]){ p[2], p[3], p[4], p[5], 0 }, NULL, 16);
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+            n += put_utf8(out + n, cp);
+            break;
+        }
+        default: out[n++] = *p++; break;
+        }
+    }
+    out[n] = '\0';
+    *len = n;
+    return out;
+}
+
+size_t tu_corpus_docs(const char *file, size_t max,
+                      void (*fn)(const char *id, const char *title,
+                                 const char *text, size_t len, void *p),
+                      void *p)
+{
+    const char *dir = tu_corpus_dir();
+    if (!dir)
+        return 0;
+    size_t pn = strlen(dir) + strlen(file) + 2;
+    char *path = malloc(pn);
+    snprintf(path, pn, "%s/%s", dir, file);
+    gzFile gz = gzopen(path, "rb");
+    free(path);
+    if (!gz)
+        return 0;
+    size_t cap = 1 << 20, count = 0;
+    char *line = malloc(cap);
+    while (count < max) {
+        size_t n = 0;
+        int c;
+        while ((c = gzgetc(gz)) != -1 && c != '\n') {
+            if (n + 1 >= cap) {
+                cap *= 2;
+                line = realloc(line, cap);
+            }
+            line[n++] = (char)c;
+        }
+        line[n] = '\0';
+        if (n == 0 && c == -1)
+            break;
+        size_t idl = 0, tl = 0, xl = 0;
+        char *id = json_field(line, "id", &idl);
+        char *title = json_field(line, "title", &tl);
+        char *text = json_field(line, "text", &xl);
+        if (id && text) {
+            fn(id, title ? title : "", text, xl, p);
+            count++;
+        }
+        free(id);
+        free(title);
+        free(text);
+        if (c == -1)
+            break;
+    }
+    free(line);
+    gzclose(gz);
+    return count;
+}
+
+uint64_t tu_seed(void)
+{
+    const char *s = getenv("ES_TEST_SEED");
+    uint64_t seed = s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL) * 2654435761u;
+    if (seed == 0)
+        seed = 1;
+    printf("test seed: %llu (replay with ES_TEST_SEED=%llu)\n",
+           (unsigned long long)seed, (unsigned long long)seed);
+    return seed;
+}
+
+uint64_t tu_rand(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 2685821657736338717ull;
+}

@@ -1,0 +1,37 @@
+/*
+ * testutil.h: helpers shared by the Check suites: temporary directories,
+ * the shared corpus and sample documents, files, and a seeded PRNG whose
+ * seed is printed so that a failing property test can be replayed.
+ */
+#ifndef ES_TESTUTIL_H
+#define ES_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* A new empty directory under $TMPDIR (or /tmp); free() the result. */
+char *tu_tmpdir(void);
+/* Remove a directory tree (best effort). */
+void tu_rmrf(const char *path);
+/* $ES_CORPUS_DIR if it exists as a directory, else NULL (print SKIP). */
+const char *tu_corpus_dir(void);
+/* $ES_SAMPLES_DIR (the shipped sample documents), or "data/samples". */
+const char *tu_samples_dir(void);
+/* Read a whole file; NULL if unreadable. *len gets the size. free() it. */
+char *tu_read_file(const char *path, size_t *len);
+/* Read the first `max` docs of a JSONL file (plain or .gz) in the corpus:
+ * calls fn(id, text, text_len, p) per doc with a minimal JSON string decoder.
+ * Returns the number of docs read. */
+size_t tu_corpus_docs(const char *file, size_t max,
+                      void (*fn)(const char *id, const char *title,
+                                 const char *text, size_t len, void *p),
+                      void *p);
+/* xorshift64* PRNG. tu_seed() picks the seed from $ES_TEST_SEED or the
+ * clock and prints it. */
+uint64_t tu_seed(void);
+uint64_t tu_rand(uint64_t *state);
+/* True when the path exists. */
+bool tu_exists(const char *path);
+
+#endif

@@ -1,0 +1,3 @@
+#include <edusearch.h>
+#include <stdio.h>
+int main(void) { printf("edusearch %s\n", es_version()); return 0; }
