@@ -1,2 +1,7 @@
-# lib/api: see lib/api/*.h for the contract.
-ES_SOURCES +=
+# lib/api: the public es_* glue over analysis, storage and search.
+ES_SOURCES += \
+	lib/api/api.h \
+	lib/api/doc.h \
+	lib/api/doc.c \
+	lib/api/writer.c \
+	lib/api/index.c

@@ -124,4 +124,9 @@ size_t esi_utf8_put(uint8_t *out, uint32_t cp);
 /* True if s[0..n) is valid UTF-8. */
 bool esi_utf8_valid(const uint8_t *s, size_t n);
 
+/* ---- dates -------------------------------------------------------------- */
+/* Parse an ISO date "YYYY", "YYYY-MM" or "YYYY-MM-DD" into yyyymmdd with 00
+ * for missing parts (2024 -> 20240000). False if s is not such a date. */
+bool esi_date_parse(const char *s, size_t len, uint32_t *out);
+
 #endif /* ES_BASE_H */

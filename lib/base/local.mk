@@ -9,4 +9,5 @@ ES_SOURCES += \
 	lib/base/io.c \
 	lib/base/fileformat.h \
 	lib/base/fileformat.c \
-	lib/base/version.c
+	lib/base/version.c \
+	lib/base/date.c

@@ -1,0 +1,82 @@
+/*
+ * index.c: es_index, the public read snapshot: opening the newest commit of
+ * an index directory, its counts and statistics, and es_index_check().
+ * Searching lives in search_api.c.
+ */
+#include "api.h"
+
+es_status es_index_open(es_index **out, const char *dir, es_error *err)
+{
+    esi_err e = { 0 };
+    es_status rc;
+    if (out)
+        *out = NULL;
+    if (!out || !dir || !*dir) {
+        rc = esi_err_set(&e, ES_EINVAL, "es_index_open: out and dir are required");
+        goto fail;
+    }
+    es_index *ix = esi_calloc(1, sizeof *ix);
+    if (!ix || !(ix->dir = esi_strndup(dir, strlen(dir)))) {
+        esi_free(ix);
+        rc = esi_err_set(&e, ES_ENOMEM, "out of memory opening %s", dir);
+        goto fail;
+    }
+    rc = esi_snapshot_open(&ix->snap, dir, false, &e);
+    if (rc != ES_OK) {
+        es_index_free(ix);
+        goto fail;
+    }
+    *out = ix;
+    return ES_OK;
+fail:
+    esi_err_export(&e, err);
+    return rc;
+}
+
+void es_index_free(es_index *ix)
+{
+    if (!ix)
+        return;
+    esi_snapshot_free(ix->snap);
+    esi_free(ix->dir);
+    esi_free(ix);
+}
+
+uint64_t es_index_doc_count(const es_index *ix)
+{
+    return ix ? ix->snap->live_docs : 0;
+}
+
+es_status es_index_stats(const es_index *ix, es_stats *out)
+{
+    if (!ix || !out || out->version != ES_STATS_VERSION)
+        return ES_EINVAL;
+    esi_storage_stats st;
+    es_status rc = esi_snapshot_stats(ix->snap, &st, NULL);
+    if (rc != ES_OK)
+        return rc;
+    out->generation = ix->snap->generation;
+    out->documents = ix->snap->live_docs;
+    out->deleted = st.deleted;
+    out->terms = st.terms;
+    out->segments = ix->snap->nsegs;
+    out->bytes_manifest = st.bytes_manifest;
+    out->bytes_dict = st.bytes_dict;
+    out->bytes_postings = st.bytes_postings;
+    out->bytes_store = st.bytes_store;
+    out->bytes_deletes = st.bytes_deletes;
+    out->text_bytes = st.text_bytes;
+    return ES_OK;
+}
+
+es_status es_index_check(const char *dir, es_error *report)
+{
+    esi_err e = { 0 };
+    es_status rc = dir ? esi_storage_check(dir, &e)
+                       : esi_err_set(&e, ES_EINVAL, "es_index_check: dir is NULL");
+    if (rc != ES_OK)
+        esi_err_export(&e, report);
+    else if (report)
+        *report = (es_error){ ES_OK, 0, "" };
+    return rc;
+}
