@@ -43,10 +43,11 @@ before=$("$ES" --count 学前教育)
 ( i=0; while [ $i -lt 400 ]; do
       printf '{"id":"big%d","text":"学前教育第%d号文件内容"}\n' $i $i; i=$((i + 1))
       [ $((i % 50)) = 0 ] && sleep 0.2
-  done ) | "$ES" index - >/dev/null 2>"$T/int.err" &
+  done ) | sh -c 'echo $$ > "$1"; exec "$2" index -' sh "$T/pid" "$ES" \
+      >/dev/null 2>"$T/int.err" &
 pid=$!
 sleep 0.5
-kill -INT $(pgrep -P $$ -f "index -" 2>/dev/null) 2>/dev/null
+kill -INT "$(cat "$T/pid")"
 wait $pid
 expect 0 "check after SIGINT" -- "$ES" check
 expect 0 "search after SIGINT" -- "$ES" --count 学前教育
