@@ -127,18 +127,49 @@ int cmd_optimize(int argc, char **argv)
     return status;
 }
 
+/* Facet callback: "count<TAB>value". */
+static int print_facet(const char *value, size_t len, uint64_t count, void *p)
+{
+    (void)p;
+    printf("%llu\t%.*s\n", (unsigned long long)count, (int)len, value);
+    return 0;
+}
+
+static const char stats_help[] =
+    "usage: edusearch stats [--index DIR] [--facet FIELD]\n"
+    "Print documents, terms, segments and bytes on disk per file kind.\n"
+    "  --facet FIELD  instead, count documents per value of FIELD (agency,\n"
+    "                 type, year, ...): count<TAB>value, most frequent first\n";
+
 int cmd_stats(int argc, char **argv)
 {
-    const char *dir = NULL;
-    int first, p = parse_common(argc, argv,
-        "usage: edusearch stats [--index DIR]\n"
-        "Print documents, terms, segments and bytes on disk per file kind.\n",
-        &dir, &first);
-    if (p)
-        return p == -1 ? 0 : EXIT_ERROR;
+    const char *dir = NULL, *facet = NULL;
+    bool bad = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(stats_help, stdout);
+            return 0;
+        }
+        if (cli_opt_value(argc, argv, &i, "--index", &dir, &bad) ||
+            cli_opt_value(argc, argv, &i, "--facet", &facet, &bad)) {
+            if (bad)
+                return EXIT_ERROR;
+            continue;
+        }
+        cli_error("stats: unexpected argument %s (see edusearch stats --help)", argv[i]);
+        return EXIT_ERROR;
+    }
     es_index *ix = open_index(dir);
     if (!ix)
         return EXIT_ERROR;
+    if (facet) {
+        es_error err;
+        es_status rc = es_index_facet(ix, facet, print_facet, NULL, &err);
+        if (rc != ES_OK)
+            cli_error("stats --facet %s: %s", facet, err.message);
+        es_index_free(ix);
+        return rc == ES_OK ? 0 : EXIT_ERROR;
+    }
     es_stats st = { .version = ES_STATS_VERSION };
     if (es_index_stats(ix, &st) != ES_OK) {
         cli_error("stats failed");
