@@ -11,6 +11,7 @@
 #include <edusearch.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
