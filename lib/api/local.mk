@@ -4,4 +4,5 @@ ES_SOURCES += \
 	lib/api/doc.h \
 	lib/api/doc.c \
 	lib/api/writer.c \
-	lib/api/index.c
+	lib/api/index.c \
+	lib/api/search_api.c
