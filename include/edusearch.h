@@ -346,6 +346,28 @@ typedef struct es_stats {
 ES_API es_status es_index_stats(const es_index *ix, es_stats *out);
 
 /**
+ * Facet callback: one distinct value of a field and how many live documents
+ * have it. value is borrowed for the call. Return 0 to go on, non-zero to stop.
+ */
+typedef int (*es_facet_cb)(const char *value, size_t len, uint64_t count,
+                           void *payload);
+
+/**
+ * Count live documents per value of a stored field (agency, type, ...), most
+ * frequent first (ties in byte order of the value). The pseudo-field "year"
+ * counts the years of the `date` field. Documents without the field are not
+ * counted. Reads every stored document of the snapshot: a report, not a
+ * per-query operation.
+ * @param field  field name, NUL-terminated.
+ * @param cb     called once per distinct value.
+ * @param err    optional error details.
+ * @return ES_OK, ES_EINVAL (NULL argument), ES_ECORRUPT, ES_ENOMEM.
+ * Thread safety: safe on a shared snapshot.
+ */
+ES_API es_status es_index_facet(es_index *ix, const char *field, es_facet_cb cb,
+                                void *payload, es_error *err);
+
+/**
  * Verify every file of the newest commit in `dir`: headers, checksums and the
  * internal structure of every block.
  * @param report    optional; receives a message naming the first damaged file.

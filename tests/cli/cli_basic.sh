@@ -1,0 +1,82 @@
+#!/bin/sh
+# cli_basic.sh: every subcommand of the real binary against a temporary
+# index: help and version, the default index location, indexing the sample
+# documents, searching (human, --json, --count, --queries), exit codes 0/1/2,
+# delete, stats, check, optimize and tokenize.
+. "$(dirname "$0")/lib.sh"
+
+expect 0 "help" -- "$ES" --help
+contains "$T/out" "usage: edusearch" "help text"
+expect 0 "version" -- "$ES" --version
+contains "$T/out" "edusearch 0" "version text"
+expect 2 "no arguments" -- "$ES"
+expect 0 "index help" -- "$ES" index --help
+expect 0 "search help" -- "$ES" search --help
+
+# search before any index exists: error that says how to create one
+expect 2 "search without index" -- "$ES" 集团化办学
+contains "$T/err" "edusearch index" "how to create an index"
+
+expect 0 "index samples" -- "$ES" index "$SAMPLES"
+expect 0 "search default index" -- "$ES" 集团化办学
+contains "$T/out" "puyang-2025-93.txt" "hit id"
+contains "$T/out" "集团化办学" "snippet text"
+expect 0 "explicit search subcommand" -- "$ES" search --index "$EDUSEARCH_INDEX" 集团化办学
+expect 1 "no hits" -- "$ES" 量子计算机
+expect 2 "bad query" -- "$ES" '"unclosed'
+contains "$T/err" "byte" "query error position"
+expect 2 "unknown option" -- "$ES" search --frobnicate 教育
+
+# XDG_DATA_HOME is used when EDUSEARCH_INDEX is unset
+(unset EDUSEARCH_INDEX; XDG_DATA_HOME="$T/xdg" "$ES" index "$SAMPLES" >/dev/null 2>&1)
+if [ -d "$T/xdg/edusearch" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: XDG_DATA_HOME default index not created"; fi
+
+# phrase across the PDF line break of puyang-2025-93.txt
+expect 0 "phrase across line break" -- "$ES" '"教育强国"'
+contains "$T/out" "puyang-2025-93.txt" "line-break phrase hit"
+
+expect 0 "json" -- "$ES" --json 义务教育
+contains "$T/out" '"id":' "json id"
+contains "$T/out" '"snippet":' "json snippet"
+contains "$T/out" '"matches":\[\[' "json matches"
+contains "$T/out" '"fields":{' "json fields"
+
+expect 0 "count" -- "$ES" --count 义务教育
+contains "$T/out" "^2$" "both samples hold 义务教育"
+
+printf '义务教育\n量子计算机\n' > "$T/queries"
+expect 0 "queries file" -- "$ES" search --count --queries "$T/queries"
+contains "$T/out" "^2	义务教育$" "count<TAB>query"
+contains "$T/out" "^0	量子计算机$" "zero count line"
+
+expect 0 "limit/offset" -- "$ES" --limit 1 --offset 1 --json 义务教育
+n=$(wc -l < "$T/out")
+if [ "$n" = 1 ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: --limit 1 printed $n lines"; fi
+expect 2 "bad limit" -- "$ES" --limit x 教育
+expect 0 "sort by date" -- "$ES" --sort date 教育
+expect 2 "bad sort" -- "$ES" --sort size 教育
+
+expect 0 "stats" -- "$ES" stats
+contains "$T/out" "documents *2" "stats documents"
+contains "$T/out" "bytes postings" "stats postings bytes"
+expect 0 "check" -- "$ES" check
+contains "$T/out" ": ok" "check ok"
+
+expect 0 "tokenize" -- "$ES" tokenize "濮教函〔2025〕93号"
+contains "$T/out" "number" "number token"
+contains "$T/out" "2025" "2025 token"
+expect 0 "tokenize words" -- sh -c "printf '集团化办学' | '$ES' tokenize --words"
+contains "$T/out" "word" "word tokens"
+
+expect 0 "delete" -- "$ES" delete "$SAMPLES/xinyang-2024-194.txt"
+expect 0 "count after delete" -- "$ES" --count 义务教育
+contains "$T/out" "^1$" "one left"
+expect 0 "optimize" -- "$ES" optimize
+expect 0 "check after optimize" -- "$ES" check
+expect 0 "stats after optimize" -- "$ES" stats
+contains "$T/out" "segments *1" "one segment"
+contains "$T/out" "deleted *0" "deletes purged"
+
+finish

@@ -1,0 +1,76 @@
+#!/bin/sh
+# run-all.sh: build edusearch and run the whole test suite, the way CI does:
+#   1. install the build dependencies if missing (Debian 12, as root),
+#   2. build with -Werror and run `make check` (Check's summary lines shown),
+#   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and
+#      run the suite again,
+#   4. `make distcheck` (tarball builds, tests pass, installs, and a program
+#      compiled with `pkg-config --cflags --libs edusearch` runs).
+# Usage: sh tests/run-all.sh        (from the top of the source tree)
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+pkgs="build-essential autoconf automake libtool pkg-config libicu-dev zlib1g-dev check"
+missing=""
+for p in $pkgs; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "== installing:$missing"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+        echo "missing packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+        exit 2
+    fi
+fi
+
+export ES_CORPUS_DIR="${ES_CORPUS_DIR:-$top/../shared/corpus}"
+[ -d "$ES_CORPUS_DIR" ] || echo "note: $ES_CORPUS_DIR not found; corpus tests will SKIP"
+
+echo "== autoreconf"
+autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+
+# Print Check's summary lines and the logs of anything that failed.
+summarize() {
+    grep -h '^[0-9]*%: Checks' "$1"/tests/*.log || true
+    grep -h '^# \(TOTAL\|PASS\|SKIP\|XFAIL\|FAIL\|XPASS\|ERROR\):' "$1"/test-suite.log || true
+}
+show_failures() {
+    for f in "$1"/tests/*.log "$1"/tests/cli/*.log; do
+        [ -f "$f" ] || continue
+        if grep -q '^\(FAIL\|ERROR\)' "${f%.log}.trs" 2>/dev/null; then
+            echo "---- $f"; tail -n 60 "$f"
+        fi
+    done
+}
+
+run_suite() {   # name, configure flags...
+    name=$1; shift
+    dir="$top/_ci/$name"
+    rm -rf "$dir"; mkdir -p "$dir"
+    echo "== [$name] configure $*"
+    (cd "$dir" && "$top/configure" -q "$@")
+    echo "== [$name] make"
+    (cd "$dir" && make -j"$jobs" >/dev/null)
+    echo "== [$name] make check"
+    if ! (cd "$dir" && make -j"$jobs" check >/dev/null 2>&1); then
+        summarize "$dir"; show_failures "$dir"
+        echo "== [$name] FAILED"; exit 1
+    fi
+    summarize "$dir"
+}
+
+run_suite werror --enable-werror
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite sanitizers --enable-werror --enable-sanitizers --disable-shared
+
+echo "== make distcheck"
+(cd "$top/_ci/werror" && make -j"$jobs" distcheck >distcheck.log 2>&1) || {
+    tail -n 80 "$top/_ci/werror/distcheck.log"; echo "== distcheck FAILED"; exit 1; }
+grep -E 'installcheck:|archives ready|^=+$' "$top/_ci/werror/distcheck.log" | head -5
+echo "== all passed"

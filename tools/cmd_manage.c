@@ -1,0 +1,315 @@
+/*
+ * cmd_manage.c: the maintenance subcommands: delete, stats, check,
+ * optimize, and tokenize (which shows how the analyzer sees a text).
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse [--index DIR] [--help] for a subcommand; *first gets the index of
+ * the first positional argument. Returns -1 to exit 0 (help shown), -2 on a
+ * usage error, else 0. */
+static int parse_common(int argc, char **argv, const char *help,
+                        const char **dir, int *first)
+{
+    bool bad = false;
+    *first = argc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(help, stdout);
+            return -1;
+        }
+        if (cli_opt_value(argc, argv, &i, "--index", dir, &bad)) {
+            if (bad)
+                return -2;
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1]) {
+            cli_error("%s: unknown option %s (see edusearch %s --help)", argv[0],
+                      argv[i], argv[0]);
+            return -2;
+        }
+        *first = i;
+        return 0;
+    }
+    return 0;
+}
+
+/* Open the writer for dir (must exist). */
+static es_writer *open_writer(const char *dir_opt)
+{
+    char *dir = cli_index_dir(dir_opt);
+    if (!dir)
+        return NULL;
+    es_writer_options o = ES_WRITER_OPTIONS_INIT;
+    o.create = 0;
+    es_writer *w = NULL;
+    es_error err;
+    es_status rc = es_writer_open(&w, dir, &o, &err);
+    if (rc == ES_ENOTFOUND)
+        cli_error("no index at %s; create one with: edusearch index --index %s FILES...",
+                  dir, dir);
+    else if (rc != ES_OK)
+        cli_error("cannot open index %s for writing: %s", dir, err.message);
+    free(dir);
+    return w;
+}
+
+/* Open a read snapshot of dir. */
+static es_index *open_index(const char *dir_opt)
+{
+    char *dir = cli_index_dir(dir_opt);
+    if (!dir)
+        return NULL;
+    es_index *ix = NULL;
+    es_error err;
+    es_status rc = es_index_open(&ix, dir, &err);
+    if (rc == ES_ENOTFOUND)
+        cli_error("no index at %s; create one with: edusearch index --index %s FILES...",
+                  dir, dir);
+    else if (rc != ES_OK)
+        cli_error("cannot open index %s: %s", dir, err.message);
+    free(dir);
+    return ix;
+}
+
+int cmd_delete(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int first, p = parse_common(argc, argv,
+        "usage: edusearch delete [--index DIR] ID...\n"
+        "Delete the documents with these ids and commit. Unknown ids are ignored.\n",
+        &dir, &first);
+    if (p)
+        return p == -1 ? 0 : EXIT_ERROR;
+    if (first >= argc) {
+        cli_error("delete: no ID given");
+        return EXIT_ERROR;
+    }
+    es_writer *w = open_writer(dir);
+    if (!w)
+        return EXIT_ERROR;
+    int status = 0;
+    for (int i = first; i < argc && status == 0; i++)
+        if (es_writer_delete(w, argv[i], strlen(argv[i])) != ES_OK) {
+            cli_error("delete %s: %s", argv[i], es_writer_errmsg(w));
+            status = EXIT_ERROR;
+        }
+    if (status == 0 && es_writer_commit(w) != ES_OK) {
+        cli_error("commit failed, the index keeps its previous commit: %s",
+                  es_writer_errmsg(w));
+        status = EXIT_ERROR;
+    }
+    es_writer_free(w);
+    return status;
+}
+
+int cmd_optimize(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int first, p = parse_common(argc, argv,
+        "usage: edusearch optimize [--index DIR]\n"
+        "Merge all segments into one, purging deleted documents, and commit.\n",
+        &dir, &first);
+    if (p)
+        return p == -1 ? 0 : EXIT_ERROR;
+    es_writer *w = open_writer(dir);
+    if (!w)
+        return EXIT_ERROR;
+    int status = 0;
+    if (es_writer_optimize(w) != ES_OK) {
+        cli_error("optimize failed, the index keeps its previous commit: %s",
+                  es_writer_errmsg(w));
+        status = EXIT_ERROR;
+    }
+    es_writer_free(w);
+    return status;
+}
+
+/* Facet callback: "count<TAB>value". */
+static int print_facet(const char *value, size_t len, uint64_t count, void *p)
+{
+    (void)p;
+    printf("%llu\t%.*s\n", (unsigned long long)count, (int)len, value);
+    return 0;
+}
+
+static const char stats_help[] =
+    "usage: edusearch stats [--index DIR] [--facet FIELD]\n"
+    "Print documents, terms, segments and bytes on disk per file kind.\n"
+    "  --facet FIELD  instead, count documents per value of FIELD (agency,\n"
+    "                 type, year, ...): count<TAB>value, most frequent first\n";
+
+int cmd_stats(int argc, char **argv)
+{
+    const char *dir = NULL, *facet = NULL;
+    bool bad = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(stats_help, stdout);
+            return 0;
+        }
+        if (cli_opt_value(argc, argv, &i, "--index", &dir, &bad) ||
+            cli_opt_value(argc, argv, &i, "--facet", &facet, &bad)) {
+            if (bad)
+                return EXIT_ERROR;
+            continue;
+        }
+        cli_error("stats: unexpected argument %s (see edusearch stats --help)", argv[i]);
+        return EXIT_ERROR;
+    }
+    es_index *ix = open_index(dir);
+    if (!ix)
+        return EXIT_ERROR;
+    if (facet) {
+        es_error err;
+        es_status rc = es_index_facet(ix, facet, print_facet, NULL, &err);
+        if (rc != ES_OK)
+            cli_error("stats --facet %s: %s", facet, err.message);
+        es_index_free(ix);
+        return rc == ES_OK ? 0 : EXIT_ERROR;
+    }
+    es_stats st = { .version = ES_STATS_VERSION };
+    if (es_index_stats(ix, &st) != ES_OK) {
+        cli_error("stats failed");
+        es_index_free(ix);
+        return EXIT_ERROR;
+    }
+    uint64_t total = st.bytes_manifest + st.bytes_dict + st.bytes_postings +
+                     st.bytes_store + st.bytes_deletes;
+    double raw = st.text_bytes ? (double)st.text_bytes : 1;
+    printf("generation      %llu\n", (unsigned long long)st.generation);
+    printf("documents       %llu\n", (unsigned long long)st.documents);
+    printf("deleted         %llu\n", (unsigned long long)st.deleted);
+    printf("terms           %llu\n", (unsigned long long)st.terms);
+    printf("segments        %llu\n", (unsigned long long)st.segments);
+    printf("text bytes      %llu\n", (unsigned long long)st.text_bytes);
+    const struct { const char *name; uint64_t v; } kinds[] = {
+        { "dictionary", st.bytes_dict }, { "postings", st.bytes_postings },
+        { "stored", st.bytes_store },    { "deletes", st.bytes_deletes },
+        { "manifest", st.bytes_manifest }, { "total", total },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        printf("bytes %-10s %12llu  %5.1f%% of text\n", kinds[i].name,
+               (unsigned long long)kinds[i].v, 100.0 * (double)kinds[i].v / raw);
+    es_index_free(ix);
+    return 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    const char *dir_opt = NULL;
+    int first, p = parse_common(argc, argv,
+        "usage: edusearch check [--index DIR]\n"
+        "Verify every file of the index: headers, checksums, every block.\n"
+        "Exit status 0 if intact, 2 with a report naming the damaged file.\n",
+        &dir_opt, &first);
+    if (p)
+        return p == -1 ? 0 : EXIT_ERROR;
+    char *dir = cli_index_dir(dir_opt);
+    if (!dir)
+        return EXIT_ERROR;
+    es_error rep;
+    es_status rc = es_index_check(dir, &rep);
+    if (rc == ES_OK)
+        printf("%s: ok\n", dir);
+    else
+        cli_error("check %s: %s: %s", dir, es_strerror(rc), rep.message);
+    free(dir);
+    return rc == ES_OK ? 0 : EXIT_ERROR;
+}
+
+static const char *kind_name(es_token_kind k)
+{
+    switch (k) {
+    case ES_TOKEN_HAN: return "han";
+    case ES_TOKEN_BIGRAM: return "bigram";
+    case ES_TOKEN_LATIN: return "latin";
+    case ES_TOKEN_NUMBER: return "number";
+    case ES_TOKEN_WORD: return "word";
+    }
+    return "?";
+}
+
+/* Print one token: kind, position(+span), byte range, term, original. */
+static int print_token(const es_token *t, void *p)
+{
+    const char *text = p;
+    printf("%-7s pos %-5u", kind_name(t->kind), t->position);
+    if (t->span > 1)
+        printf("+%-3u", t->span - 1);
+    else
+        printf("    ");
+    printf(" bytes %6zu-%-6zu %.*s", t->start, t->end, (int)t->term_len, t->term);
+    if (t->end - t->start != t->term_len ||
+        memcmp(text + t->start, t->term, t->term_len) != 0)
+        printf("   (text: %.*s)", (int)(t->end - t->start), text + t->start);
+    putchar('\n');
+    return 0;
+}
+
+int cmd_tokenize(int argc, char **argv)
+{
+    unsigned flags = ES_TOKENIZE_INDEX;
+    int first = argc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs("usage: edusearch tokenize [--words|--all] [TEXT...]\n"
+                  "Print the tokens of TEXT (or standard input): kind, position,\n"
+                  "byte range in the original text, and the normalized term.\n"
+                  "  --words  ICU dictionary words (what ranking uses) instead\n"
+                  "  --all    both\n", stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--words")) { flags = ES_TOKENIZE_WORDS; continue; }
+        if (!strcmp(argv[i], "--all")) {
+            flags = ES_TOKENIZE_INDEX | ES_TOKENIZE_WORDS;
+            continue;
+        }
+        first = i;
+        break;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (first < argc) {
+        for (int i = first; i < argc; i++) {
+            size_t n = strlen(argv[i]);
+            char *nt = realloc(text, len + n + 2);
+            if (!nt) {
+                free(text);
+                return EXIT_ERROR;
+            }
+            text = nt;
+            if (len)
+                text[len++] = ' ';
+            memcpy(text + len, argv[i], n + 1);
+            len += n;
+        }
+    } else {
+        size_t cap = 1 << 16, got;
+        text = malloc(cap + 1);
+        while (text && (got = fread(text + len, 1, cap - len, stdin)) > 0) {
+            len += got;
+            if (len == cap) {
+                char *nt = realloc(text, cap * 2 + 1);
+                if (!nt)
+                    break;
+                text = nt;
+                cap *= 2;
+            }
+        }
+        if (text)
+            text[len] = '\0';
+    }
+    if (!text) {
+        cli_error("tokenize: out of memory");
+        return EXIT_ERROR;
+    }
+    es_error err;
+    es_status rc = es_tokenize(text, len, flags, print_token, text, &err);
+    if (rc != ES_OK)
+        cli_error("tokenize: %s", err.message);
+    free(text);
+    return rc == ES_OK ? 0 : EXIT_ERROR;
+}
