@@ -228,8 +228,13 @@ typedef struct es_writer_options {
     int create;               /**< create the directory/index if missing (default 1) */
     size_t ram_buffer_bytes;  /**< flush a segment when buffered postings pass this (default 64 MiB) */
     int fsync;                /**< fsync files and directory on commit (default 1) */
+    int extract_fields;       /**< recognize official-document fields (agency,
+                                   docno, signer, title, type, addressee,
+                                   proposal, date, disclosure, result) in the
+                                   text and store the ones the document does
+                                   not set itself (default 1; docs/FIELDS.md) */
 } es_writer_options;
-#define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1 }
+#define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1, 1 }
 
 /**
  * Fill *opts with the defaults of the given options version.

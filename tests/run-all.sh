@@ -40,10 +40,10 @@ summarize() {
     grep -h '^# \(TOTAL\|PASS\|SKIP\|XFAIL\|FAIL\|XPASS\|ERROR\):' "$1"/test-suite.log || true
 }
 show_failures() {
-    for f in "$1"/tests/*.log "$1"/tests/cli/*.log; do
-        [ -f "$f" ] || continue
-        if grep -q '^\(FAIL\|ERROR\)' "${f%.log}.trs" 2>/dev/null; then
-            echo "---- $f"; tail -n 60 "$f"
+    for t in "$1"/tests/*.trs "$1"/tests/*/*.trs; do
+        [ -f "$t" ] || continue
+        if grep -q ':test-result: \(FAIL\|ERROR\)' "$t"; then
+            echo "---- ${t%.trs}.log"; tail -n 60 "${t%.trs}.log"
         fi
     done
 }

@@ -70,7 +70,7 @@ static void progress(run *r, bool final)
  * field values (fields the input does not give, e.g. extracted ones, are not
  * compared). */
 static bool unchanged(run *r, const char *id, size_t idlen, const char *text,
-                      size_t len, const jl_object *fields, const char *title)
+                      size_t len, const jl_object *fields)
 {
     es_results *got = NULL;
     if (!r->prev || es_index_get(&got, r->prev, id, idlen, NULL) != ES_OK)
@@ -78,10 +78,6 @@ static bool unchanged(run *r, const char *id, size_t idlen, const char *text,
     size_t n;
     const char *old = es_results_text(got, 0, &n);
     bool same = old && n == len && memcmp(old, text, len) == 0;
-    if (same && title) {
-        old = es_results_field(got, 0, "title", &n);
-        same = old && n == strlen(title) && memcmp(old, title, n) == 0;
-    }
     for (size_t i = 0; same && fields && i < fields->n; i++) {
         const jl_field *f = &fields->fields[i];
         if (!strcmp(f->name, "id") || !strcmp(f->name, "text"))
@@ -96,12 +92,11 @@ static bool unchanged(run *r, const char *id, size_t idlen, const char *text,
 /* Add one document; reports and counts a rejected one. Returns -1 only on a
  * writer failure that makes going on pointless (I/O, memory). */
 static int add_doc(run *r, const char *where, const char *id, size_t idlen,
-                   const char *text, size_t len, const jl_object *fields,
-                   const char *title)
+                   const char *text, size_t len, const jl_object *fields)
 {
     es_doc *d = NULL;
     es_error err;
-    if (unchanged(r, id, idlen, text, len, fields, title)) {
+    if (unchanged(r, id, idlen, text, len, fields)) {
         r->unchanged++;
         r->bytes += len;
         progress(r, false);
@@ -113,8 +108,6 @@ static int add_doc(run *r, const char *where, const char *id, size_t idlen,
         return 0;
     }
     es_status rc = es_doc_set_text(d, text, len);
-    if (rc == ES_OK && title)
-        rc = es_doc_set_field(d, "title", title, strlen(title));
     for (size_t i = 0; rc == ES_OK && fields && i < fields->n; i++) {
         const jl_field *f = &fields->fields[i];
         if (!strcmp(f->name, "id") || !strcmp(f->name, "text"))
@@ -173,44 +166,6 @@ static char *slurp(FILE *f, size_t *len)
     return buf;
 }
 
-/* The title of a plain-text document: a Markdown `# ` heading if there is
- * one, else the first line that holds 关于 (official titles start so), else
- * the first non-empty line; spaces inside are squeezed out. */
-static char *guess_title(const char *text, size_t len)
-{
-    const char *best = NULL, *first = NULL;
-    size_t best_n = 0, first_n = 0;
-    for (const char *p = text, *end = text + len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        const char *s = p;
-        while (n && (*s == ' ' || *s == '\t' || *s == '\r')) { s++; n--; }
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\r')) n--;
-        if (n && n < 400) {
-            if (!first) { first = s; first_n = n; }
-            if (n > 2 && s[0] == '#') {
-                while (n && (*s == '#' || *s == ' ')) { s++; n--; }
-                best = s; best_n = n;
-                break;
-            }
-            if (!best && memmem(s, n, "关于", strlen("关于"))) { best = s; best_n = n; }
-        }
-        p = nl ? nl + 1 : end;
-    }
-    if (!best) { best = first; best_n = first_n; }
-    if (!best)
-        return NULL;
-    char *t = malloc(best_n + 1);
-    size_t k = 0;
-    for (size_t i = 0; t && i < best_n; i++)
-        if (best[i] != ' ' || (i + 1 < best_n && (unsigned char)best[i + 1] < 0x80 &&
-                               k && (unsigned char)t[k - 1] < 0x80))
-            t[k++] = best[i];
-    if (t)
-        t[k] = '\0';
-    return t;
-}
-
 /* Index a JSONL stream: one document per line. */
 static int index_jsonl(run *r, FILE *f, const char *name)
 {
@@ -243,7 +198,7 @@ static int index_jsonl(run *r, FILE *f, const char *name)
             r->skipped++;
         } else {
             rc = add_doc(r, where, id->value, id->value_len, text->value,
-                         text->value_len, &o, NULL);
+                         text->value_len, &o);
         }
         jl_free(&o);
         if (rc != 0)
@@ -324,11 +279,7 @@ static int index_path(run *r, const char *path, bool explicit)
             r->skipped++;
             rc = 0;
         } else {
-            char *title = guess_title(text, len);
-            char where[4096];
-            snprintf(where, sizeof where, "%s", path);
-            rc = add_doc(r, where, path, strlen(path), text, len, NULL, title);
-            free(title);
+            rc = add_doc(r, path, path, strlen(path), text, len, NULL);
             free(text);
         }
     }
@@ -364,8 +315,9 @@ static unsigned long long total_size(const char *path, int depth)
 static const char index_help[] =
     "usage: edusearch index [--index DIR] [--ram-mb N] PATH...\n"
     "Add documents to the index (creating it if needed) and commit.\n"
-    "  PATH          a .txt or .md file (id = the path as given, title = its\n"
-    "                heading), a .jsonl file (one {\"id\":..,\"text\":..} per line;\n"
+    "  PATH          a .txt or .md file (id = the path as given; title, date,\n"
+    "                agency, docno ... are recognized in official documents),\n"
+    "                a .jsonl file (one {\"id\":..,\"text\":..} per line;\n"
     "                other string fields such as title, date, source are stored\n"
     "                and searchable as field:term), a directory (recursively),\n"
     "                or - for JSONL on standard input.\n"

@@ -3,11 +3,16 @@
  * analysis and storage layers meet on the way in (Lucene's IndexWriter
  * role): each added document is analyzed here into term occurrences — body
  * terms and "<field>\x1f<term>" field terms — and handed to the storage
- * writer (esi_ixw) with its stored text, fields, length and date.
+ * writer (esi_ixw) with its stored text, fields, length and date. Fields
+ * the document does not set are filled from the official-document field
+ * extractor (docfields.h) when the writer's options ask for it.
  */
 #include "api.h"
 #include "doc.h"
 #include "../analysis/analyzer.h"
+#include "../analysis/docfields.h"
+
+#include <stdlib.h>
 #include "../search/termkey.h"
 
 #include <stdio.h>
@@ -18,6 +23,8 @@ struct es_writer {
     esi_buf keys;        /* term key bytes of the document being added */
     esi_occ *occs;       /* its occurrences; term = offset into keys until fixed */
     size_t nocc, cap;
+    bool extract;        /* fill missing fields from esi_docfields_extract */
+    esi_field fields[ES_MAX_FIELDS + ESI_DOCFIELDS_MAX];  /* merged, sorted */
     esi_err err;         /* last error; its message is es_writer_errmsg() */
 };
 
@@ -67,6 +74,7 @@ es_status es_writer_open(es_writer **out, const char *dir,
     rc = esi_ixw_open(&w->ixw, dir, &o, &e);
     if (rc != ES_OK)
         goto fail;
+    w->extract = opts->extract_fields != 0;
     *out = w;
     return ES_OK;
 fail:
@@ -133,6 +141,27 @@ static es_status collect_terms(es_writer *w, const char *field, const char *text
     return rc;
 }
 
+/* Order of fields by name. */
+static int cmp_field(const void *a, const void *b)
+{
+    const esi_field *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+/* The document's fields plus the extracted ones it does not set (borrowed
+ * from doc and ex), sorted by name, in w->fields; returns the count. */
+static size_t merge_fields(es_writer *w, const es_doc *doc, const esi_docfields *ex)
+{
+    size_t n = doc->nfields;
+    memcpy(w->fields, doc->fields, n * sizeof doc->fields[0]);
+    for (size_t i = 0; i < ex->n; i++)
+        if (!esi_doc_field(doc, ex->f[i].name))
+            w->fields[n++] = (esi_field){ ex->f[i].name, strlen(ex->f[i].name),
+                                          ex->f[i].value, ex->f[i].value_len };
+    qsort(w->fields, n, sizeof w->fields[0], cmp_field);
+    return n;
+}
+
 es_status es_writer_add(es_writer *w, const es_doc *doc)
 {
     if (!w)
@@ -140,26 +169,35 @@ es_status es_writer_add(es_writer *w, const es_doc *doc)
     esi_err_clear(&w->err);
     if (!doc)
         return esi_err_set(&w->err, ES_EINVAL, "es_writer_add: doc is NULL");
+    esi_docfields ex = { .n = 0 };
+    es_status rc = ES_OK;
+    if (w->extract)
+        rc = esi_docfields_extract(doc->text, doc->text_len, &ex, &w->err);
+    if (rc != ES_OK)
+        return rc;
+    size_t nfields = merge_fields(w, doc, &ex);
     esi_buf_reset(&w->keys);
     w->nocc = 0;
     uint32_t doclen = 0;
-    es_status rc = collect_terms(w, NULL, doc->text, doc->text_len, &doclen);
-    for (size_t i = 0; rc == ES_OK && i < doc->nfields; i++)
-        rc = collect_terms(w, doc->fields[i].name, doc->fields[i].value,
-                           doc->fields[i].value_len, NULL);
-    if (rc != ES_OK)
-        return rc;
-    for (size_t i = 0; i < w->nocc; i++)     /* offsets -> pointers */
-        w->occs[i].term = w->keys.data + (uintptr_t)w->occs[i].term;
-    uint32_t date = 0;
-    const esi_field *df = esi_doc_field(doc, "date");
-    if (df)
-        esi_date_parse(df->value, df->value_len, &date);
-    esi_doc_in in = {
-        doc->id, doc->id_len, doc->text ? doc->text : "", doc->text_len,
-        doc->fields, doc->nfields, w->occs, w->nocc, doclen, date
-    };
-    return esi_ixw_add(w->ixw, &in, &w->err);
+    rc = collect_terms(w, NULL, doc->text, doc->text_len, &doclen);
+    for (size_t i = 0; rc == ES_OK && i < nfields; i++)
+        rc = collect_terms(w, w->fields[i].name, w->fields[i].value,
+                           w->fields[i].value_len, NULL);
+    if (rc == ES_OK) {
+        for (size_t i = 0; i < w->nocc; i++)     /* offsets -> pointers */
+            w->occs[i].term = w->keys.data + (uintptr_t)w->occs[i].term;
+        uint32_t date = 0;
+        for (size_t i = 0; i < nfields; i++)
+            if (strcmp(w->fields[i].name, "date") == 0)
+                esi_date_parse(w->fields[i].value, w->fields[i].value_len, &date);
+        esi_doc_in in = {
+            doc->id, doc->id_len, doc->text ? doc->text : "", doc->text_len,
+            w->fields, nfields, w->occs, w->nocc, doclen, date
+        };
+        rc = esi_ixw_add(w->ixw, &in, &w->err);
+    }
+    esi_docfields_free(&ex);
+    return rc;
 }
 
 es_status es_writer_delete(es_writer *w, const char *id, size_t id_len)
