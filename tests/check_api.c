@@ -286,6 +286,71 @@ START_TEST(test_api_seed_documents)
 }
 END_TEST
 
+/* Facet callback: append "value=count;" to the buffer in p. */
+static int facet_cb(const char *value, size_t len, uint64_t count, void *p)
+{
+    char *out = p;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%.*s=%llu;", (int)len, value,
+             (unsigned long long)count);
+    return 0;
+}
+
+START_TEST(test_api_fields_get_and_facets)
+{
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    /* an official letter: its fields are recognized from the text */
+    add(w, "letter", NULL,
+        "濮阳市教育局文件\n\n濮教函〔2025〕93号\n\n签发人：葛磊\n\n"
+        "濮阳市教育局关于对市政协九届三次会议第392号提案的答复\n\n王传利委员：\n\n"
+        "您提出的提案收悉。现答复如下：推进集团化办学。\n\n濮阳市教育局\n\n2025年6月26日\n");
+    /* fields the document sets itself win over extracted ones */
+    es_doc *d = NULL;
+    const char *t = "信阳市教育体育局\n\n关于学前教育的答复\n\n2024年7月2日";
+    ck_assert_int_eq(es_doc_new(&d, "given", 5, NULL), ES_OK);
+    ck_assert_int_eq(es_doc_set_text(d, t, strlen(t)), ES_OK);
+    ck_assert_int_eq(es_doc_set_field(d, "agency", "自定机关", strlen("自定机关")), ES_OK);
+    ck_assert_int_eq(es_doc_set_field(d, "date", "2023-01-05", 10), ES_OK);
+    ck_assert_int_eq(es_writer_add(w, d), ES_OK);
+    es_doc_free(d);
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    es_results *r = NULL;
+    es_error err;
+    ck_assert_int_eq(es_index_get(&r, ix, "letter", 6, &err), ES_OK);
+    size_t len;
+    ck_assert_str_eq(es_results_field(r, 0, "agency", &len), "濮阳市教育局");
+    ck_assert_str_eq(es_results_field(r, 0, "docno", &len), "濮教函〔2025〕93号");
+    ck_assert_str_eq(es_results_field(r, 0, "date", &len), "2025-06-26");
+    ck_assert_str_eq(es_results_field(r, 0, "signer", &len), "葛磊");
+    es_results_free(r);
+    ck_assert_int_eq(es_index_get(&r, ix, "given", 5, &err), ES_OK);
+    ck_assert_str_eq(es_results_field(r, 0, "agency", &len), "自定机关");
+    ck_assert_str_eq(es_results_field(r, 0, "date", &len), "2023-01-05");
+    es_results_free(r);
+    ck_assert_int_eq(es_index_get(&r, ix, "nosuch", 6, &err), ES_ENOTFOUND);
+    ck_assert_ptr_null(r);
+
+    char facets[512] = "";
+    ck_assert_int_eq(es_index_facet(ix, "agency", facet_cb, facets, &err), ES_OK);
+    ck_assert_str_eq(facets, "濮阳市教育局=1;自定机关=1;");
+    facets[0] = '\0';
+    ck_assert_int_eq(es_index_facet(ix, "year", facet_cb, facets, &err), ES_OK);
+    ck_assert_str_eq(facets, "2023=1;2025=1;");
+    es_index_free(ix);
+
+    /* the extracted fields are searchable and filterable */
+    r = search(&ix, "docno:\"濮教函〔2025〕93号\" date:2025");
+    ck_assert_uint_eq(es_results_total(r), 1);
+    es_results_free(r);
+    es_index_free(ix);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     const tu_case cases[] = {
@@ -298,6 +363,7 @@ static Suite *api_suite(void)
         { "bad_input_text", test_api_bad_input_text },
         { "check_stats", test_api_check_and_stats },
         { "seed_documents", test_api_seed_documents },
+        { "fields_get_facets", test_api_fields_get_and_facets },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);

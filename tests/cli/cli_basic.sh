@@ -70,6 +70,20 @@ contains "$T/out" "2025" "2025 token"
 expect 0 "tokenize words" -- sh -c "printf '集团化办学' | '$ES' tokenize --words"
 contains "$T/out" "word" "word tokens"
 
+# official-document fields recognized in the samples
+expect 0 "docno query" -- "$ES" --count 'docno:"濮教函〔2025〕93号"'
+contains "$T/out" "^1$" "docno field"
+expect 0 "facet agency" -- "$ES" stats --facet agency
+contains "$T/out" "^1	濮阳市教育局$" "agency facet"
+expect 0 "facet year" -- "$ES" stats --facet year
+contains "$T/out" "^1	2025$" "year facet"
+
+# indexing the same files again changes nothing
+expect 0 "re-index unchanged" -- "$ES" index "$SAMPLES"
+expect 0 "stats after re-index" -- "$ES" stats
+contains "$T/out" "segments *1" "no new segment for unchanged files"
+contains "$T/out" "documents *2" "still two documents"
+
 expect 0 "delete" -- "$ES" delete "$SAMPLES/xinyang-2024-194.txt"
 expect 0 "count after delete" -- "$ES" --count 义务教育
 contains "$T/out" "^1$" "one left"
