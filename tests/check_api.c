@@ -288,8 +288,7 @@ END_TEST
 
 static Suite *api_suite(void)
 {
-    Suite *s = suite_create("api");
-    struct { const char *name; const TTest *fn; } cases[] = {
+    const tu_case cases[] = {
         { "end_to_end", test_api_end_to_end },
         { "replace_delete", test_api_replace_and_delete },
         { "uncommitted_invisible", test_api_uncommitted_is_invisible },
@@ -300,21 +299,12 @@ static Suite *api_suite(void)
         { "check_stats", test_api_check_and_stats },
         { "seed_documents", test_api_seed_documents },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 60);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
+    Suite *s = suite_create("api");
+    tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(api_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(api_suite());
 }

@@ -219,8 +219,7 @@ END_TEST
 
 static Suite *base_suite(void)
 {
-    Suite *s = suite_create("base");
-    struct { const char *name; const TTest *fn; } cases[] = {
+    const tu_case cases[] = {
         { "varint_roundtrip", test_base_varint_roundtrip },
         { "reader_overrun", test_base_reader_rejects_overrun },
         { "sticky_rc", test_base_sticky_rc },
@@ -231,19 +230,12 @@ static Suite *base_suite(void)
         { "io_lock", test_base_io_lock_excludes_second_writer },
         { "alloc_failure", test_base_alloc_failure_is_enomem },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
-    }
+    Suite *s = suite_create("base");
+    tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 0);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(base_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(base_suite());
 }

@@ -135,9 +135,5 @@ static Suite *crash_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(crash_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(crash_suite());
 }

@@ -3,6 +3,9 @@
  * to report a seed) but the library itself never does.
  */
 #include "testutil.h"
+#include "base/base.h"
+
+#include <check.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -92,27 +95,6 @@ char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Append cp as UTF-8 to out. */
-static size_t put_utf8(char *out, unsigned long cp)
-{
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* Find "key": "..." in a JSON line and decode the string value into a new
  * buffer (malloc). Enough JSON for the corpus, which is machine-written. */
 static char *json_field(const char *line, const char *key, size_t *len)
@@ -150,7 +132,7 @@ static char *json_field(const char *line, const char *key, size_t *len)
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 p += 6;
             }
-            n += put_utf8(out + n, cp);
+            n += esi_utf8_put((uint8_t *)out + n, (uint32_t)cp);
             break;
         }
         default: out[n++] = *p++; break;
@@ -229,4 +211,27 @@ uint64_t tu_rand(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 2685821657736338717ull;
+}
+
+int tu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void tu_add_cases(Suite *s, const tu_case *cases, size_t n,
+                  void (*setup)(void), void (*teardown)(void), int timeout)
+{
+    for (size_t i = 0; i < n; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        if (setup || teardown)
+            tcase_add_checked_fixture(tc, setup, teardown);
+        if (timeout)
+            tcase_set_timeout(tc, timeout);
+        tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
 }

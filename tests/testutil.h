@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include <check.h>
+
 /* A new empty directory under $TMPDIR (or /tmp); free() the result. */
 char *tu_tmpdir(void);
 /* Remove a directory tree (best effort). */
@@ -33,5 +35,20 @@ uint64_t tu_seed(void);
 uint64_t tu_rand(uint64_t *state);
 /* True when the path exists. */
 bool tu_exists(const char *path);
+
+/* Run a suite with CK_ENV verbosity (CK_RUN_CASE etc. work); returns the
+ * process exit status: EXIT_FAILURE if any test failed. */
+int tu_run(Suite *s);
+
+/* One test case per behaviour: a name and its test. */
+typedef struct tu_case {
+    const char *name;
+    const TTest *fn;
+} tu_case;
+
+/* Add one TCase per entry, each with the fixture and timeout (0 = default). */
+void tu_add_cases(Suite *s, const tu_case *cases, size_t n,
+                  void (*setup)(void), void (*teardown)(void), int timeout);
+#define TU_NCASES(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -5,4 +5,5 @@ ES_SOURCES += \
 	lib/api/doc.c \
 	lib/api/writer.c \
 	lib/api/index.c \
-	lib/api/facet.c
+	lib/api/facet.c \
+	lib/api/search_api.c

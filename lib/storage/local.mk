@@ -1,2 +1,17 @@
-# lib/storage: see lib/storage/*.h for the contract.
-ES_SOURCES +=
+# lib/storage: see lib/storage/storage.h for the contract and
+# lib/storage/storage_int.h for the files' private interfaces.
+ES_SOURCES += \
+	lib/storage/storage.h \
+	lib/storage/storage_int.h \
+	lib/storage/postings.c \
+	lib/storage/termdict.c \
+	lib/storage/docstore.c \
+	lib/storage/segment.c \
+	lib/storage/manifest.c \
+	lib/storage/merge.c \
+	lib/storage/ixw.c
+
+check_PROGRAMS += tests/check_storage
+tests_check_storage_SOURCES = tests/check_storage.c $(TESTUTIL)
+tests_check_storage_LDADD = $(TEST_LDADD)
+tests_check_storage_CFLAGS = $(TEST_CFLAGS)

@@ -115,24 +115,26 @@ uint32_t esi_segment_date(const esi_segment *s, uint32_t docno);
 typedef struct esi_postings {
     /* private to postings.c; callers only pass it around */
     const esi_segment *seg;
-    esi_rd rd;                 /* undecoded remainder */
-    uint32_t df, left_docs;
+    esi_rd rd;                 /* blocks not yet entered */
+    uint32_t df;
+    uint32_t docs_left;        /* docs in blocks not yet entered */
     uint32_t doc;              /* current docno, UINT32_MAX before first/at end */
     uint32_t freq;
     uint32_t block_docs[128], block_freqs[128];
-    uint32_t block_n, block_i;
-    uint64_t block_pos_off;    /* positions of this block */
-    const uint8_t *pos_base, *pos_end;
-    const uint8_t *pos_cursor; /* positions of the current doc, undecoded */
+    uint32_t block_n, block_i; /* docs in the current block, index of doc */
+    uint32_t block_last;       /* last docno of the current block */
+    uint32_t next_base;        /* smallest docno the next block may hold */
+    const uint8_t *pos_p, *pos_end; /* undecoded positions, from doc pos_i */
+    uint32_t pos_i;
     bool positions_decoded;
     uint32_t *pos;             /* decoded positions of the current doc */
     uint32_t pos_n, pos_cap;
-    uint32_t skip_last_doc;    /* last docno of the current block */
-    const uint8_t *next_block; /* start of the next block */
     es_status err;             /* sticky: ES_ECORRUPT on damaged data */
 } esi_postings;
 
-/* Position a cursor before the first posting of ti. */
+/* Position a cursor before the first posting of ti. Initialises every field
+ * (the cursor may be uninitialised memory); pair each open with a close,
+ * which frees the positions array. */
 es_status esi_postings_open(esi_postings *c, const esi_segment *s,
                             const esi_term_info *ti, esi_err *e);
 /* Move to the next doc: ES_OK, ES_DONE at the end, ES_ECORRUPT. */

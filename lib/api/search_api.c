@@ -1,0 +1,312 @@
+/*
+ * search_api.c: the public "Queries and results" functions of edusearch.h:
+ * es_query_parse (syntax, then lowering with a fresh analyzer),
+ * es_search_options_init, es_search (the executor over the es_index
+ * snapshot, then stored fields and snippets of the page's hits) and the
+ * es_results accessors. Results own copies of everything they return, so
+ * they outlive the doc reader. Every call creates its own analyzer, doc
+ * reader and cursors: any number of threads may search one es_index.
+ */
+#include "api.h"
+#include "../search/search.h"
+
+#include <stdlib.h>
+
+/* One hit of a results page, owning its data. */
+typedef struct rhit {
+    char *id;
+    size_t id_len;
+    char *text;
+    size_t text_len;
+    char **names, **values;    /* fields, in name order */
+    size_t *value_lens;
+    size_t nfields;
+    char *snippet;
+    size_t snippet_len;
+    es_range *ranges;
+    size_t nranges;
+    double score;
+} rhit;
+
+struct es_results {
+    uint64_t total;
+    rhit *hits;
+    size_t n;
+};
+
+es_status es_query_parse(es_query **out, const char *text, size_t len,
+                         es_error *err)
+{
+    esi_err e = { 0 };
+    size_t pos = 0;
+    es_query *q = NULL;
+    esi_analyzer *a = NULL;
+    if (!out) {
+        esi_err_set(&e, ES_EINVAL, "es_query_parse: out is NULL");
+        esi_err_export(&e, err);
+        return ES_EINVAL;
+    }
+    *out = NULL;
+    es_status rc = esi_query_syntax(&q, text, len, &pos, &e);
+    if (rc == ES_OK)
+        rc = esi_analyzer_new(&a, &e);
+    if (rc == ES_OK)
+        rc = esi_query_lower(q, a, &pos, &e);
+    esi_analyzer_free(a);
+    if (rc != ES_OK) {
+        esi_query_free(q);
+        esi_err_export(&e, err);
+        if (err)
+            err->position = rc == ES_ESYNTAX || rc == ES_ELIMIT ? pos : 0;
+        return rc;
+    }
+    *out = q;
+    return ES_OK;
+}
+
+void es_query_free(es_query *q)
+{
+    esi_query_free(q);
+}
+
+es_status es_search_options_init(es_search_options *opts, unsigned version)
+{
+    if (!opts || version != ES_SEARCH_OPTIONS_VERSION)
+        return ES_EINVAL;
+    es_search_options d = ES_SEARCH_OPTIONS_INIT;
+    *opts = d;
+    return ES_OK;
+}
+
+/* Free one hit's data. */
+static void free_hit(rhit *h)
+{
+    esi_free(h->id);
+    esi_free(h->text);
+    for (size_t i = 0; i < h->nfields; i++) {
+        esi_free(h->names ? h->names[i] : NULL);
+        esi_free(h->values ? h->values[i] : NULL);
+    }
+    esi_free(h->names);
+    esi_free(h->values);
+    esi_free(h->value_lens);
+    esi_free(h->snippet);
+    esi_free(h->ranges);
+}
+
+void es_results_free(es_results *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free_hit(&r->hits[i]);
+    esi_free(r->hits);
+    esi_free(r);
+}
+
+/* Copy a stored document into h. */
+static es_status copy_doc(rhit *h, const esi_stored_doc *d)
+{
+    h->id = esi_strndup(d->id, d->id_len);
+    h->id_len = d->id_len;
+    h->text = esi_strndup(d->text ? d->text : "", d->text_len);
+    h->text_len = d->text_len;
+    if (!h->id || !h->text)
+        return ES_ENOMEM;
+    if (d->nfields) {
+        h->names = esi_calloc(d->nfields, sizeof *h->names);
+        h->values = esi_calloc(d->nfields, sizeof *h->values);
+        h->value_lens = esi_calloc(d->nfields, sizeof *h->value_lens);
+        if (!h->names || !h->values || !h->value_lens)
+            return ES_ENOMEM;
+    }
+    for (size_t i = 0; i < d->nfields; i++) {
+        h->nfields++;
+        h->names[i] = esi_strndup(d->fields[i].name, d->fields[i].name_len);
+        h->values[i] = esi_strndup(d->fields[i].value, d->fields[i].value_len);
+        h->value_lens[i] = d->fields[i].value_len;
+        if (!h->names[i] || !h->values[i])
+            return ES_ENOMEM;
+    }
+    return ES_OK;
+}
+
+es_status es_search(es_results **out, es_index *ix, const es_query *q,
+                    const es_search_options *opts, es_error *err)
+{
+    esi_err e = { 0 };
+    es_search_options d = ES_SEARCH_OPTIONS_INIT;
+    esi_hit *hits = NULL;
+    size_t nhits = 0;
+    es_results *r = NULL;
+    esi_analyzer *a = NULL;
+    esi_doc_reader *dr = NULL;
+    esi_buf sb = { 0 };
+    es_status rc;
+    if (out)
+        *out = NULL;
+    if (!out || !ix || !ix->snap || !q) {
+        rc = esi_err_set(&e, ES_EINVAL, "es_search: out, ix and q are required");
+        goto done;
+    }
+    if (opts && opts->version != ES_SEARCH_OPTIONS_VERSION) {
+        rc = esi_err_set(&e, ES_EINVAL, "es_search_options version %u unknown "
+                         "(this library knows %u); use ES_SEARCH_OPTIONS_INIT",
+                         opts->version, ES_SEARCH_OPTIONS_VERSION);
+        goto done;
+    }
+    if (!opts)
+        opts = &d;
+    if ((opts->sort != ES_SORT_SCORE && opts->sort != ES_SORT_DATE) ||
+        !(opts->bm25_k1 >= 0) || !(opts->bm25_b >= 0 && opts->bm25_b <= 1)) {
+        rc = esi_err_set(&e, ES_EINVAL, "es_search: sort must be ES_SORT_SCORE "
+                         "or ES_SORT_DATE, bm25_k1 >= 0 and 0 <= bm25_b <= 1");
+        goto done;
+    }
+    esi_search_params sp = { opts->offset, opts->limit, opts->sort,
+                             opts->bm25_k1, opts->bm25_b };
+    r = esi_calloc(1, sizeof *r);
+    if (!r) {
+        rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
+        goto done;
+    }
+    rc = esi_search_run(ix->snap, q, &sp, &hits, &nhits, &r->total, &e);
+    if (rc != ES_OK)
+        goto done;
+    if (nhits) {
+        r->hits = esi_calloc(nhits, sizeof *r->hits);
+        if (!r->hits) {
+            rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
+            goto done;
+        }
+        if ((rc = esi_analyzer_new(&a, &e)) != ES_OK ||
+            (rc = esi_doc_reader_new(&dr, &e)) != ES_OK)
+            goto done;
+    }
+    esi_snippet_params snp = { opts->hl_open ? opts->hl_open : "[",
+                               opts->hl_close ? opts->hl_close : "]",
+                               opts->snippet_sentences ? opts->snippet_sentences : 2,
+                               120 };
+    for (size_t i = 0; i < nhits; i++) {
+        rhit *h = &r->hits[r->n++];
+        h->score = hits[i].score;
+        esi_stored_doc sd;
+        rc = esi_doc_read(dr, ix->snap->segs[hits[i].seg], hits[i].doc, &sd, &e);
+        if (rc != ES_OK)
+            goto done;
+        if ((rc = copy_doc(h, &sd)) != ES_OK) {
+            esi_err_set(&e, rc, "out of memory copying a hit");
+            goto done;
+        }
+        esi_buf_reset(&sb);
+        rc = esi_snippet_make(a, q, h->text, h->text_len, &snp, &sb, &h->ranges,
+                              &h->nranges, &e);
+        if (rc != ES_OK)
+            goto done;
+        h->snippet = esi_strndup(sb.data ? (const char *)sb.data : "", sb.len);
+        h->snippet_len = sb.len;
+        if (!h->snippet) {
+            rc = esi_err_set(&e, ES_ENOMEM, "out of memory copying a snippet");
+            goto done;
+        }
+    }
+    *out = r;
+    r = NULL;
+    rc = ES_OK;
+done:
+    esi_buf_free(&sb);
+    esi_free(hits);
+    esi_analyzer_free(a);
+    esi_doc_reader_free(dr);
+    es_results_free(r);
+    if (rc != ES_OK)
+        esi_err_export(&e, err);
+    return rc;
+}
+
+uint64_t es_results_total(const es_results *r)
+{
+    return r ? r->total : 0;
+}
+
+size_t es_results_count(const es_results *r)
+{
+    return r ? r->n : 0;
+}
+
+/* Hit i, or NULL when out of range. */
+static const rhit *hit(const es_results *r, size_t i)
+{
+    return r && i < r->n ? &r->hits[i] : NULL;
+}
+
+const char *es_results_id(const es_results *r, size_t i, size_t *len)
+{
+    const rhit *h = hit(r, i);
+    if (len)
+        *len = h ? h->id_len : 0;
+    return h ? h->id : NULL;
+}
+
+double es_results_score(const es_results *r, size_t i)
+{
+    const rhit *h = hit(r, i);
+    return h ? h->score : 0.0;
+}
+
+const char *es_results_text(const es_results *r, size_t i, size_t *len)
+{
+    const rhit *h = hit(r, i);
+    if (len)
+        *len = h ? h->text_len : 0;
+    return h ? h->text : NULL;
+}
+
+const char *es_results_field(const es_results *r, size_t i, const char *name,
+                             size_t *len)
+{
+    const rhit *h = hit(r, i);
+    if (len)
+        *len = 0;
+    if (!h || !name)
+        return NULL;
+    for (size_t k = 0; k < h->nfields; k++)
+        if (!strcmp(h->names[k], name)) {
+            if (len)
+                *len = h->value_lens[k];
+            return h->values[k];
+        }
+    return NULL;
+}
+
+es_status es_results_field_at(const es_results *r, size_t i, size_t j,
+                              const char **name, const char **value,
+                              size_t *value_len)
+{
+    const rhit *h = hit(r, i);
+    if (!h || !name || !value)
+        return ES_EINVAL;
+    if (j >= h->nfields)
+        return ES_DONE;
+    *name = h->names[j];
+    *value = h->values[j];
+    if (value_len)
+        *value_len = h->value_lens[j];
+    return ES_OK;
+}
+
+const char *es_results_snippet(const es_results *r, size_t i, size_t *len)
+{
+    const rhit *h = hit(r, i);
+    if (len)
+        *len = h ? h->snippet_len : 0;
+    return h ? h->snippet : NULL;
+}
+
+size_t es_results_matches(const es_results *r, size_t i, const es_range **ranges)
+{
+    const rhit *h = hit(r, i);
+    if (ranges)
+        *ranges = h ? h->ranges : NULL;
+    return h ? h->nranges : 0;
+}

@@ -1,0 +1,642 @@
+/*
+ * exec.c: runs a lowered query (query.h) over a snapshot, one segment at a
+ * time, doc at a time. Each query node becomes a matcher with one operation,
+ * advance(target): move to the first matching docno >= target.
+ *
+ *   PHRASE  one postings cursor per key; leapfrog the cursors to a common
+ *           doc, then intersect positions (key i at start + its offset) and
+ *           count the starts: that count is the phrase's tf. A one-key
+ *           phrase needs no positions (tf = the posting's freq).
+ *   AND     leapfrog over its positive kids (cheapest first), then reject
+ *           docs where a NOT kid matches.
+ *   OR      the smallest doc of its kids.
+ *   DATE    the first doc whose date column lies in [lo, hi] (0 = no date
+ *           never matches).
+ * Deleted docs are skipped at the top. Every live match is counted (the
+ * total is exact) and, unless only the count is wanted, scored (score.c) and
+ * offered to a bounded heap of the best offset+limit. Bonus phrases (whole
+ * bare runs) and title twins are optional matchers, advanced only to docs
+ * that already match. Document frequencies are summed over segments first so
+ * that scores do not depend on how documents fall into segments.
+ * Everything is per call: the snapshot and the query are only read.
+ */
+#include "search.h"
+
+#define DOC_END UINT32_MAX
+
+typedef struct matcher matcher;
+struct matcher {
+    esi_qop op;
+    uint32_t doc;              /* current doc; DOC_END when exhausted */
+    bool started;
+    uint64_t cost;             /* estimated postings to visit */
+    matcher **kids;            /* AND: positive kids then NOT kids; OR; NOT: 1 */
+    size_t nkids, npos;        /* npos: positive kids of AND */
+    /* PHRASE */
+    int32_t ph;
+    esi_postings *cur;         /* one per key, in key order */
+    uint32_t *cdoc;            /* each cursor's doc, DOC_END before start */
+    size_t ncur;
+    bool empty;                /* a key is missing from the segment */
+    uint32_t tf;
+    double idf;
+    matcher *twin;             /* PHRASE: title twin; AND: bonus phrase */
+    /* DATE */
+    uint32_t lo, hi;
+};
+
+/* Per-search state shared by the matchers of one segment. */
+typedef struct run {
+    const esi_snapshot *snap;
+    const es_query *q;
+    const esi_search_params *p;
+    esi_err *e;
+    size_t seg;                /* current segment */
+    const esi_segment *s;
+    esi_term_info *ti;         /* [seg * nkeys + key] */
+    bool *found;               /* same shape: key present in segment */
+    double *ph_idf;            /* per phrase */
+    matcher **all;             /* every matcher of the segment, for freeing */
+    size_t nall, allcap;
+    /* the heap of the best hits */
+    esi_hit *heap;
+    size_t nheap, k;
+    uint64_t total;
+} run;
+
+/* True if hit a ranks before hit b. */
+static bool better(const run *r, const esi_hit *a, const esi_hit *b)
+{
+    if (r->p->sort == ES_SORT_DATE && a->date != b->date)
+        return a->date > b->date;
+    if (a->score != b->score)
+        return a->score > b->score;
+    if (a->seg != b->seg)
+        return a->seg < b->seg;
+    return a->doc < b->doc;
+}
+
+/* Sift the heap (worst hit at the root) down from i. */
+static void sift_down(run *r, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, w = i;
+        if (l < r->nheap && better(r, &r->heap[w], &r->heap[l]))
+            w = l;
+        if (l + 1 < r->nheap && better(r, &r->heap[w], &r->heap[l + 1]))
+            w = l + 1;
+        if (w == i)
+            return;
+        esi_hit t = r->heap[i];
+        r->heap[i] = r->heap[w];
+        r->heap[w] = t;
+        i = w;
+    }
+}
+
+/* Offer a hit to the bounded heap. */
+static void offer(run *r, const esi_hit *h)
+{
+    if (r->k == 0)
+        return;
+    if (r->nheap < r->k) {
+        size_t i = r->nheap++;
+        r->heap[i] = *h;
+        while (i > 0) {
+            size_t up = (i - 1) / 2;
+            if (!better(r, &r->heap[up], &r->heap[i]))
+                break;
+            esi_hit t = r->heap[i];
+            r->heap[i] = r->heap[up];
+            r->heap[up] = t;
+            i = up;
+        }
+        return;
+    }
+    if (better(r, h, &r->heap[0])) {
+        r->heap[0] = *h;
+        sift_down(r, 0);
+    }
+}
+
+/* A new zeroed matcher registered for freeing; NULL on ENOMEM. */
+static matcher *new_matcher(run *r, esi_qop op)
+{
+    if (r->nall == r->allcap) {
+        size_t cap = r->allcap ? r->allcap * 2 : 32, bytes;
+        if (!esi_mul_ok(cap, sizeof *r->all, &bytes))
+            return NULL;
+        matcher **a = esi_realloc(r->all, bytes);
+        if (!a)
+            return NULL;
+        r->all = a;
+        r->allcap = cap;
+    }
+    matcher *m = esi_calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->op = op;
+    m->ph = -1;
+    r->all[r->nall++] = m;
+    return m;
+}
+
+/* Free the matchers of a segment. */
+static void free_matchers(run *r)
+{
+    for (size_t i = 0; i < r->nall; i++) {
+        matcher *m = r->all[i];
+        for (size_t c = 0; c < m->ncur; c++)
+            esi_postings_close(&m->cur[c]);
+        esi_free(m->cur);
+        esi_free(m->cdoc);
+        esi_free(m->kids);
+        esi_free(m);
+    }
+    r->nall = 0;
+}
+
+/* Build the matcher of phrase ph for the current segment. */
+static es_status build_phrase(run *r, int32_t ph, matcher **out)
+{
+    const es_query *q = r->q;
+    const esi_qphrase *f = &q->phrases[ph];
+    matcher *m = new_matcher(r, ESI_QOP_PHRASE);
+    if (!m)
+        return ES_ENOMEM;
+    m->ph = ph;
+    m->idf = r->ph_idf[ph];
+    *out = m;
+    m->cost = UINT64_MAX;
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        size_t at = r->seg * q->nkeys + f->first_key + i;
+        if (!r->found[at]) {
+            m->empty = true;
+            m->cost = 0;
+            return ES_OK;
+        }
+        if (r->ti[at].df < m->cost)
+            m->cost = r->ti[at].df;
+    }
+    m->cur = esi_calloc(f->nkeys, sizeof *m->cur);
+    m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
+    if (!m->cur || !m->cdoc)
+        return ES_ENOMEM;
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        size_t at = r->seg * q->nkeys + f->first_key + i;
+        es_status rc = esi_postings_open(&m->cur[i], r->s, &r->ti[at], r->e);
+        if (rc != ES_OK)
+            return rc;
+        m->ncur++;
+        m->cdoc[i] = DOC_END;
+    }
+    if (f->title_twin >= 0)
+        return build_phrase(r, f->title_twin, &m->twin);
+    return ES_OK;
+}
+
+/* Order kids by cost, cheapest first (insertion sort: few kids). */
+static void sort_by_cost(matcher **k, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        matcher *x = k[i];
+        size_t j = i;
+        while (j > 0 && k[j - 1]->cost > x->cost) {
+            k[j] = k[j - 1];
+            j--;
+        }
+        k[j] = x;
+    }
+}
+
+/* Build the matcher of query node n for the current segment. */
+static es_status build(run *r, int32_t n, matcher **out)
+{
+    const es_query *q = r->q;
+    const esi_qnode *nd = &q->nodes[n];
+    es_status rc;
+    if (nd->op == ESI_QOP_PHRASE)
+        return build_phrase(r, nd->phrase, out);
+    if (nd->op == ESI_QOP_DATE) {
+        matcher *m = new_matcher(r, ESI_QOP_DATE);
+        if (!m)
+            return ES_ENOMEM;
+        m->lo = nd->date_lo;
+        m->hi = nd->date_hi;
+        m->cost = esi_segment_doc_count(r->s);
+        *out = m;
+        return ES_OK;
+    }
+    if (nd->op == ESI_QOP_PREFIX)
+        return esi_err_set(r->e, ES_EINVAL, "prefix search (*) needs term "
+                           "enumeration, which this index format does not "
+                           "offer yet; search the whole word instead");
+    matcher *m = new_matcher(r, nd->op);
+    if (!m)
+        return ES_ENOMEM;
+    *out = m;
+    size_t nk = 0;
+    for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next)
+        nk++;
+    m->kids = esi_calloc(nk ? nk : 1, sizeof *m->kids);
+    if (!m->kids)
+        return ES_ENOMEM;
+    for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next) {
+        bool neg = nd->op == ESI_QOP_AND && q->nodes[k].op == ESI_QOP_NOT;
+        int32_t target = neg ? q->nodes[k].kid : k;
+        matcher *c;
+        if ((rc = build(r, target, &c)) != ES_OK)
+            return rc;
+        if (neg) {
+            m->kids[nk - 1 - (m->nkids - m->npos)] = c;   /* from the end */
+            m->nkids++;
+        } else {
+            m->kids[m->npos++] = c;
+            m->nkids++;
+        }
+    }
+    if (nd->op == ESI_QOP_AND) {
+        sort_by_cost(m->kids, m->npos);
+        m->cost = m->npos ? m->kids[0]->cost : 0;
+        if (nd->phrase >= 0 && (rc = build_phrase(r, nd->phrase, &m->twin)) != ES_OK)
+            return rc;
+    } else {                                     /* OR */
+        m->npos = m->nkids;
+        m->cost = 0;
+        for (size_t i = 0; i < m->nkids; i++)
+            m->cost += m->kids[i]->cost;
+    }
+    return ES_OK;
+}
+
+/* Count the starts where every key of phrase m sits at its offset; the
+ * cursors are all on the same doc. */
+static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
+{
+    const esi_qphrase *f = &r->q->phrases[m->ph];
+    const esi_qkey *keys = &r->q->keys[f->first_key];
+    if (m->ncur == 1) {
+        *tf = m->cur[0].freq;
+        return ES_OK;
+    }
+    const uint32_t *pos[ESI_QUERY_MAX_TERMS];
+    uint32_t np[ESI_QUERY_MAX_TERMS], ix[ESI_QUERY_MAX_TERMS];
+    for (size_t i = 0; i < m->ncur; i++) {
+        es_status rc = esi_postings_positions(&m->cur[i], &pos[i], &np[i]);
+        if (rc != ES_OK)
+            return esi_err_set(r->e, rc, "%s: damaged positions; run 'edusearch "
+                               "check'", esi_segment_name(r->s));
+        ix[i] = 0;
+    }
+    uint32_t count = 0;
+    for (uint32_t j = 0; j < np[0]; j++) {
+        if (pos[0][j] < keys[0].at)
+            continue;
+        uint64_t start = pos[0][j] - keys[0].at;
+        bool ok = true;
+        for (size_t i = 1; i < m->ncur && ok; i++) {
+            uint64_t want = start + keys[i].at;
+            while (ix[i] < np[i] && pos[i][ix[i]] < want)
+                ix[i]++;
+            ok = ix[i] < np[i] && pos[i][ix[i]] == want;
+        }
+        count += ok;
+    }
+    *tf = count;
+    return ES_OK;
+}
+
+static es_status advance(run *r, matcher *m, uint32_t target);
+
+/* Position cursor i of m on the first doc >= t. */
+static es_status cursor_to(run *r, matcher *m, size_t i, uint32_t t)
+{
+    if (m->cdoc[i] != DOC_END && m->cdoc[i] >= t)
+        return ES_OK;
+    es_status rc = esi_postings_advance(&m->cur[i], t);
+    if (rc == ES_DONE) {
+        m->cdoc[i] = DOC_END;
+        return ES_DONE;
+    }
+    if (rc != ES_OK)
+        return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch "
+                           "check'", esi_segment_name(r->s));
+    m->cdoc[i] = m->cur[i].doc;
+    return ES_OK;
+}
+
+/* PHRASE advance: leapfrog, then verify positions. */
+static es_status advance_phrase(run *r, matcher *m, uint32_t t)
+{
+    if (m->empty) {
+        m->doc = DOC_END;
+        return ES_DONE;
+    }
+    for (;;) {
+        bool again = false;
+        for (size_t i = 0; i < m->ncur && !again; i++) {
+            es_status rc = cursor_to(r, m, i, t);
+            if (rc == ES_DONE) {
+                m->doc = DOC_END;
+                return ES_DONE;
+            }
+            if (rc != ES_OK)
+                return rc;
+            if (m->cdoc[i] > t) {
+                t = m->cdoc[i];
+                again = true;
+            }
+        }
+        if (again)
+            continue;
+        uint32_t tf;
+        es_status rc = phrase_tf(r, m, &tf);
+        if (rc != ES_OK)
+            return rc;
+        if (tf > 0) {
+            m->doc = t;
+            m->tf = tf;
+            return ES_OK;
+        }
+        if (t == DOC_END - 1) {
+            m->doc = DOC_END;
+            return ES_DONE;
+        }
+        t++;
+    }
+}
+
+/* AND advance: leapfrog positive kids, then the exclusions. */
+static es_status advance_and(run *r, matcher *m, uint32_t t)
+{
+    for (;;) {
+        bool again = false;
+        for (size_t i = 0; i < m->npos && !again; i++) {
+            es_status rc = advance(r, m->kids[i], t);
+            if (rc == ES_DONE) {
+                m->doc = DOC_END;
+                return ES_DONE;
+            }
+            if (rc != ES_OK)
+                return rc;
+            if (m->kids[i]->doc > t) {
+                t = m->kids[i]->doc;
+                again = true;
+            }
+        }
+        for (size_t i = m->npos; i < m->nkids && !again; i++) {
+            es_status rc = advance(r, m->kids[i], t);
+            if (rc < 0)
+                return rc;
+            if (rc == ES_OK && m->kids[i]->doc == t) {
+                if (t == DOC_END - 1) {
+                    m->doc = DOC_END;
+                    return ES_DONE;
+                }
+                t++;
+                again = true;
+            }
+        }
+        if (!again) {
+            m->doc = t;
+            return ES_OK;
+        }
+    }
+}
+
+/* Move m to its first match >= target. */
+static es_status advance(run *r, matcher *m, uint32_t target)
+{
+    if (m->started && (m->doc == DOC_END || m->doc >= target))
+        return m->doc == DOC_END ? ES_DONE : ES_OK;
+    m->started = true;
+    switch (m->op) {
+    case ESI_QOP_PHRASE:
+        return advance_phrase(r, m, target);
+    case ESI_QOP_AND:
+        return advance_and(r, m, target);
+    case ESI_QOP_OR: {
+        uint32_t best = DOC_END;
+        for (size_t i = 0; i < m->nkids; i++) {
+            es_status rc = advance(r, m->kids[i], target);
+            if (rc < 0)
+                return rc;
+            if (m->kids[i]->doc < best)
+                best = m->kids[i]->doc;
+        }
+        m->doc = best;
+        return best == DOC_END ? ES_DONE : ES_OK;
+    }
+    case ESI_QOP_DATE: {
+        uint32_t n = esi_segment_doc_count(r->s);
+        for (uint32_t d = target; d < n; d++) {
+            uint32_t v = esi_segment_date(r->s, d);
+            if (v != 0 && v >= m->lo && v <= m->hi) {
+                m->doc = d;
+                return ES_OK;
+            }
+        }
+        m->doc = DOC_END;
+        return ES_DONE;
+    }
+    default:
+        m->doc = DOC_END;
+        return ES_DONE;
+    }
+}
+
+/* True if optional matcher m (bonus, twin) matches doc d. */
+static es_status optional_on(run *r, matcher *m, uint32_t d, bool *on)
+{
+    es_status rc = advance(r, m, d);
+    if (rc < 0)
+        return rc;
+    *on = rc == ES_OK && m->doc == d;
+    return ES_OK;
+}
+
+/* Score of m on doc d (m matches d); dl the doc's length. */
+static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
+{
+    const esi_search_params *p = r->p;
+    double s = 0;
+    es_status rc;
+    bool on;
+    switch (m->op) {
+    case ESI_QOP_PHRASE: {
+        bool body = r->q->phrases[m->ph].body;
+        s = esi_score_bm25(m->idf, m->tf, body ? dl : 0, r->snap->avg_doclen,
+                           p->k1, p->b);
+        if (m->twin) {
+            if ((rc = optional_on(r, m->twin, d, &on)) != ES_OK)
+                return rc;
+            if (on)
+                s += ESI_SCORE_TITLE_WEIGHT *
+                     esi_score_bm25(m->idf, m->twin->tf, 0, 0, p->k1, p->b);
+        }
+        break;
+    }
+    case ESI_QOP_AND: case ESI_QOP_OR:
+        for (size_t i = 0; i < m->npos; i++) {
+            double ks;
+            if (m->kids[i]->doc != d)
+                continue;
+            if ((rc = score(r, m->kids[i], d, dl, &ks)) != ES_OK)
+                return rc;
+            s += ks;
+        }
+        if (m->op == ESI_QOP_AND && m->twin) {
+            if ((rc = optional_on(r, m->twin, d, &on)) != ES_OK)
+                return rc;
+            if (on)
+                s += ESI_SCORE_PHRASE_WEIGHT *
+                     esi_score_bm25(m->twin->idf, m->twin->tf, dl,
+                                    r->snap->avg_doclen, p->k1, p->b);
+        }
+        break;
+    default:
+        break;
+    }
+    *out = s;
+    return ES_OK;
+}
+
+/* Look every key up in every segment and compute each phrase's idf from
+ * its rarest key's document frequency summed over segments. */
+static es_status prepare(run *r)
+{
+    const es_query *q = r->q;
+    size_t n;
+    if (!esi_mul_ok(r->snap->nsegs, q->nkeys ? q->nkeys : 1, &n))
+        return ES_ELIMIT;
+    r->ti = esi_calloc(n ? n : 1, sizeof *r->ti);
+    r->found = esi_calloc(n ? n : 1, sizeof *r->found);
+    r->ph_idf = esi_calloc(q->nphrases ? q->nphrases : 1, sizeof *r->ph_idf);
+    uint64_t *df = esi_calloc(q->nkeys ? q->nkeys : 1, sizeof *df);
+    if (!r->ti || !r->found || !r->ph_idf || !df) {
+        esi_free(df);
+        return ES_ENOMEM;
+    }
+    for (size_t s = 0; s < r->snap->nsegs; s++)
+        for (size_t k = 0; k < q->nkeys; k++) {
+            size_t at = s * q->nkeys + k;
+            es_status rc = esi_segment_lookup(r->snap->segs[s],
+                                              esi_qkey_bytes(q, &q->keys[k]),
+                                              q->keys[k].len, &r->ti[at], r->e);
+            if (rc == ES_ENOTFOUND)
+                continue;
+            if (rc != ES_OK) {
+                esi_free(df);
+                return rc;
+            }
+            r->found[at] = true;
+            df[k] += r->ti[at].df;
+        }
+    for (size_t i = 0; i < q->nphrases; i++) {
+        const esi_qphrase *f = &q->phrases[i];
+        uint64_t m = UINT64_MAX;
+        for (uint32_t k = 0; k < f->nkeys; k++)
+            if (df[f->first_key + k] < m)
+                m = df[f->first_key + k];
+        r->ph_idf[i] = esi_score_idf(m == UINT64_MAX ? 0 : m, r->snap->live_docs);
+    }
+    esi_free(df);
+    return ES_OK;
+}
+
+/* Run the query over segment r->seg. */
+static es_status run_segment(run *r)
+{
+    matcher *root;
+    es_status rc = build(r, r->q->root, &root);
+    uint32_t t = 0;
+    while (rc == ES_OK) {
+        rc = advance(r, root, t);
+        if (rc != ES_OK)
+            break;
+        uint32_t d = root->doc;
+        if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
+            r->total++;
+            if (r->k) {
+                esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
+                rc = score(r, root, d, esi_segment_doclen(r->s, d), &h.score);
+                if (rc != ES_OK)
+                    break;
+                offer(r, &h);
+            }
+        }
+        if (d == DOC_END - 1)
+            break;
+        t = d + 1;
+    }
+    free_matchers(r);
+    return rc == ES_DONE ? ES_OK : rc;
+}
+
+/* qsort comparator state is not reentrant-friendly; sort by insertion into
+ * a heap-ordered array instead: repeatedly pop the worst to the end. */
+static void heap_sort(run *r)
+{
+    size_t n = r->nheap;
+    while (r->nheap > 1) {
+        esi_hit t = r->heap[0];
+        r->heap[0] = r->heap[r->nheap - 1];
+        r->heap[r->nheap - 1] = t;
+        r->nheap--;
+        sift_down(r, 0);
+    }
+    r->nheap = n;   /* now best first */
+}
+
+es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
+                         const esi_search_params *p, esi_hit **hits,
+                         size_t *nhits, uint64_t *total, esi_err *e)
+{
+    run r = { 0 };
+    es_status rc = ES_OK;
+    *hits = NULL;
+    *nhits = 0;
+    *total = 0;
+    r.snap = snap;
+    r.q = q;
+    r.p = p;
+    r.e = e;
+    if (p->limit && __builtin_add_overflow(p->offset, p->limit, &r.k))
+        return esi_err_set(e, ES_EINVAL, "offset + limit overflows");
+    if (r.k > (size_t)1 << 24)
+        return esi_err_set(e, ES_ELIMIT, "offset + limit is more than %zu; page "
+                           "through smaller windows", (size_t)1 << 24);
+    if (r.k && !(r.heap = esi_calloc(r.k, sizeof *r.heap))) {
+        rc = ES_ENOMEM;
+        goto done;
+    }
+    if ((rc = prepare(&r)) != ES_OK)
+        goto done;
+    for (r.seg = 0; r.seg < snap->nsegs && rc == ES_OK; r.seg++) {
+        r.s = snap->segs[r.seg];
+        rc = run_segment(&r);
+    }
+    if (rc != ES_OK)
+        goto done;
+    heap_sort(&r);
+    *total = r.total;
+    if (r.nheap > p->offset) {
+        size_t n = r.nheap - p->offset;
+        memmove(r.heap, r.heap + p->offset, n * sizeof *r.heap);
+        *hits = r.heap;
+        *nhits = n;
+        r.heap = NULL;
+    }
+done:
+    if (rc == ES_ENOMEM)
+        esi_err_set(e, rc, "out of memory running a search");
+    else if (rc == ES_ELIMIT && e && e->code != ES_ELIMIT)
+        esi_err_set(e, rc, "the search is too large for this index");
+    free_matchers(&r);
+    esi_free(r.all);
+    esi_free(r.heap);
+    esi_free(r.ti);
+    esi_free(r.found);
+    esi_free(r.ph_idf);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/*
+ * search.h: the search layer's executor and snippet contract, used by the
+ * public glue lib/api/search_api.c. The query tree is in query.h; the
+ * ranking formula in docs/RANKING.md.
+ *
+ * exec.c runs a lowered query over every segment of a snapshot with
+ * doc-at-a-time iterators (phrase = position intersection, AND = leapfrog on
+ * esi_postings_advance, OR = union, NOT = exclusion, date = column filter),
+ * skipping deleted documents, counting every match exactly and keeping the
+ * best offset+limit in a heap. score.c holds BM25 and the bonuses. snippet.c
+ * re-analyzes a hit's stored text to find the byte ranges of its matches
+ * and builds the highlighted snippet.
+ *
+ * Threads: everything here is per call; the snapshot and query are only read.
+ */
+#ifndef ES_SEARCH_H
+#define ES_SEARCH_H
+
+#include "query.h"
+#include "../storage/storage.h"
+
+/* What to compute. */
+typedef struct esi_search_params {
+    size_t offset, limit;     /* page; limit 0 = count only */
+    es_sort sort;
+    double k1, b;             /* BM25 */
+} esi_search_params;
+
+/* One hit of a page. */
+typedef struct esi_hit {
+    uint32_t seg, doc;        /* segment index in the snapshot, docno */
+    uint32_t date;            /* yyyymmdd or 0 */
+    double score;
+} esi_hit;
+
+/* Run q over snap: *hits (esi_free it) gets the page [offset, offset+limit)
+ * in result order, *total the exact number of matching live documents. */
+es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
+                         const esi_search_params *p, esi_hit **hits,
+                         size_t *nhits, uint64_t *total, esi_err *e);
+
+/* ---- scoring (score.c) -------------------------------------------------- */
+
+/* Inverse document frequency of a term in df of n documents (never < 0). */
+double esi_score_idf(uint64_t df, uint64_t n);
+/* BM25 of tf occurrences in a document of dl units (avgdl the mean; dl 0
+ * means "no length normalization", used for fields). */
+double esi_score_bm25(double idf, uint32_t tf, uint32_t dl, double avgdl,
+                      double k1, double b);
+#define ESI_SCORE_PHRASE_WEIGHT 1.0   /* bare run found as an exact phrase */
+#define ESI_SCORE_TITLE_WEIGHT 1.0    /* word also in the title */
+
+/* ---- snippets (snippet.c) ----------------------------------------------- */
+
+typedef struct esi_snippet_params {
+    const char *hl_open, *hl_close;
+    size_t sentences;          /* 1..3 */
+    size_t window;             /* longest sentence, in characters, before trimming */
+} esi_snippet_params;
+
+/* Find q's body matches in text (by re-analysis), merge them into sorted
+ * byte ranges (*ranges, esi_free it) and append the snippet to out. */
+es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
+                           size_t len, const esi_snippet_params *p, esi_buf *out,
+                           es_range **ranges, size_t *nranges, esi_err *e);
+
+#endif /* ES_SEARCH_H */

@@ -1,0 +1,395 @@
+/*
+ * docstore.c: the .store codec (docs/FORMAT.md §5). Document records (id,
+ * body text, fields; every string followed by a NUL so readers can hand out
+ * borrowed C strings) are packed into zlib blocks of at least 64 KiB of
+ * input; fixed-width tables at the end give per doc its block, its offset in
+ * the block, doclen and date, and an id index sorted by id bytes for
+ * replace/delete by id. Fetching a document inflates one block, which the
+ * esi_doc_reader keeps for the next fetch.
+ *
+ * The writer builds the whole file image in memory (stored text compresses
+ * to a fraction of the RAM buffer that produced it).
+ */
+#include "storage_int.h"
+
+#include <stdlib.h>
+#include <zlib.h>
+
+void esi_storew_init(es_status *rc, esi_storew *w)
+{
+    memset(w, 0, sizeof *w);
+    w->level = 6;
+    esi_file_begin(rc, &w->out, ESI_MAGIC_STORE, 0);
+}
+
+/* Append one string as varint length, bytes, NUL. */
+static void put_str(es_status *rc, esi_buf *b, const void *p, size_t n)
+{
+    esi_buf_put_varint(rc, b, n);
+    esi_buf_put(rc, b, p, n);
+    esi_buf_put_u8(rc, b, 0);
+}
+
+void esi_store_encode(es_status *rc, esi_buf *b, const char *id, size_t id_len,
+                      const char *text, size_t text_len,
+                      const esi_field *fields, size_t nfields)
+{
+    put_str(rc, b, id, id_len);
+    put_str(rc, b, text, text_len);
+    esi_buf_put_varint(rc, b, nfields);
+    for (size_t i = 0; i < nfields; i++) {
+        put_str(rc, b, fields[i].name, fields[i].name_len);
+        put_str(rc, b, fields[i].value, fields[i].value_len);
+    }
+}
+
+/* Read one string (varint length, bytes, NUL); false if malformed. */
+static bool get_str(esi_rd *r, const char **p, size_t *n)
+{
+    const uint8_t *s;
+    uint8_t nul;
+    if (!esi_rd_bytes(r, &s, n) || !esi_rd_u8(r, &nul) || nul != 0)
+        return false;
+    *p = (const char *)s;
+    return true;
+}
+
+es_status esi_store_decode(const uint8_t *rec, size_t len, esi_stored_doc *out,
+                           esi_field **fields, size_t *fcap, size_t *used)
+{
+    esi_rd r = esi_rd_make(rec, len);
+    uint64_t nf;
+    if (!get_str(&r, &out->id, &out->id_len) ||
+        !get_str(&r, &out->text, &out->text_len) || !esi_rd_varint(&r, &nf) ||
+        nf > esi_rd_left(&r) / 4)
+        return ES_ECORRUPT;
+    if (nf > *fcap) {
+        size_t bytes;
+        if (!esi_mul_ok((size_t)nf, sizeof(esi_field), &bytes))
+            return ES_ENOMEM;
+        esi_field *f = esi_realloc(*fields, bytes);
+        if (!f)
+            return ES_ENOMEM;
+        *fields = f;
+        *fcap = (size_t)nf;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        esi_field *f = &(*fields)[i];
+        if (!get_str(&r, &f->name, &f->name_len) ||
+            !get_str(&r, &f->value, &f->value_len))
+            return ES_ECORRUPT;
+    }
+    out->fields = nf ? *fields : NULL;
+    out->nfields = (size_t)nf;
+    if (used)
+        *used = (size_t)(r.p - rec);
+    return ES_OK;
+}
+
+/* Compress the pending raw block into the output. */
+static void flush_raw(es_status *rc, esi_storew *w)
+{
+    if (*rc != ES_OK || w->raw.len == 0)
+        return;
+    if (w->raw.len > UINT32_MAX || w->nblocks == UINT32_MAX) {
+        *rc = ES_ELIMIT;
+        return;
+    }
+    uLong bound = compressBound((uLong)w->raw.len);
+    esi_buf_reserve(rc, &w->out, bound);
+    if (*rc != ES_OK)
+        return;
+    uLongf clen = bound;
+    if (compress2(w->out.data + w->out.len, &clen, w->raw.data,
+                  (uLong)w->raw.len, w->level) != Z_OK) {
+        *rc = ES_ENOMEM;
+        return;
+    }
+    esi_buf_put_u64(rc, &w->blocktab, w->out.len - ES_FILE_HEADER_LEN);
+    esi_buf_put_u32(rc, &w->blocktab, (uint32_t)clen);
+    esi_buf_put_u32(rc, &w->blocktab, (uint32_t)w->raw.len);
+    if (*rc != ES_OK)
+        return;
+    w->out.len += clen;
+    w->nblocks++;
+    esi_buf_reset(&w->raw);
+}
+
+void esi_storew_add(es_status *rc, esi_storew *w, const uint8_t *rec,
+                    size_t len, uint32_t doclen, uint32_t date)
+{
+    if (*rc != ES_OK)
+        return;
+    esi_stored_doc d;
+    esi_field *f = NULL;
+    size_t fcap = 0, used = 0;
+    es_status st = esi_store_decode(rec, len, &d, &f, &fcap, &used);
+    esi_free(f);
+    if (st != ES_OK || used != len || w->ndocs == UINT32_MAX) {
+        *rc = st == ES_ENOMEM ? ES_ENOMEM : ES_EINVAL;
+        return;
+    }
+    esi_buf_put_u32(rc, &w->doctab, w->nblocks);
+    esi_buf_put_u32(rc, &w->doctab, (uint32_t)w->raw.len);
+    esi_buf_put_u32(rc, &w->doctab, doclen);
+    esi_buf_put_u32(rc, &w->doctab, date);
+    esi_buf_put_u32(rc, &w->idoffs, (uint32_t)w->ids.len);
+    esi_buf_put_u32(rc, &w->idoffs, (uint32_t)d.id_len);
+    if (*rc == ES_OK && (w->ids.len > UINT32_MAX - d.id_len))
+        *rc = ES_ELIMIT;
+    esi_buf_put(rc, &w->ids, d.id, d.id_len);
+    esi_buf_put(rc, &w->raw, rec, len);
+    if (*rc != ES_OK)
+        return;
+    w->ndocs++;
+    w->text_bytes += d.text_len;
+    w->doclen_sum += doclen;
+    if (w->raw.len >= ESI_STORE_BLOCK)
+        flush_raw(rc, w);
+}
+
+typedef struct id_ent {
+    const uint8_t *p;
+    uint32_t len, docno;
+} id_ent;
+
+/* Order ids bytewise, then by docno. */
+static int cmp_id(const void *a, const void *b)
+{
+    const id_ent *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c = m ? memcmp(x->p, y->p, m) : 0;
+    if (c)
+        return c;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return x->docno < y->docno ? -1 : x->docno > y->docno;
+}
+
+void esi_storew_finish(es_status *rc, esi_storew *w)
+{
+    flush_raw(rc, w);
+    if (*rc != ES_OK)
+        return;
+    id_ent *ents = NULL;
+    if (w->ndocs) {
+        ents = esi_calloc(w->ndocs, sizeof *ents);
+        if (!ents) {
+            *rc = ES_ENOMEM;
+            return;
+        }
+    }
+    for (uint32_t i = 0; i < w->ndocs; i++) {
+        ents[i].p = w->ids.data + esi_le32_read(w->idoffs.data + 8 * (size_t)i);
+        ents[i].len = esi_le32_read(w->idoffs.data + 8 * (size_t)i + 4);
+        ents[i].docno = i;
+    }
+    if (w->ndocs)
+        qsort(ents, w->ndocs, sizeof *ents, cmp_id);
+    uint64_t blocktab_off = w->out.len - ES_FILE_HEADER_LEN;
+    esi_buf_put(rc, &w->out, w->blocktab.data, w->blocktab.len);
+    uint64_t doctab_off = w->out.len - ES_FILE_HEADER_LEN;
+    esi_buf_put(rc, &w->out, w->doctab.data, w->doctab.len);
+    uint64_t idindex_off = w->out.len - ES_FILE_HEADER_LEN;
+    for (uint32_t i = 0; i < w->ndocs; i++) {
+        esi_buf_put_u32(rc, &w->out, (uint32_t)(ents[i].p - w->ids.data));
+        esi_buf_put_u32(rc, &w->out, ents[i].len);
+        esi_buf_put_u32(rc, &w->out, ents[i].docno);
+    }
+    esi_free(ents);
+    uint64_t idbytes_off = w->out.len - ES_FILE_HEADER_LEN;
+    esi_buf_put(rc, &w->out, w->ids.data, w->ids.len);
+    esi_buf_put_u32(rc, &w->out, w->ndocs);
+    esi_buf_put_u32(rc, &w->out, w->nblocks);
+    esi_buf_put_u64(rc, &w->out, w->text_bytes);
+    esi_buf_put_u64(rc, &w->out, w->doclen_sum);
+    esi_buf_put_u64(rc, &w->out, blocktab_off);
+    esi_buf_put_u64(rc, &w->out, doctab_off);
+    esi_buf_put_u64(rc, &w->out, idindex_off);
+    esi_buf_put_u64(rc, &w->out, idbytes_off);
+    esi_buf_put_u64(rc, &w->out, 0);
+    esi_file_finish(rc, &w->out);
+}
+
+void esi_storew_free(esi_storew *w)
+{
+    esi_buf_free(&w->out);
+    esi_buf_free(&w->raw);
+    esi_buf_free(&w->blocktab);
+    esi_buf_free(&w->doctab);
+    esi_buf_free(&w->ids);
+    esi_buf_free(&w->idoffs);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+struct esi_doc_reader {
+    esi_buf blk;               /* inflated block */
+    bool valid;
+    uint64_t seg_id;           /* cache key: segment id, store crc and */
+    uint32_t crc;              /* length, block number */
+    size_t store_len;
+    uint32_t block;
+    esi_field *fields;
+    size_t fcap;
+};
+
+es_status esi_doc_reader_new(esi_doc_reader **out, esi_err *e)
+{
+    *out = esi_calloc(1, sizeof **out);
+    if (!*out)
+        return esi_err_set(e, ES_ENOMEM, "out of memory");
+    return ES_OK;
+}
+
+void esi_doc_reader_free(esi_doc_reader *r)
+{
+    if (!r)
+        return;
+    esi_buf_free(&r->blk);
+    esi_free(r->fields);
+    esi_free(r);
+}
+
+static es_status store_corrupt(const esi_segment *s, esi_err *e, const char *what,
+                               uint32_t docno)
+{
+    return esi_err_set(e, ES_ECORRUPT, "%s.store: %s (document %u); the file is "
+                       "damaged, run 'edusearch check'", s->name, what, docno);
+}
+
+/* Inflate block b of s into r (unless cached). */
+static es_status load_block(esi_doc_reader *r, const esi_segment *s, uint32_t b,
+                            uint32_t docno, esi_err *e)
+{
+    if (r->valid && r->seg_id == s->id && r->crc == s->store_crc &&
+        r->store_len == s->store_len && r->block == b)
+        return ES_OK;
+    r->valid = false;
+    if (b >= s->store_nblocks)
+        return store_corrupt(s, e, "block number out of range", docno);
+    const uint8_t *bt = s->blocktab + (size_t)b * 16;
+    uint64_t off = esi_le64_read(bt);
+    uint32_t clen = esi_le32_read(bt + 8), rlen = esi_le32_read(bt + 12);
+    uint64_t area = (uint64_t)(s->blocktab - s->store_p);
+    if (off > area || clen > area - off || (uint64_t)rlen > (uint64_t)clen * 1032 + 64)
+        return store_corrupt(s, e, "block table entry out of range", docno);
+    es_status rc = ES_OK;
+    esi_buf_reset(&r->blk);
+    esi_buf_reserve(&rc, &r->blk, (size_t)rlen + 1);
+    if (rc != ES_OK)
+        return esi_err_set(e, rc, "out of memory reading %s.store", s->name);
+    uLongf got = rlen;
+    int z = uncompress(r->blk.data, &got, s->store_p + off, clen);
+    if (z == Z_MEM_ERROR)
+        return esi_err_set(e, ES_ENOMEM, "out of memory reading %s.store", s->name);
+    if (z != Z_OK || got != rlen)
+        return store_corrupt(s, e, "compressed block does not inflate", docno);
+    r->blk.len = rlen;
+    r->blk.data[rlen] = 0;
+    r->valid = true;
+    r->seg_id = s->id;
+    r->crc = s->store_crc;
+    r->store_len = s->store_len;
+    r->block = b;
+    return ES_OK;
+}
+
+/* Locate docno's record in r's block: *rec..end of block. */
+static es_status locate(esi_doc_reader *r, const esi_segment *s, uint32_t docno,
+                        const uint8_t **rec, size_t *left, esi_err *e)
+{
+    if (docno >= s->ndocs)
+        return esi_err_set(e, ES_ENOTFOUND, "%s: no document %u", s->name, docno);
+    const uint8_t *dt = s->doctab + (size_t)docno * 16;
+    uint32_t b = esi_le32_read(dt), off = esi_le32_read(dt + 4);
+    es_status rc = load_block(r, s, b, docno, e);
+    if (rc != ES_OK)
+        return rc;
+    if (off >= r->blk.len)
+        return store_corrupt(s, e, "record offset out of range", docno);
+    *rec = r->blk.data + off;
+    *left = r->blk.len - off;
+    return ES_OK;
+}
+
+es_status esi_doc_read(esi_doc_reader *r, const esi_segment *s, uint32_t docno,
+                       esi_stored_doc *out, esi_err *e)
+{
+    const uint8_t *rec;
+    size_t left;
+    es_status rc = locate(r, s, docno, &rec, &left, e);
+    if (rc != ES_OK)
+        return rc;
+    rc = esi_store_decode(rec, left, out, &r->fields, &r->fcap, NULL);
+    if (rc == ES_ENOMEM)
+        return esi_err_set(e, rc, "out of memory reading %s.store", s->name);
+    if (rc != ES_OK) {
+        r->valid = false;
+        return store_corrupt(s, e, "bad document record", docno);
+    }
+    return ES_OK;
+}
+
+es_status esi_doc_read_raw(esi_doc_reader *r, const esi_segment *s,
+                           uint32_t docno, const uint8_t **rec, size_t *len,
+                           esi_err *e)
+{
+    size_t left, used;
+    es_status rc = locate(r, s, docno, rec, &left, e);
+    if (rc != ES_OK)
+        return rc;
+    esi_stored_doc d;
+    rc = esi_store_decode(*rec, left, &d, &r->fields, &r->fcap, &used);
+    if (rc == ES_ENOMEM)
+        return esi_err_set(e, rc, "out of memory reading %s.store", s->name);
+    if (rc != ES_OK)
+        return store_corrupt(s, e, "bad document record", docno);
+    *len = used;
+    return ES_OK;
+}
+
+uint32_t esi_segment_doclen(const esi_segment *s, uint32_t docno)
+{
+    return docno < s->ndocs ? esi_le32_read(s->doctab + (size_t)docno * 16 + 8) : 0;
+}
+
+uint32_t esi_segment_date(const esi_segment *s, uint32_t docno)
+{
+    return docno < s->ndocs ? esi_le32_read(s->doctab + (size_t)docno * 16 + 12) : 0;
+}
+
+es_status esi_segment_find_id(const esi_segment *s, const char *id,
+                              size_t id_len, uint32_t *docno)
+{
+    /* first entry with id > key, then step back one */
+    uint32_t lo = 0, hi = s->ndocs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const uint8_t *e = s->idindex + (size_t)mid * 12;
+        uint32_t off = esi_le32_read(e), len = esi_le32_read(e + 4);
+        if (off > s->idbytes_len || len > s->idbytes_len - off)
+            return ES_ECORRUPT;
+        size_t m = len < id_len ? len : id_len;
+        int c = m ? memcmp(s->idbytes + off, id, m) : 0;
+        if (c == 0)
+            c = len < id_len ? -1 : len > id_len;
+        if (c <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return ES_ENOTFOUND;
+    const uint8_t *e = s->idindex + (size_t)(lo - 1) * 12;
+    uint32_t off = esi_le32_read(e), len = esi_le32_read(e + 4);
+    if (off > s->idbytes_len || len > s->idbytes_len - off)
+        return ES_ECORRUPT;
+    if (len != id_len || (len && memcmp(s->idbytes + off, id, len) != 0))
+        return ES_ENOTFOUND;
+    uint32_t d = esi_le32_read(e + 8);
+    if (d >= s->ndocs)
+        return ES_ECORRUPT;
+    *docno = d;
+    return ES_OK;
+}

@@ -1,0 +1,864 @@
+/*
+ * ixw.c: the index writer. It owns the directory lock, the RAM buffer of
+ * documents not yet in a segment, the list of segments of the next commit
+ * (committed ones plus segments flushed since) with their deletion bitsets,
+ * and the commit protocol (docs/FORMAT.md §7):
+ *
+ *   1. flush the RAM buffer to new segment files (written and fsynced);
+ *   2. run the merge policy (merged segments are new files too);
+ *   3. write seg_<n>_<gen>.del for every segment whose deletions changed;
+ *   4. write MANIFEST-<gen> atomically (tmp, fsync, rename, fsync dir);
+ *   5. remove every file the new manifest does not reference, except the
+ *      previous manifest (readers mmap their files, and unlinking a mapped
+ *      file is safe on POSIX systems).
+ *
+ * Until step 4 completes nothing a reader looks at has changed, so a failed
+ * or killed commit leaves the previous generation as the newest one.
+ *
+ * The RAM buffer: a hash of term -> growing posting list (varint docno
+ * delta, freq, position deltas), the encoded stored records, and a hash of
+ * ids -> buffered docno. Its byte count (postings, records, terms and a
+ * fixed overhead per term and doc) is compared with ram_buffer_bytes after
+ * each add; passing it flushes an uncommitted segment.
+ *
+ * An allocation failure in the middle of esi_ixw_add leaves the buffer
+ * half-updated, so the writer then refuses further work (ES_ENOMEM says to
+ * discard it); committed data on disk is never affected.
+ */
+#include "storage_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MERGE_FACTOR 10   /* segments of one size tier that trigger a merge */
+#define TERM_OVERHEAD 64  /* RAM counted per buffered term beyond its bytes */
+#define DOC_OVERHEAD 48   /* per buffered doc */
+
+typedef struct wseg {
+    esi_segment *seg;
+    uint8_t *del;          /* deletion bitset (owned) or NULL */
+    uint32_t ndel;
+    uint64_t del_gen;      /* generation of its .del file on disk, 0 none */
+    bool dirty;            /* deletions changed since the last commit */
+} wseg;
+
+typedef struct bterm {
+    uint32_t off, len;     /* bytes in the term arena */
+    uint32_t last;         /* last docno + 1 that has a posting, 0 none */
+    esi_buf post;          /* buffered postings */
+} bterm;
+
+typedef struct bdoc {
+    size_t off, len;       /* record in the records buffer */
+    uint32_t doclen, date;
+} bdoc;
+
+struct esi_ixw {
+    char *dir;
+    int lock_fd;
+    esi_ixw_opts o;
+    uint64_t gen;           /* last committed generation */
+    uint64_t next_seg_id;
+    wseg *segs;
+    size_t nsegs, segs_cap;
+    es_status broken;       /* sticky failure of a half-done add */
+    /* RAM buffer */
+    esi_buf arena;          /* term bytes */
+    bterm *terms;
+    size_t nterms, terms_cap;
+    uint32_t *thash;        /* term index + 1, open addressing */
+    size_t thash_cap;
+    esi_buf recs;
+    bdoc *docs;
+    size_t ndocs, docs_cap;
+    uint32_t *idhash;       /* buffered docno + 1 */
+    size_t idhash_cap;
+    esi_buf bdel;           /* deleted buffered docs */
+    size_t mem;             /* bytes counted against ram_buffer_bytes */
+    uint64_t *scratch;      /* per-add (term, position) keys */
+    size_t scratch_cap;
+    uint32_t *posbuf;       /* positions while flushing */
+    size_t posbuf_cap;
+};
+
+/* FNV-1a hash of n bytes. */
+static uint32_t hash_bytes(const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 16777619u;
+    return h;
+}
+
+/* Grow *arr (elements of size sz) to hold at least need; false on ENOMEM. */
+static bool grow(void **arr, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return true;
+    size_t nc = *cap ? *cap : 16;
+    while (nc < need)
+        nc *= 2;
+    size_t bytes;
+    if (!esi_mul_ok(nc, sz, &bytes))
+        return false;
+    void *p = esi_realloc(*arr, bytes);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = nc;
+    return true;
+}
+
+/* ---- buffered ids ------------------------------------------------------- */
+
+/* The id of buffered doc d (borrowed from its record). */
+static void bdoc_id(const esi_ixw *w, size_t d, const uint8_t **id, size_t *n)
+{
+    esi_rd r = esi_rd_make(w->recs.data + w->docs[d].off, w->docs[d].len);
+    esi_rd_bytes(&r, id, n);   /* our own encoding: cannot fail */
+}
+
+/* Slot of id in idhash: holding it, or the empty slot where it would go. */
+static size_t id_slot(const esi_ixw *w, const char *id, size_t n)
+{
+    size_t mask = w->idhash_cap - 1, i = hash_bytes(id, n) & mask;
+    while (w->idhash[i]) {
+        const uint8_t *p;
+        size_t len;
+        bdoc_id(w, w->idhash[i] - 1, &p, &len);
+        if (len == n && (n == 0 || memcmp(p, id, n) == 0))
+            return i;
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+/* Make room for one more id (rehash at 50% load); false on ENOMEM. */
+static bool id_reserve(esi_ixw *w)
+{
+    if ((w->ndocs + 1) * 2 <= w->idhash_cap)
+        return true;
+    size_t nc = w->idhash_cap ? w->idhash_cap * 2 : 64;
+    uint32_t *old = w->idhash;
+    size_t oc = w->idhash_cap;
+    w->idhash = esi_calloc(nc, sizeof *w->idhash);
+    if (!w->idhash) {
+        w->idhash = old;
+        return false;
+    }
+    w->idhash_cap = nc;
+    for (size_t i = 0; i < oc; i++) {
+        if (!old[i])
+            continue;
+        const uint8_t *p;
+        size_t len;
+        bdoc_id(w, old[i] - 1, &p, &len);
+        w->idhash[id_slot(w, (const char *)p, len)] = old[i];
+    }
+    esi_free(old);
+    return true;
+}
+
+/* ---- buffered terms ----------------------------------------------------- */
+
+static size_t term_slot(const esi_ixw *w, const uint8_t *t, size_t n, uint32_t h)
+{
+    size_t mask = w->thash_cap - 1, i = h & mask;
+    while (w->thash[i]) {
+        const bterm *bt = &w->terms[w->thash[i] - 1];
+        if (bt->len == n && memcmp(w->arena.data + bt->off, t, n) == 0)
+            return i;
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+/* Index of term t in the buffer, inserting it; -1 on ENOMEM/ELIMIT. */
+static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n)
+{
+    if ((w->nterms + 1) * 2 > w->thash_cap) {
+        size_t nc = w->thash_cap ? w->thash_cap * 2 : 1024;
+        uint32_t *nh = esi_calloc(nc, sizeof *nh);
+        if (!nh)
+            return -1;
+        esi_free(w->thash);
+        w->thash = nh;
+        w->thash_cap = nc;
+        for (size_t i = 0; i < w->nterms; i++) {
+            const bterm *bt = &w->terms[i];
+            const uint8_t *p = w->arena.data + bt->off;
+            w->thash[term_slot(w, p, bt->len, hash_bytes(p, bt->len))] =
+                (uint32_t)i + 1;
+        }
+    }
+    uint32_t h = hash_bytes(t, n);
+    size_t s = term_slot(w, t, n, h);
+    if (w->thash[s])
+        return w->thash[s] - 1;
+    if (w->nterms >= UINT32_MAX - 1 || w->arena.len > UINT32_MAX - n ||
+        !grow((void **)&w->terms, &w->terms_cap, w->nterms + 1, sizeof *w->terms))
+        return -1;
+    es_status rc = ES_OK;
+    size_t off = w->arena.len;
+    esi_buf_put(&rc, &w->arena, t, n);
+    if (rc != ES_OK)
+        return -1;
+    bterm *bt = &w->terms[w->nterms];
+    memset(bt, 0, sizeof *bt);
+    bt->off = (uint32_t)off;
+    bt->len = (uint32_t)n;
+    w->thash[s] = (uint32_t)++w->nterms;
+    w->mem += n + TERM_OVERHEAD;
+    return (int64_t)w->nterms - 1;
+}
+
+/* Free the RAM buffer's contents, keeping nothing. */
+static void buffer_clear(esi_ixw *w)
+{
+    for (size_t i = 0; i < w->nterms; i++)
+        esi_buf_free(&w->terms[i].post);
+    esi_free(w->terms);
+    w->terms = NULL;
+    w->nterms = w->terms_cap = 0;
+    esi_free(w->thash);
+    w->thash = NULL;
+    w->thash_cap = 0;
+    esi_buf_free(&w->arena);
+    esi_buf_free(&w->recs);
+    esi_free(w->docs);
+    w->docs = NULL;
+    w->ndocs = w->docs_cap = 0;
+    esi_free(w->idhash);
+    w->idhash = NULL;
+    w->idhash_cap = 0;
+    esi_buf_free(&w->bdel);
+    w->mem = 0;
+}
+
+/* ---- segments ----------------------------------------------------------- */
+
+/* Mark docno of segment i deleted (allocating its bitset). */
+static es_status seg_delete(esi_ixw *w, size_t i, uint32_t docno, esi_err *e)
+{
+    wseg *ws = &w->segs[i];
+    if (!ws->del) {
+        ws->del = esi_calloc(((size_t)ws->seg->ndocs + 7) / 8 + 1, 1);
+        if (!ws->del)
+            return esi_err_set(e, ES_ENOMEM, "out of memory");
+    }
+    uint8_t bit = (uint8_t)(1u << (docno & 7));
+    if (!(ws->del[docno >> 3] & bit)) {
+        ws->del[docno >> 3] |= bit;
+        ws->ndel++;
+        ws->dirty = true;
+    }
+    return ES_OK;
+}
+
+/* Append a segment to the writer's list. */
+static es_status seg_push(esi_ixw *w, esi_segment *s, uint8_t *del,
+                          uint32_t ndel, uint64_t del_gen, esi_err *e)
+{
+    if (!grow((void **)&w->segs, &w->segs_cap, w->nsegs + 1, sizeof *w->segs))
+        return esi_err_set(e, ES_ENOMEM, "out of memory");
+    wseg *ws = &w->segs[w->nsegs++];
+    ws->seg = s;
+    ws->del = del;
+    ws->ndel = ndel;
+    ws->del_gen = del_gen;
+    ws->dirty = false;
+    return ES_OK;
+}
+
+/* Order of buffered terms for flushing: bytewise. */
+static int cmp_term_ix(const void *a, const void *b, void *p)
+{
+    const esi_ixw *w = p;
+    const bterm *x = &w->terms[*(const uint32_t *)a];
+    const bterm *y = &w->terms[*(const uint32_t *)b];
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c = memcmp(w->arena.data + x->off, w->arena.data + y->off, m);
+    if (c)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Write the RAM buffer as a new segment (uncommitted) and clear it. */
+static es_status flush(esi_ixw *w, esi_err *e)
+{
+    if (w->ndocs == 0)
+        return ES_OK;
+    es_status rc = ES_OK;
+    esi_segw sw;
+    esi_segw_init(&rc, &sw);
+    uint32_t *order = esi_malloc((w->nterms ? w->nterms : 1) * sizeof *order);
+    esi_segment *seg = NULL;
+    uint8_t *del = NULL;
+    if (rc != ES_OK || !order) {
+        rc = esi_err_set(e, ES_ENOMEM, "out of memory flushing a segment");
+        goto done;
+    }
+    for (size_t d = 0; d < w->ndocs; d++)
+        esi_storew_add(&rc, &sw.store, w->recs.data + w->docs[d].off,
+                       w->docs[d].len, w->docs[d].doclen, w->docs[d].date);
+    for (size_t i = 0; i < w->nterms; i++)
+        order[i] = (uint32_t)i;
+    qsort_r(order, w->nterms, sizeof *order, cmp_term_ix, w);
+    for (size_t k = 0; k < w->nterms && rc == ES_OK; k++) {
+        const bterm *bt = &w->terms[order[k]];
+        if (bt->post.len == 0)
+            continue;
+        esi_postenc_begin(&sw.pe, &sw.post);
+        esi_rd r = esi_rd_make(bt->post.data, bt->post.len);
+        uint64_t doc = 0;
+        while (esi_rd_left(&r) > 0 && rc == ES_OK) {
+            uint64_t dd, f;
+            esi_rd_varint(&r, &dd);
+            esi_rd_varint(&r, &f);
+            doc += dd;
+            if (!grow((void **)&w->posbuf, &w->posbuf_cap, (size_t)f,
+                      sizeof *w->posbuf)) {
+                rc = ES_ENOMEM;
+                break;
+            }
+            uint64_t p = 0;
+            for (uint64_t j = 0; j < f; j++) {
+                uint64_t dp;
+                esi_rd_varint(&r, &dp);
+                p += dp;
+                w->posbuf[j] = (uint32_t)p;
+            }
+            esi_postenc_add(&rc, &sw.pe, (uint32_t)doc, w->posbuf, (uint32_t)f);
+        }
+        esi_term_info ti;
+        esi_postenc_finish(&rc, &sw.pe, &ti);
+        esi_dictw_add(&rc, &sw.dict, w->arena.data + bt->off, bt->len, &ti);
+    }
+    if (rc != ES_OK) {
+        rc = esi_err_set(e, rc, "cannot build a segment: %s", es_strerror(rc));
+        goto done;
+    }
+    uint64_t sizes[3];
+    rc = esi_segw_write(&sw, w->dir, w->next_seg_id, w->o.sync, sizes, e);
+    if (rc == ES_OK)
+        rc = esi_segment_open(&seg, w->dir, w->next_seg_id, false, e);
+    if (rc != ES_OK)
+        goto done;
+    uint32_t ndel = 0;
+    if (w->bdel.len > 0) {
+        for (size_t i = 0; i < w->bdel.len; i++)
+            ndel += (uint32_t)__builtin_popcount(w->bdel.data[i]);
+        if (ndel) {
+            del = esi_calloc(((size_t)seg->ndocs + 7) / 8 + 1, 1);
+            if (!del) {
+                rc = esi_err_set(e, ES_ENOMEM, "out of memory");
+                goto done;
+            }
+            memcpy(del, w->bdel.data, w->bdel.len);
+        }
+    }
+    rc = seg_push(w, seg, del, ndel, 0, e);
+    if (rc != ES_OK)
+        goto done;
+    w->segs[w->nsegs - 1].dirty = ndel > 0;
+    seg = NULL;
+    del = NULL;
+    w->next_seg_id++;
+    buffer_clear(w);
+done:
+    esi_segment_free(seg);
+    esi_free(del);
+    esi_free(order);
+    esi_segw_free(&sw);
+    return rc;
+}
+
+/* Merge segs[from..to) into one new segment placed at the end of the list. */
+static es_status merge_range(esi_ixw *w, size_t from, size_t to, esi_err *e)
+{
+    size_t n = to - from;
+    esi_segment **ss = esi_calloc(n ? n : 1, sizeof *ss);
+    const uint8_t **ds = (const uint8_t **)esi_calloc(n ? n : 1, sizeof *ds);
+    esi_segment *merged = NULL;
+    es_status rc = ES_OK;
+    if (!ss || !ds) {
+        rc = esi_err_set(e, ES_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ss[i] = w->segs[from + i].seg;
+        ds[i] = w->segs[from + i].del;
+    }
+    rc = esi_merge_segments(ss, ds, n, w->dir, w->next_seg_id, w->o.sync,
+                            &merged, e);
+    if (rc != ES_OK)
+        goto done;
+    if (merged && !grow((void **)&w->segs, &w->segs_cap, w->nsegs + 1,
+                        sizeof *w->segs)) {
+        rc = esi_err_set(e, ES_ENOMEM, "out of memory");
+        goto done;
+    }
+    w->next_seg_id++;
+    for (size_t i = from; i < to; i++) {
+        esi_segment_free(w->segs[i].seg);
+        esi_free(w->segs[i].del);
+    }
+    memmove(&w->segs[from], &w->segs[to], (w->nsegs - to) * sizeof *w->segs);
+    w->nsegs -= n;
+    if (merged) {
+        wseg *ws = &w->segs[w->nsegs++];
+        memset(ws, 0, sizeof *ws);
+        ws->seg = merged;
+        merged = NULL;
+    }
+done:
+    esi_segment_free(merged);
+    esi_free(ss);
+    esi_free((void *)ds);
+    return rc;
+}
+
+/* Size tier of a segment: floor(log10(live docs)). */
+static int tier(const wseg *ws)
+{
+    uint64_t live = ws->seg->ndocs - ws->ndel;
+    int t = 0;
+    while (live >= 10) {
+        live /= 10;
+        t++;
+    }
+    return t;
+}
+
+/* The merge policy: while MERGE_FACTOR segments share a tier, merge the
+ * oldest MERGE_FACTOR of them (contiguous in the list once the earlier
+ * merges have moved their results to the end); fully deleted segments are
+ * dropped. Deterministic: depends only on the segment list. */
+static es_status merge_policy(esi_ixw *w, esi_err *e)
+{
+    for (size_t i = 0; i < w->nsegs;) {
+        if (w->segs[i].ndel == w->segs[i].seg->ndocs) {
+            esi_segment_free(w->segs[i].seg);
+            esi_free(w->segs[i].del);
+            memmove(&w->segs[i], &w->segs[i + 1],
+                    (w->nsegs - i - 1) * sizeof *w->segs);
+            w->nsegs--;
+        } else {
+            i++;
+        }
+    }
+    for (;;) {
+        bool merged = false;
+        for (int t = 0; t < 20 && !merged; t++) {
+            size_t cnt = 0, first = 0, i;
+            for (i = 0; i < w->nsegs; i++) {
+                if (tier(&w->segs[i]) != t)
+                    continue;
+                if (cnt == 0)
+                    first = i;
+                cnt++;
+            }
+            if (cnt < MERGE_FACTOR)
+                continue;
+            /* bring the members of this tier together, keeping order */
+            size_t k = first;
+            for (i = first; i < w->nsegs && k - first < MERGE_FACTOR; i++) {
+                if (tier(&w->segs[i]) != t)
+                    continue;
+                wseg tmp = w->segs[i];
+                memmove(&w->segs[k + 1], &w->segs[k], (i - k) * sizeof *w->segs);
+                w->segs[k++] = tmp;
+            }
+            es_status rc = merge_range(w, first, first + MERGE_FACTOR, e);
+            if (rc != ES_OK)
+                return rc;
+            merged = true;
+        }
+        if (!merged)
+            return ES_OK;
+    }
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+typedef struct names {
+    char **v;
+    size_t n, cap;
+    bool oom;
+} names;
+
+static int collect(const char *name, void *p)
+{
+    names *ns = p;
+    if (!grow((void **)&ns->v, &ns->cap, ns->n + 1, sizeof *ns->v)) {
+        ns->oom = true;
+        return 1;
+    }
+    ns->v[ns->n] = esi_strndup(name, strlen(name));
+    if (!ns->v[ns->n]) {
+        ns->oom = true;
+        return 1;
+    }
+    ns->n++;
+    return 0;
+}
+
+/* True if name is a file of ours that the current state does not need. */
+static bool unneeded(const esi_ixw *w, const char *name)
+{
+    uint64_t id, g;
+    int used = 0;
+    size_t len = strlen(name);
+    if (len > 4 && strcmp(name + len - 4, ".tmp") == 0)
+        return true;
+    if (strncmp(name, "MANIFEST-", 9) == 0) {
+        char *end;
+        g = strtoull(name + 9, &end, 10);
+        return *end == '\0' && name[9] >= '0' && name[9] <= '9' && g + 1 < w->gen;
+    }
+    if (sscanf(name, "seg_%" SCNu64 "_%" SCNu64 ".del%n", &id, &g, &used) == 2 &&
+        used == (int)len) {
+        for (size_t i = 0; i < w->nsegs; i++)
+            if (w->segs[i].seg->id == id && w->segs[i].del_gen == g)
+                return false;
+        return true;
+    }
+    char ext[8];
+    if (sscanf(name, "seg_%" SCNu64 ".%5[a-z]%n", &id, ext, &used) == 2 &&
+        used == (int)len &&
+        (!strcmp(ext, "dict") || !strcmp(ext, "post") || !strcmp(ext, "store"))) {
+        for (size_t i = 0; i < w->nsegs; i++)
+            if (w->segs[i].seg->id == id)
+                return false;
+        return true;
+    }
+    return false;
+}
+
+/* Remove files the newest commit does not need (best effort). */
+static void cleanup(esi_ixw *w)
+{
+    names ns = { 0 };
+    esi_err e2;
+    if (esi_io_list_dir(w->dir, collect, &ns, &e2) == ES_OK && !ns.oom) {
+        for (size_t i = 0; i < ns.n; i++) {
+            if (!unneeded(w, ns.v[i]))
+                continue;
+            char *p = esi_path_join(w->dir, ns.v[i]);
+            if (p)
+                esi_io_unlink(p, &e2);
+            esi_free(p);
+        }
+    }
+    for (size_t i = 0; i < ns.n; i++)
+        esi_free(ns.v[i]);
+    esi_free(ns.v);
+}
+
+/* Write the manifest of gen from the writer's segment list. */
+static es_status write_manifest(esi_ixw *w, uint64_t gen, esi_err *e)
+{
+    esi_manifest m = { gen, w->next_seg_id, w->nsegs, NULL };
+    es_status rc = ES_OK;
+    esi_buf b = { 0 };
+    if (w->nsegs) {
+        m.segs = esi_calloc(w->nsegs, sizeof *m.segs);
+        if (!m.segs)
+            return esi_err_set(e, ES_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < w->nsegs; i++) {
+        const wseg *ws = &w->segs[i];
+        esi_manifest_seg *ms = &m.segs[i];
+        ms->id = ws->seg->id;
+        ms->ndocs = ws->seg->ndocs;
+        ms->ndel = ws->ndel;
+        ms->del_gen = ws->ndel == 0 ? 0 : ws->dirty ? gen : ws->del_gen;
+        memcpy(ms->sizes, ws->seg->sizes, sizeof ms->sizes);
+    }
+    rc = esi_manifest_encode(&m, &b);
+    char name[64];
+    snprintf(name, sizeof name, "MANIFEST-%" PRIu64, gen);
+    if (rc != ES_OK)
+        rc = esi_err_set(e, rc, "out of memory writing %s", name);
+    else
+        rc = esi_io_write_atomic(w->dir, name, b.data, b.len, w->o.sync, e);
+    esi_buf_free(&b);
+    esi_free(m.segs);
+    return rc;
+}
+
+es_status esi_ixw_open(esi_ixw **out, const char *dir, const esi_ixw_opts *o,
+                       esi_err *e)
+{
+    *out = NULL;
+    esi_ixw *w = esi_calloc(1, sizeof *w);
+    if (!w)
+        return esi_err_set(e, ES_ENOMEM, "out of memory");
+    w->lock_fd = -1;
+    w->o = *o;
+    if (w->o.ram_buffer_bytes == 0)
+        w->o.ram_buffer_bytes = (size_t)64 << 20;
+    esi_snapshot *snap = NULL;
+    esi_manifest m = { 0 };
+    es_status rc;
+    w->dir = esi_strndup(dir, strlen(dir));
+    if (!w->dir) {
+        rc = esi_err_set(e, ES_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = esi_io_is_dir(dir, e);
+    if (rc == ES_ENOTFOUND && o->create)
+        rc = esi_io_mkdirs(dir, e);
+    if (rc != ES_OK)
+        goto done;
+    rc = esi_io_lock(dir, &w->lock_fd, e);
+    if (rc != ES_OK)
+        goto done;
+    rc = esi_manifest_newest(dir, &w->gen, e);
+    if (rc != ES_OK)
+        goto done;
+    if (w->gen == 0) {
+        if (!o->create) {
+            rc = esi_err_set(e, ES_ENOTFOUND, "%s: no index here (no MANIFEST "
+                             "file); create one first", dir);
+            goto done;
+        }
+        w->next_seg_id = 1;
+        rc = write_manifest(w, 1, e);
+        if (rc != ES_OK)
+            goto done;
+        w->gen = 1;
+    } else {
+        rc = esi_manifest_read(dir, w->gen, &m, e);
+        if (rc == ES_OK)
+            rc = esi_snapshot_open(&snap, dir, false, e);
+        if (rc != ES_OK)
+            goto done;
+        if (snap->generation != w->gen || snap->nsegs != m.nsegs) {
+            rc = esi_err_set(e, ES_ECORRUPT, "%s: the index changed while "
+                             "opening it; retry", dir);
+            goto done;
+        }
+        w->next_seg_id = m.next_seg_id;
+        for (size_t i = 0; i < snap->nsegs; i++) {
+            rc = seg_push(w, snap->segs[i], (uint8_t *)snap->deleted[i],
+                          snap->del_count[i], m.segs[i].del_gen, e);
+            if (rc != ES_OK)
+                goto done;
+            snap->segs[i] = NULL;
+            snap->deleted[i] = NULL;
+        }
+    }
+    cleanup(w);
+done:
+    esi_manifest_free(&m);
+    esi_snapshot_free(snap);
+    if (rc != ES_OK) {
+        esi_ixw_free(w);
+        return rc;
+    }
+    *out = w;
+    return ES_OK;
+}
+
+void esi_ixw_free(esi_ixw *w)
+{
+    if (!w)
+        return;
+    buffer_clear(w);
+    for (size_t i = 0; i < w->nsegs; i++) {
+        esi_segment_free(w->segs[i].seg);
+        esi_free(w->segs[i].del);
+    }
+    esi_free(w->segs);
+    esi_free(w->scratch);
+    esi_free(w->posbuf);
+    esi_io_unlock(w->lock_fd);
+    esi_free(w->dir);
+    esi_free(w);
+}
+
+/* ---- adding and deleting ------------------------------------------------ */
+
+static es_status check_usable(const esi_ixw *w, esi_err *e)
+{
+    if (w->broken)
+        return esi_err_set(e, w->broken, "this writer failed earlier (%s) and "
+                           "holds a half-updated buffer; free it and open a "
+                           "new one (committed data is intact)",
+                           es_strerror(w->broken));
+    return ES_OK;
+}
+
+es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e)
+{
+    es_status rc = check_usable(w, e);
+    if (rc != ES_OK)
+        return rc;
+    if (w->idhash_cap) {
+        size_t s = id_slot(w, id, id_len);
+        if (w->idhash[s]) {
+            uint32_t d = w->idhash[s] - 1;
+            w->bdel.data[d >> 3] |= (uint8_t)(1u << (d & 7));
+        }
+    }
+    for (size_t i = 0; i < w->nsegs; i++) {
+        uint32_t d;
+        rc = esi_segment_find_id(w->segs[i].seg, id, id_len, &d);
+        if (rc == ES_ENOTFOUND)
+            continue;
+        if (rc == ES_ECORRUPT)
+            return esi_err_set(e, rc, "%s.store: damaged id index; run "
+                               "'edusearch check'", w->segs[i].seg->name);
+        rc = seg_delete(w, i, d, e);
+        if (rc != ES_OK)
+            return rc;
+    }
+    return ES_OK;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The body of esi_ixw_add once the doc is validated; on failure the
+ * buffer may be half-updated. */
+static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
+{
+    es_status rc = esi_ixw_delete(w, doc->id, doc->id_len, e);
+    if (rc != ES_OK)
+        return rc;
+    size_t docno = w->ndocs;
+    if (!grow((void **)&w->scratch, &w->scratch_cap, doc->nocc ? doc->nocc : 1,
+              sizeof *w->scratch) ||
+        !grow((void **)&w->docs, &w->docs_cap, w->ndocs + 1, sizeof *w->docs) ||
+        !id_reserve(w))
+        return esi_err_set(e, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < doc->nocc; i++) {
+        int64_t t = term_get(w, doc->occs[i].term, doc->occs[i].term_len);
+        if (t < 0)
+            return esi_err_set(e, ES_ENOMEM, "out of memory");
+        w->scratch[i] = ((uint64_t)t << 32) | doc->occs[i].pos;
+    }
+    qsort(w->scratch, doc->nocc, sizeof *w->scratch, cmp_u64);
+    for (size_t i = 0; i < doc->nocc && rc == ES_OK;) {
+        size_t j = i;
+        uint32_t t = (uint32_t)(w->scratch[i] >> 32);
+        while (j < doc->nocc && (uint32_t)(w->scratch[j] >> 32) == t)
+            j++;
+        bterm *bt = &w->terms[t];
+        size_t before = bt->post.len;
+        esi_buf_put_varint(&rc, &bt->post,
+                           docno - (bt->last ? bt->last - 1 : 0));
+        esi_buf_put_varint(&rc, &bt->post, j - i);
+        uint32_t prev = 0;
+        for (size_t k = i; k < j; k++) {
+            uint32_t p = (uint32_t)w->scratch[k];
+            esi_buf_put_varint(&rc, &bt->post, p - prev);
+            prev = p;
+        }
+        bt->last = (uint32_t)docno + 1;
+        w->mem += bt->post.len - before;
+        i = j;
+    }
+    size_t off = w->recs.len;
+    esi_store_encode(&rc, &w->recs, doc->id, doc->id_len, doc->text,
+                     doc->text_len, doc->fields, doc->nfields);
+    if (rc == ES_OK && (docno >> 3) >= w->bdel.len)
+        esi_buf_put_u8(&rc, &w->bdel, 0);
+    if (rc != ES_OK)
+        return esi_err_set(e, rc, "out of memory");
+    bdoc *bd = &w->docs[w->ndocs++];
+    bd->off = off;
+    bd->len = w->recs.len - off;
+    bd->doclen = doc->doclen;
+    bd->date = doc->date;
+    w->idhash[id_slot(w, doc->id, doc->id_len)] = (uint32_t)docno + 1;
+    w->mem += bd->len + DOC_OVERHEAD;
+    return ES_OK;
+}
+
+es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
+{
+    es_status rc = check_usable(w, e);
+    if (rc != ES_OK)
+        return rc;
+    if (doc->id_len == 0)
+        return esi_err_set(e, ES_EINVAL, "a document needs a non-empty id");
+    for (size_t i = 0; i < doc->nocc; i++)
+        if (doc->occs[i].term_len == 0 || doc->occs[i].term_len > ESI_MAX_TERM)
+            return esi_err_set(e, ES_ELIMIT, "term of %u bytes in document "
+                               "%.*s: terms must be 1..%d bytes",
+                               doc->occs[i].term_len,
+                               (int)(doc->id_len > 64 ? 64 : doc->id_len),
+                               doc->id, ESI_MAX_TERM);
+    if (w->ndocs >= UINT32_MAX - 1)
+        return esi_err_set(e, ES_ELIMIT, "too many buffered documents");
+    rc = add_doc(w, doc, e);
+    if (rc != ES_OK) {
+        w->broken = rc;
+        return rc;
+    }
+    if (w->mem >= w->o.ram_buffer_bytes)
+        return flush(w, e);
+    return ES_OK;
+}
+
+/* ---- committing --------------------------------------------------------- */
+
+/* Write deletion files and the manifest of gen+1; then clean up. */
+static es_status publish(esi_ixw *w, esi_err *e)
+{
+    uint64_t gen = w->gen + 1;
+    es_status rc;
+    for (size_t i = 0; i < w->nsegs; i++) {
+        wseg *ws = &w->segs[i];
+        if (!ws->dirty || ws->ndel == 0)
+            continue;
+        rc = esi_del_write(w->dir, ws->seg->id, gen, ws->del, ws->seg->ndocs,
+                           ws->ndel, w->o.sync, e);
+        if (rc != ES_OK)
+            return rc;
+    }
+    rc = write_manifest(w, gen, e);
+    if (rc != ES_OK)
+        return rc;
+    w->gen = gen;
+    for (size_t i = 0; i < w->nsegs; i++) {
+        wseg *ws = &w->segs[i];
+        if (ws->dirty)
+            ws->del_gen = ws->ndel ? gen : 0;
+        ws->dirty = false;
+    }
+    cleanup(w);
+    return ES_OK;
+}
+
+es_status esi_ixw_commit(esi_ixw *w, esi_err *e)
+{
+    es_status rc = check_usable(w, e);
+    if (rc == ES_OK)
+        rc = flush(w, e);
+    if (rc == ES_OK)
+        rc = merge_policy(w, e);
+    if (rc == ES_OK)
+        rc = publish(w, e);
+    return rc;
+}
+
+es_status esi_ixw_optimize(esi_ixw *w, esi_err *e)
+{
+    es_status rc = check_usable(w, e);
+    if (rc == ES_OK)
+        rc = flush(w, e);
+    bool need = w->nsegs > 1 || (w->nsegs == 1 && w->segs[0].ndel > 0);
+    if (rc == ES_OK && need)
+        rc = merge_range(w, 0, w->nsegs, e);
+    if (rc == ES_OK)
+        rc = publish(w, e);
+    return rc;
+}

@@ -1,0 +1,176 @@
+/*
+ * merge.c: merging segments into one new segment, dropping deleted docs.
+ * No re-analysis: stored records are copied as they are and postings
+ * (with positions) are re-read through cursors, their docnos renumbered in
+ * segment order, then re-encoded. The term walk is a k-way merge of the
+ * sources' dictionaries in bytewise order. The writer (ixw.c) decides what to
+ * merge and when; this file only builds the merged segment's files.
+ */
+#include "storage_int.h"
+
+/* Bytewise order of two buffers, shorter first on a tie. */
+static int cmp_buf(const esi_buf *a, const esi_buf *b)
+{
+    size_t m = a->len < b->len ? a->len : b->len;
+    int c = m ? memcmp(a->data, b->data, m) : 0;
+    if (c)
+        return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *dels,
+                             size_t n, const char *dir, uint64_t id, bool sync,
+                             esi_segment **out, esi_err *e)
+{
+    *out = NULL;
+    es_status rc = ES_OK;
+    esi_segw w;
+    esi_segw_init(&rc, &w);
+    uint32_t **map = esi_calloc(n ? n : 1, sizeof *map);
+    esi_dict_iter *its = esi_calloc(n ? n : 1, sizeof *its);
+    es_status *st = esi_calloc(n ? n : 1, sizeof *st);
+    esi_doc_reader *dr = NULL;
+    esi_postings c;
+    bool c_open = false;
+    if (rc != ES_OK || !map || !its || !st) {
+        rc = esi_err_set(e, ES_ENOMEM, "out of memory merging segments");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        esi_dict_iter_init(&its[i], segs[i]);
+    rc = esi_doc_reader_new(&dr, e);
+    if (rc != ES_OK)
+        goto done;
+    /* stored documents and the docno map */
+    uint64_t next = 0;
+    for (size_t i = 0; i < n; i++) {
+        const esi_segment *s = segs[i];
+        map[i] = esi_malloc(s->ndocs ? (size_t)s->ndocs * sizeof(uint32_t) : 1);
+        if (!map[i]) {
+            rc = esi_err_set(e, ES_ENOMEM, "out of memory merging segments");
+            goto done;
+        }
+        for (uint32_t d = 0; d < s->ndocs; d++) {
+            if (dels[i] && ((dels[i][d >> 3] >> (d & 7)) & 1)) {
+                map[i][d] = UINT32_MAX;
+                continue;
+            }
+            if (next >= UINT32_MAX) {
+                rc = esi_err_set(e, ES_ELIMIT, "merged segment would hold "
+                                 "more than 2^32-1 documents");
+                goto done;
+            }
+            const uint8_t *rec;
+            size_t len;
+            rc = esi_doc_read_raw(dr, s, d, &rec, &len, e);
+            if (rc != ES_OK)
+                goto done;
+            esi_storew_add(&rc, &w.store, rec, len, esi_segment_doclen(s, d),
+                           esi_segment_date(s, d));
+            if (rc != ES_OK) {
+                rc = esi_err_set(e, rc, "merging %s: %s", s->name, es_strerror(rc));
+                goto done;
+            }
+            map[i][d] = (uint32_t)next++;
+        }
+    }
+    if (next == 0)
+        goto done;
+    /* terms: k-way merge of the dictionaries */
+    for (size_t i = 0; i < n; i++) {
+        st[i] = esi_dict_iter_next(&its[i], e);
+        if (st[i] < 0) {
+            rc = st[i];
+            goto done;
+        }
+    }
+    for (;;) {
+        const esi_buf *min = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (st[i] == ES_OK && (!min || cmp_buf(&its[i].term, min) < 0))
+                min = &its[i].term;
+        if (!min)
+            break;
+        esi_buf term = *min;   /* stays valid until its owner advances */
+        size_t owner = 0;
+        for (size_t i = 0; i < n; i++)
+            if (&its[i].term == min)
+                owner = i;
+        esi_postenc_begin(&w.pe, &w.post);
+        for (size_t i = 0; i < n; i++) {
+            if (st[i] != ES_OK || (i != owner && cmp_buf(&its[i].term, &term) != 0))
+                continue;
+            rc = esi_postings_open(&c, segs[i], &its[i].ti, e);
+            if (rc != ES_OK)
+                goto done;
+            c_open = true;
+            while ((rc = esi_postings_next(&c)) == ES_OK) {
+                uint32_t nd = map[i][c.doc];
+                if (nd == UINT32_MAX)
+                    continue;
+                const uint32_t *pos;
+                uint32_t np;
+                rc = esi_postings_positions(&c, &pos, &np);
+                if (rc != ES_OK)
+                    break;
+                esi_postenc_add(&rc, &w.pe, nd, pos, np);
+                if (rc != ES_OK)
+                    break;
+            }
+            esi_postings_close(&c);
+            c_open = false;
+            if (rc != ES_DONE) {
+                if (rc == ES_ECORRUPT)
+                    rc = esi_err_set(e, rc, "%s.post: damaged postings; run "
+                                     "'edusearch check'", segs[i]->name);
+                else
+                    rc = esi_err_set(e, rc, "merging %s: %s", segs[i]->name,
+                                     es_strerror(rc));
+                goto done;
+            }
+            rc = ES_OK;
+        }
+        esi_term_info ti;
+        esi_postenc_finish(&rc, &w.pe, &ti);
+        if (rc == ES_OK && ti.df > 0)
+            esi_dictw_add(&rc, &w.dict, term.data, term.len, &ti);
+        if (rc != ES_OK) {
+            rc = esi_err_set(e, rc, "merging segments: %s", es_strerror(rc));
+            goto done;
+        }
+        /* advance every iterator that was on this term, the owner last */
+        for (size_t i = 0; i < n; i++) {
+            if (i == owner || st[i] != ES_OK || cmp_buf(&its[i].term, &term) != 0)
+                continue;
+            st[i] = esi_dict_iter_next(&its[i], e);
+            if (st[i] < 0) {
+                rc = st[i];
+                goto done;
+            }
+        }
+        st[owner] = esi_dict_iter_next(&its[owner], e);
+        if (st[owner] < 0) {
+            rc = st[owner];
+            goto done;
+        }
+    }
+    uint64_t sizes[3];
+    rc = esi_segw_write(&w, dir, id, sync, sizes, e);
+    if (rc == ES_OK)
+        rc = esi_segment_open(out, dir, id, false, e);
+done:
+    if (c_open)
+        esi_postings_close(&c);
+    for (size_t i = 0; i < n; i++) {
+        if (map)
+            esi_free(map[i]);
+        if (its)
+            esi_dict_iter_free(&its[i]);
+    }
+    esi_free(map);
+    esi_free(its);
+    esi_free(st);
+    esi_doc_reader_free(dr);
+    esi_segw_free(&w);
+    return rc;
+}

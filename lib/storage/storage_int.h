@@ -1,0 +1,204 @@
+/*
+ * storage_int.h: the storage layer's private interfaces, shared between its
+ * files and its tests but by nothing above lib/storage. The codecs of the
+ * three segment files (postings.c, termdict.c, docstore.c), the segment
+ * builder that writes them (segment_writer.c), the mapped segment
+ * (segment_reader.c), the manifest (manifest.c) and the merge (merge.c).
+ * Byte layouts are in docs/FORMAT.md.
+ */
+#ifndef ES_STORAGE_INT_H
+#define ES_STORAGE_INT_H
+
+#include "../base/fileformat.h"
+#include "../base/io.h"
+#include "storage.h"
+
+#define ESI_MAGIC_MANIFEST "ESMANIF\0"
+#define ESI_MAGIC_DICT "ESDICT\0\0"
+#define ESI_MAGIC_POST "ESPOST\0\0"
+#define ESI_MAGIC_STORE "ESSTORE\0"
+#define ESI_MAGIC_DEL "ESDEL\0\0\0"
+
+#define ESI_POST_BLOCK 128        /* docs per postings block */
+#define ESI_DICT_BLOCK 64         /* terms per dictionary block */
+#define ESI_STORE_BLOCK 65536     /* raw bytes per stored-docs block (min) */
+#define ESI_DICT_TRAILER 16
+#define ESI_MAX_TERM 1024          /* longest term key in bytes */
+#define ESI_STORE_TRAILER 64
+
+/* ---- postings encoder (postings.c) --------------------------------------
+ * Feed the docs of one term in ascending docno order; finish writes the
+ * last block and fills the term's dictionary entry. */
+typedef struct esi_postenc {
+    esi_buf *out;              /* the .post payload being built */
+    esi_buf docsec, possec;    /* sections of the current block */
+    uint32_t n;                /* docs in the current block */
+    uint32_t base;             /* first possible docno of this block */
+    uint32_t prev;             /* previous docno in this block */
+    uint32_t blk_max_tf;
+    esi_term_info ti;          /* running totals */
+} esi_postenc;
+
+void esi_postenc_begin(esi_postenc *pe, esi_buf *out);
+void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
+                     const uint32_t *pos, uint32_t n);
+void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out);
+void esi_postenc_free(esi_postenc *pe);
+
+/* ---- dictionary (termdict.c) ------------------------------------------- */
+typedef struct esi_dictw {
+    esi_buf out;               /* the whole file image */
+    esi_buf index;             /* block index entries */
+    esi_buf firsts;            /* first terms of the blocks */
+    esi_buf last;              /* previous term */
+    uint64_t nterms;
+    uint32_t nblocks, in_block;
+    uint64_t next_off;         /* post_off the next entry must have */
+} esi_dictw;
+
+void esi_dictw_init(es_status *rc, esi_dictw *w);
+/* Terms must come in strictly increasing bytewise order. */
+void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
+                   size_t len, const esi_term_info *ti);
+void esi_dictw_finish(es_status *rc, esi_dictw *w);
+void esi_dictw_free(esi_dictw *w);
+
+/* Sequential walk over every term of a segment (merge, check). */
+typedef struct esi_dict_iter {
+    const esi_segment *seg;
+    uint32_t block;            /* next block to open */
+    uint32_t left;             /* entries left in the current block */
+    esi_rd rd;
+    esi_buf term;              /* current term */
+    esi_term_info ti;
+    uint64_t seen;
+} esi_dict_iter;
+
+void esi_dict_iter_init(esi_dict_iter *it, const esi_segment *s);
+/* ES_OK with it->term/it->ti set, ES_DONE, ES_ECORRUPT or ES_ENOMEM. */
+es_status esi_dict_iter_next(esi_dict_iter *it, esi_err *e);
+void esi_dict_iter_free(esi_dict_iter *it);
+
+/* ---- stored documents (docstore.c) -------------------------------------- */
+typedef struct esi_storew {
+    esi_buf out;               /* file image */
+    esi_buf raw;               /* the block being filled */
+    esi_buf blocktab, doctab;
+    esi_buf ids;               /* id bytes, in docno order */
+    esi_buf idoffs;            /* per doc: u32 off, u32 len */
+    uint32_t ndocs, nblocks;
+    uint64_t text_bytes, doclen_sum;
+    int level;                 /* zlib level */
+} esi_storew;
+
+void esi_storew_init(es_status *rc, esi_storew *w);
+/* Encode one document record (used by the RAM buffer). */
+void esi_store_encode(es_status *rc, esi_buf *b, const char *id, size_t id_len,
+                      const char *text, size_t text_len,
+                      const esi_field *fields, size_t nfields);
+/* Append an encoded record as the next docno. */
+void esi_storew_add(es_status *rc, esi_storew *w, const uint8_t *rec,
+                    size_t len, uint32_t doclen, uint32_t date);
+void esi_storew_finish(es_status *rc, esi_storew *w);
+void esi_storew_free(esi_storew *w);
+/* Parse one record; ES_ECORRUPT if malformed. */
+es_status esi_store_decode(const uint8_t *rec, size_t len, esi_stored_doc *out,
+                           esi_field **fields, size_t *fcap, size_t *used);
+/* The raw record of docno (for merging), borrowed from r. */
+es_status esi_doc_read_raw(esi_doc_reader *r, const esi_segment *s,
+                           uint32_t docno, const uint8_t **rec, size_t *len,
+                           esi_err *e);
+
+/* ---- segments (segment_reader.c) ---------------------------------------- */
+struct esi_segment {
+    char name[32];             /* "seg_000001" */
+    uint64_t id;
+    esi_map dict, post, store;
+    uint64_t sizes[3];         /* file sizes */
+    /* dictionary */
+    const uint8_t *dict_p;     /* payload */
+    size_t dict_len;
+    uint64_t nterms;
+    uint32_t dict_nblocks;
+    const uint8_t *dict_index; /* nblocks * 16 bytes */
+    const uint8_t *dict_firsts;
+    size_t dict_firsts_len;
+    size_t dict_blocks_end;    /* offset of the index */
+    /* postings */
+    const uint8_t *post_p;
+    size_t post_len;
+    /* store */
+    const uint8_t *store_p;
+    size_t store_len;
+    uint32_t ndocs, store_nblocks;
+    uint64_t text_bytes, doclen_sum;
+    const uint8_t *blocktab, *doctab, *idindex, *idbytes;
+    size_t idbytes_len;
+    uint32_t store_crc;        /* identifies the store content for caches */
+};
+
+/* Map and check the three files of segment id in dir. */
+es_status esi_segment_open(esi_segment **out, const char *dir, uint64_t id,
+                           bool verify_crc, esi_err *e);
+void esi_segment_free(esi_segment *s);
+void esi_segment_filename(char *out, size_t n, uint64_t id, const char *ext);
+/* Docno of the document with this id, or ES_ENOTFOUND. */
+es_status esi_segment_find_id(const esi_segment *s, const char *id,
+                              size_t id_len, uint32_t *docno);
+/* Walk every dict block, postings list and store block. */
+es_status esi_segment_check(const esi_segment *s, esi_err *e);
+
+/* ---- segment builder (segment_writer.c) --------------------------------- */
+typedef struct esi_segw {
+    esi_buf post;              /* .post image */
+    esi_dictw dict;
+    esi_storew store;
+    esi_postenc pe;
+    bool in_term;
+} esi_segw;
+
+void esi_segw_init(es_status *rc, esi_segw *w);
+void esi_segw_free(esi_segw *w);
+/* Write the three files of segment id (fsync when sync). */
+es_status esi_segw_write(esi_segw *w, const char *dir, uint64_t id, bool sync,
+                         uint64_t sizes[3], esi_err *e);
+
+/* ---- deletions & manifest (manifest.c) ---------------------------------- */
+typedef struct esi_manifest_seg {
+    uint64_t id;
+    uint32_t ndocs, ndel;
+    uint64_t del_gen;          /* 0: no deletions file */
+    uint64_t sizes[3];         /* dict, post, store */
+} esi_manifest_seg;
+
+typedef struct esi_manifest {
+    uint64_t generation;
+    uint64_t next_seg_id;
+    size_t nsegs;
+    esi_manifest_seg *segs;
+} esi_manifest;
+
+es_status esi_manifest_encode(const esi_manifest *m, esi_buf *out);
+/* Find the newest MANIFEST-<gen> of dir: *gen = 0 if there is none. */
+es_status esi_manifest_newest(const char *dir, uint64_t *gen, esi_err *e);
+es_status esi_manifest_read(const char *dir, uint64_t gen, esi_manifest *out,
+                            esi_err *e);
+void esi_manifest_free(esi_manifest *m);
+void esi_del_filename(char *out, size_t n, uint64_t id, uint64_t gen);
+es_status esi_del_write(const char *dir, uint64_t id, uint64_t gen,
+                        const uint8_t *bits, uint32_t ndocs, uint32_t ndel,
+                        bool sync, esi_err *e);
+/* Read a deletion file into a new bitset of (ndocs+7)/8 bytes. */
+es_status esi_del_read(const char *dir, uint64_t id, uint64_t gen,
+                       uint32_t ndocs, uint32_t ndel, uint8_t **bits,
+                       esi_err *e);
+
+/* ---- merge (merge.c) ---------------------------------------------------- */
+/* Merge the live docs of segs[0..n) (dels[i]: bitset or NULL) into a new
+ * segment written as id; *out gets it opened. An empty result gives
+ * *out = NULL and writes nothing. */
+es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *dels,
+                             size_t n, const char *dir, uint64_t id, bool sync,
+                             esi_segment **out, esi_err *e);
+
+#endif /* ES_STORAGE_INT_H */

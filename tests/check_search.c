@@ -1,0 +1,571 @@
+/*
+ * check_search.c: suite "search": query lowering (bigram chains, ICU words
+ * with the phrase bonus, fields, prefixes, normalization) and search end to
+ * end over indexes built through the public writer: phrase hits equal a
+ * brute-force substring search over N(text) for phrases sampled from the
+ * corpus (property test), exact phrase above scattered words, OR / NOT /
+ * field / date semantics, pagination equal to one big page, date sorting,
+ * snippets and match ranges on UTF-8 boundaries that normalize to the query,
+ * and 8 threads on one index giving the single-thread results.
+ */
+#include "search/query.h"
+#include "search/search.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Parse and lower q; return its dump (static) or "ERR <rc> @<pos>". */
+static const char *low(const char *text)
+{
+    static char out[8192];
+    es_query *q = NULL;
+    es_error err;
+    es_status rc = es_query_parse(&q, text, strlen(text), &err);
+    if (rc != ES_OK) {
+        snprintf(out, sizeof out, "ERR %d @%zu", (int)rc, err.position);
+        return out;
+    }
+    esi_buf b = { 0 };
+    es_status brc = ES_OK;
+    esi_query_dump(&brc, q, &b);
+    snprintf(out, sizeof out, "%s", (const char *)b.data);
+    esi_buf_free(&b);
+    es_query_free(q);
+    return out;
+}
+
+/* Add a document with optional title and date. */
+static void add(es_writer *w, const char *id, const char *title, const char *date,
+                const char *text, size_t len)
+{
+    es_doc *d = NULL;
+    ck_assert_int_eq(es_doc_new(&d, id, strlen(id), NULL), ES_OK);
+    ck_assert_int_eq(es_doc_set_text(d, text, len), ES_OK);
+    if (title)
+        ck_assert_int_eq(es_doc_set_field(d, "title", title, strlen(title)), ES_OK);
+    if (date)
+        ck_assert_int_eq(es_doc_set_field(d, "date", date, strlen(date)), ES_OK);
+    ck_assert_int_eq(es_writer_add(w, d), ES_OK);
+    es_doc_free(d);
+}
+
+/* Run q with opts; the results (caller frees). */
+static es_results *run(es_index *ix, const char *q, const es_search_options *o)
+{
+    es_error err;
+    es_query *query = NULL;
+    ck_assert_msg(es_query_parse(&query, q, strlen(q), &err) == ES_OK, "%s: %s",
+                  q, err.message);
+    es_results *r = NULL;
+    es_status rc = es_search(&r, ix, query, o, &err);
+    ck_assert_msg(rc == ES_OK, "%s: %s", q, err.message);
+    es_query_free(query);
+    return r;
+}
+
+/* The ids of r joined with ',' (static buffer). */
+static const char *ids(const es_results *r)
+{
+    static char out[4096];
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < es_results_count(r); i++) {
+        size_t len;
+        const char *id = es_results_id(r, i, &len);
+        n += (size_t)snprintf(out + n, sizeof out - n, "%s%s", i ? "," : "", id);
+    }
+    return out;
+}
+
+/* The small hand-made index. */
+static char *small_dir;
+static es_index *small;
+
+static void small_setup(void)
+{
+    small_dir = tu_tmpdir();
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_int_eq(es_writer_open(&w, small_dir, NULL, &err), ES_OK);
+    static const struct { const char *id, *title, *date, *text; } docs[] = {
+        { "exact", "关于推进集团化办学的通知", "2024-03-01",
+          "推进集团化办学是促进教育均衡的重要途径。各地要加快落实。" },
+        { "scattered", "学校文化建设", "2023-05-10",
+          "集团内部的文化建设与办学理念相互促进。" },
+        { "ai", "智慧校园", NULL,
+          "建设AI数智校园，2027年前完成，覆盖60%的学校。濮教函〔2025〕93号。" },
+        { "shuangjian", "“双减”工作", "2025-01-15",
+          "深入落实“双减”政策，减轻学生作业负担。" },
+        { "trad", NULL, "2022",
+          "義務教育階段的集團化辦學試點。" },
+        { "pdf", NULL, "2024-12-31",
+          "加快建设教育\n\n强国，办好人民满意的教育。" },
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
+        add(w, docs[i].id, docs[i].title, docs[i].date, docs[i].text,
+            strlen(docs[i].text));
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    ck_assert_int_eq(es_index_open(&small, small_dir, &err), ES_OK);
+}
+
+static void small_teardown(void)
+{
+    es_index_free(small);
+    tu_rmrf(small_dir);
+    free(small_dir);
+}
+
+/* Sorted, comma-joined ids of every hit of q (order-free comparisons). */
+static const char *all_ids(const char *q)
+{
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 100;
+    es_results *r = run(small, q, &o);
+    const char *v[100];
+    size_t n = es_results_count(r);
+    ck_assert_uint_eq(es_results_total(r), n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = es_results_id(r, i, NULL);
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && strcmp(v[k - 1], v[k]) > 0; k--) {
+            const char *t = v[k];
+            v[k] = v[k - 1];
+            v[k - 1] = t;
+        }
+    static char out[1024];
+    size_t m = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        m += (size_t)snprintf(out + m, sizeof out - m, "%s%s", i ? "," : "", v[i]);
+    es_results_free(r);
+    return out;
+}
+
+/* ---- lowering ----------------------------------------------------------- */
+
+START_TEST(test_search_lower_phrases)
+{
+    ck_assert_str_eq(low("\"教育强国\""), "[教育@0 强国@2]");
+    ck_assert_str_eq(low("\"集团化办学\""), "[集团@0 化办@2 办学@3]");
+    ck_assert_str_eq(low("\"校\""), "[校@0]");
+    ck_assert_str_eq(low("“集團化辦學”"), "[集团@0 化办@2 办学@3]");
+    ck_assert_str_eq(low("\"教育，强国\""), "[教育@0 强国@2]");
+    ck_assert_str_eq(low("title:\"双减\""), "[title:双减@0]");
+    ck_assert_str_eq(low("ＡＩ"), "[ai@0]");
+    ck_assert_str_eq(low("\"AI数智\""), "[ai@0 数智@1]");
+    ck_assert_str_eq(low("edu*"), "pre[edu]");
+    ck_assert_str_eq(low("2027年"), "AND([2027@0] [年@0])");
+}
+END_TEST
+
+START_TEST(test_search_lower_bare_runs)
+{
+    /* words required, whole run as the bonus */
+    const char *d = low("集团化办学");
+    ck_assert_msg(!strncmp(d, "AND(", 4) && strstr(d, " +[集团@0 化办@2 办学@3])"),
+                  "%s", d);
+    d = low("濮教函〔2025〕93号");
+    ck_assert_msg(strstr(d, "[2025@0]") && strstr(d, "[93@0]"), "%s", d);
+}
+END_TEST
+
+START_TEST(test_search_lower_errors)
+{
+    ck_assert_str_eq(low("〔〕"), "ERR -10 @0");
+    ck_assert_str_eq(low("“”"), "ERR -10 @0");
+    ck_assert_str_eq(low("-教育"), "ERR -10 @0");
+    ck_assert_str_eq(low("a OR -b"), "ERR -10 @2");
+    ck_assert_str_eq(low("教育*"), "ERR -10 @0");
+    ck_assert_str_eq(low("x 教育*"), "ERR -10 @2");
+    ck_assert_str_eq(low("〔〕 OR 教育"), "[教育@0]");
+    ck_assert_str_eq(low("a NOT NOT b"), "AND([a@0] [b@0])");
+}
+END_TEST
+
+/* ---- semantics on the small index --------------------------------------- */
+
+START_TEST(test_search_phrase_and_bare)
+{
+    ck_assert_str_eq(all_ids("\"集团化办学\""), "exact,trad");
+    ck_assert_str_eq(all_ids("\"教育强国\""), "pdf");
+    ck_assert_str_eq(all_ids("\"双减\""), "shuangjian");
+    ck_assert_str_eq(all_ids("“双减”"), "shuangjian");
+    ck_assert_str_eq(all_ids("AI"), "ai");
+    ck_assert_str_eq(all_ids("2025"), "ai");
+    ck_assert_str_eq(all_ids("93号"), "ai");
+    ck_assert_str_eq(all_ids("濮教函〔2025〕93号"), "ai");
+    ck_assert_str_eq(all_ids("\"校\""), "ai");
+    /* the exact phrase ranks above scattered words */
+    es_results *r = run(small, "集团化办学", NULL);
+    ck_assert_uint_ge(es_results_total(r), 2);     /* exact, trad (+ scattered) */
+    ck_assert_str_ne(es_results_id(r, 0, NULL), "scattered");
+    for (size_t i = 0; i + 1 < es_results_count(r); i++)
+        ck_assert_str_ne(es_results_id(r, i, NULL), "scattered");
+    es_results_free(r);
+}
+END_TEST
+
+START_TEST(test_search_boolean_field_date)
+{
+    ck_assert_str_eq(all_ids("双减 OR AI"), "ai,shuangjian");
+    ck_assert_str_eq(all_ids("\"集团化办学\" -试点"), "exact");
+    ck_assert_str_eq(all_ids("\"集团化办学\" NOT (试点 OR 人民)"), "exact");
+    ck_assert_str_eq(all_ids("title:双减"), "shuangjian");
+    ck_assert_str_eq(all_ids("title:\"集团化办学\""), "exact");
+    ck_assert_str_eq(all_ids("date:2024"), "exact,pdf");
+    ck_assert_str_eq(all_ids("date:2024-03"), "exact");
+    ck_assert_str_eq(all_ids("date:2023..2024"), "exact,pdf,scattered");
+    ck_assert_str_eq(all_ids("date:2024-01-01..2025-06-30"), "exact,pdf,shuangjian");
+    ck_assert_str_eq(all_ids("教育 date:2024"), "exact,pdf");
+    ck_assert_str_eq(all_ids("date:..2022"), "trad");
+}
+END_TEST
+
+START_TEST(test_search_paging_and_date_sort)
+{
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 100;
+    es_results *big = run(small, "教育 OR 学校 OR 校园 OR 办学", &o);
+    size_t n = es_results_count(big);
+    ck_assert_uint_ge(n, 4);
+    for (size_t off = 0; off < n; off += 2) {
+        o.offset = off;
+        o.limit = 2;
+        es_results *p = run(small, "教育 OR 学校 OR 校园 OR 办学", &o);
+        ck_assert_uint_eq(es_results_total(p), es_results_total(big));
+        for (size_t i = 0; i < es_results_count(p); i++) {
+            ck_assert_str_eq(es_results_id(p, i, NULL), es_results_id(big, off + i, NULL));
+            ck_assert(es_results_score(p, i) == es_results_score(big, off + i));
+        }
+        es_results_free(p);
+    }
+    for (size_t i = 1; i < n; i++)
+        ck_assert(es_results_score(big, i - 1) >= es_results_score(big, i));
+    es_results_free(big);
+    o.offset = 0;
+    o.limit = 100;
+    o.sort = ES_SORT_DATE;
+    es_results *d = run(small, "date:..2030", &o);
+    ck_assert_str_eq(ids(d), "shuangjian,pdf,exact,scattered,trad");
+    es_results_free(d);
+    o.limit = 0;                                  /* count only */
+    d = run(small, "date:..2030", &o);
+    ck_assert_uint_eq(es_results_total(d), 5);
+    ck_assert_uint_eq(es_results_count(d), 0);
+    es_results_free(d);
+}
+END_TEST
+
+START_TEST(test_search_snippets)
+{
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.hl_open = "<b>";
+    o.hl_close = "</b>";
+    es_results *r = run(small, "\"教育强国\"", &o);
+    ck_assert_uint_eq(es_results_count(r), 1);
+    size_t len;
+    const char *sn = es_results_snippet(r, 0, &len);
+    ck_assert_msg(strstr(sn, "<b>教育\n\n强国</b>") == NULL, "control chars kept");
+    ck_assert_msg(strstr(sn, "<b>教育  强国</b>"), "%s", sn);
+    const es_range *rg;
+    size_t nr = es_results_matches(r, 0, &rg);
+    const char *text = es_results_text(r, 0, &len);
+    ck_assert_uint_eq(nr, 1);
+    ck_assert_uint_eq(rg[0].end - rg[0].start, strlen("教育\n\n强国"));
+    ck_assert(!memcmp(text + rg[0].start, "教育\n\n强国", rg[0].end - rg[0].start));
+    es_results_free(r);
+    r = run(small, "“集團化辦學”", &o);
+    ck_assert_uint_eq(es_results_total(r), 2);
+    for (size_t i = 0; i < es_results_count(r); i++)
+        ck_assert_msg(strstr(es_results_snippet(r, i, NULL), "化办学</b>") ||
+                      strstr(es_results_snippet(r, i, NULL), "化辦學</b>"),
+                      "%s", es_results_snippet(r, i, NULL));
+    es_results_free(r);
+}
+END_TEST
+
+/* ---- corpus property test ----------------------------------------------- */
+
+typedef struct cdoc {
+    char *id, *text, *norm;   /* norm = N(text) */
+    size_t len, nlen;
+} cdoc;
+
+typedef struct corpus {
+    cdoc d[128];
+    size_t n;
+    es_writer *w;
+    esi_analyzer *a;
+} corpus;
+
+static void on_doc(const char *id, const char *title, const char *text,
+                   size_t len, void *p)
+{
+    corpus *c = p;
+    if (c->n >= 128)
+        return;
+    cdoc *d = &c->d[c->n++];
+    d->id = strdup(id);
+    d->text = malloc(len + 1);
+    memcpy(d->text, text, len);
+    d->text[len] = 0;
+    d->len = len;
+    esi_buf b = { 0 };
+    esi_err e;
+    ck_assert_int_eq(esi_normalize_key(c->a, text, len, &b, &e), ES_OK);
+    d->norm = malloc(b.len + 1);
+    if (b.len)
+        memcpy(d->norm, b.data, b.len);
+    d->norm[b.len] = 0;
+    d->nlen = b.len;
+    esi_buf_free(&b);
+    add(c->w, id, title, NULL, text, len);
+}
+
+static corpus *cp;
+static char *cdir;
+static es_index *cix;
+
+static void corpus_setup(void)
+{
+    cp = calloc(1, sizeof *cp);
+    cdir = tu_tmpdir();
+    esi_err e;
+    es_error err;
+    ck_assert_int_eq(esi_analyzer_new(&cp->a, &e), ES_OK);
+    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
+    wo.fsync = 0;
+    wo.ram_buffer_bytes = 1 << 20;        /* several segments */
+    ck_assert_int_eq(es_writer_open(&cp->w, cdir, &wo, &err), ES_OK);
+    tu_corpus_docs("edu-sample.jsonl", 128, on_doc, cp);
+    ck_assert_uint_gt(cp->n, 10);
+    ck_assert_int_eq(es_writer_commit(cp->w), ES_OK);
+    es_writer_free(cp->w);
+    ck_assert_int_eq(es_index_open(&cix, cdir, &err), ES_OK);
+}
+
+static void corpus_teardown(void)
+{
+    es_index_free(cix);
+    for (size_t i = 0; i < cp->n; i++) {
+        free(cp->d[i].id);
+        free(cp->d[i].text);
+        free(cp->d[i].norm);
+    }
+    esi_analyzer_free(cp->a);
+    free(cp);
+    tu_rmrf(cdir);
+    free(cdir);
+}
+
+/* Byte length of k CJK-only code points starting at s[i], or 0 if one of
+ * them is not CJK or the text ends. */
+static size_t cjk_span(const char *s, size_t n, size_t i, size_t k)
+{
+    size_t j = i;
+    for (size_t c = 0; c < k; c++) {
+        if (j >= n)
+            return 0;
+        uint32_t u = esi_utf8_next((const uint8_t *)s, n, &j);
+        if (!esi_is_cjk(u))
+            return 0;
+    }
+    return j - i;
+}
+
+START_TEST(test_search_phrase_equals_substring)
+{
+    uint64_t seed = tu_seed(), st = seed;
+    int checked = 0, absent = 0;
+    for (int it = 0; it < 300; it++) {
+        const cdoc *d = &cp->d[tu_rand(&st) % cp->n];
+        if (d->nlen < 32)
+            continue;
+        size_t k = 1 + tu_rand(&st) % 8;
+        size_t at = tu_rand(&st) % d->nlen;
+        while (at < d->nlen && ((uint8_t)d->norm[at] & 0xc0) == 0x80)
+            at++;
+        size_t bl = cjk_span(d->norm, d->nlen, at, k);
+        if (!bl)
+            continue;
+        char phrase[64];
+        memcpy(phrase, d->norm + at, bl);
+        phrase[bl] = 0;
+        if (it % 5 == 0 && k >= 2) {       /* make an absent phrase: reverse two chars */
+            size_t j = 0;
+            esi_utf8_next((const uint8_t *)phrase, bl, &j);
+            char tmp[64];
+            memcpy(tmp, phrase + j, bl - j);
+            memcpy(tmp + bl - j, phrase, j);
+            memcpy(phrase, tmp, bl);
+        }
+        char q[80];
+        snprintf(q, sizeof q, "\"%s\"", phrase);
+        /* brute force over N(text) */
+        uint64_t want = 0;
+        for (size_t i = 0; i < cp->n; i++)
+            want += strstr(cp->d[i].norm, phrase) != NULL;
+        es_search_options o = ES_SEARCH_OPTIONS_INIT;
+        o.limit = 128;
+        es_results *r = run(cix, q, &o);
+        ck_assert_msg(es_results_total(r) == want, "seed %llu: %s: %llu hits, "
+                      "substring search finds %llu", (unsigned long long)seed, q,
+                      (unsigned long long)es_results_total(r),
+                      (unsigned long long)want);
+        for (size_t i = 0; i < es_results_count(r); i++) {
+            const char *id = es_results_id(r, i, NULL);
+            bool ok = false;
+            for (size_t j = 0; j < cp->n && !ok; j++)
+                ok = !strcmp(cp->d[j].id, id) && strstr(cp->d[j].norm, phrase);
+            ck_assert_msg(ok, "seed %llu: %s matched %s wrongly",
+                          (unsigned long long)seed, q, id);
+            /* every match range is on character boundaries and normalizes to
+             * text holding the phrase */
+            const es_range *rg;
+            size_t nr = es_results_matches(r, i, &rg);
+            size_t tl;
+            const char *text = es_results_text(r, i, &tl);
+            ck_assert_uint_gt(nr, 0);
+            for (size_t m = 0; m < nr; m++) {
+                ck_assert(rg[m].start < rg[m].end && rg[m].end <= tl);
+                ck_assert(((uint8_t)text[rg[m].start] & 0xc0) != 0x80);
+                ck_assert(rg[m].end == tl || ((uint8_t)text[rg[m].end] & 0xc0) != 0x80);
+                ck_assert(m == 0 || rg[m - 1].end < rg[m].start);
+                esi_buf nb = { 0 };
+                esi_err e;
+                ck_assert_int_eq(esi_normalize_key(cp->a, text + rg[m].start,
+                                                   rg[m].end - rg[m].start, &nb, &e),
+                                 ES_OK);
+                esi_buf_terminate(&(es_status){ ES_OK }, &nb);
+                ck_assert_msg(strstr((const char *)nb.data, phrase), "range %s vs %s",
+                              (const char *)nb.data, phrase);
+                esi_buf_free(&nb);
+            }
+            ck_assert(strstr(es_results_snippet(r, i, NULL), "["));
+        }
+        es_results_free(r);
+        checked++;
+        absent += want == 0;
+    }
+    ck_assert_int_gt(checked, 100);
+    printf("phrase property: %d phrases checked (%d absent), seed %llu\n", checked,
+           absent, (unsigned long long)seed);
+}
+END_TEST
+
+/* ---- threads ------------------------------------------------------------ */
+
+static const char *tq[] = { "教育", "学校 教师", "\"义务教育\"", "职业教育 OR 学前教育",
+                            "教师 -学生", "title:教育", "\"校\"", "集团化办学",
+                            "幼儿园 安全", "第十条" };
+#define NTQ (sizeof tq / sizeof *tq)
+
+typedef struct tres {
+    char ids[NTQ][2048];
+    double score[NTQ][10];
+    uint64_t total[NTQ];
+} tres;
+
+static void *searcher(void *p)
+{
+    tres *t = p;
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t i = 0; i < NTQ; i++) {
+            es_query *q = NULL;
+            es_results *r = NULL;
+            if (es_query_parse(&q, tq[i], strlen(tq[i]), NULL) != ES_OK ||
+                es_search(&r, cix, q, NULL, NULL) != ES_OK) {
+                t->total[i] = UINT64_MAX;
+            } else {
+                t->total[i] = es_results_total(r);
+                size_t n = 0;
+                t->ids[i][0] = 0;
+                for (size_t k = 0; k < es_results_count(r); k++) {
+                    n += (size_t)snprintf(t->ids[i] + n, sizeof t->ids[i] - n, "%s,",
+                                          es_results_id(r, k, NULL));
+                    t->score[i][k] = es_results_score(r, k);
+                }
+            }
+            es_results_free(r);
+            es_query_free(q);
+        }
+    return NULL;
+}
+
+START_TEST(test_search_threads_agree)
+{
+    tres *one = calloc(1, sizeof *one), *many = calloc(8, sizeof *many);
+    searcher(one);
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, searcher, &many[i]), 0);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 8; i++)
+        for (size_t k = 0; k < NTQ; k++) {
+            ck_assert_uint_ne(one->total[k], UINT64_MAX);
+            ck_assert_uint_eq(many[i].total[k], one->total[k]);
+            ck_assert_str_eq(many[i].ids[k], one->ids[k]);
+            ck_assert(!memcmp(many[i].score[k], one->score[k], sizeof one->score[k]));
+        }
+    ck_assert_uint_gt(one->total[0], 10);
+    free(one);
+    free(many);
+}
+END_TEST
+
+static Suite *search_suite(void)
+{
+    Suite *s = suite_create("search");
+    TCase *tc = tcase_create("lower_phrases");
+    tcase_add_test(tc, test_search_lower_phrases);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("lower_bare_runs");
+    tcase_add_test(tc, test_search_lower_bare_runs);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("lower_errors");
+    tcase_add_test(tc, test_search_lower_errors);
+    suite_add_tcase(s, tc);
+    struct { const char *name; const TTest *fn; } smalls[] = {
+        { "phrase_and_bare", test_search_phrase_and_bare },
+        { "boolean_field_date", test_search_boolean_field_date },
+        { "paging_and_date_sort", test_search_paging_and_date_sort },
+        { "snippets", test_search_snippets },
+    };
+    for (size_t i = 0; i < sizeof smalls / sizeof *smalls; i++) {
+        tc = tcase_create(smalls[i].name);
+        tcase_add_checked_fixture(tc, small_setup, small_teardown);
+        tcase_add_test(tc, smalls[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    if (!tu_corpus_dir()) {
+        printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
+        return s;
+    }
+    tc = tcase_create("phrase_equals_substring");
+    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_search_phrase_equals_substring);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads_agree");
+    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_search_threads_agree);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(search_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

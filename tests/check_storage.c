@@ -1,0 +1,1032 @@
+/*
+ * check_storage.c: suite "storage": write -> commit -> snapshot -> read
+ * round trips against an in-memory reference model (across flushes, merges
+ * and optimize), postings at block edges, replace and delete, snapshot
+ * isolation across generations, the writer lock, corruption (every byte
+ * flipped, every truncation), I/O faults during commit, allocation
+ * failures, and a writer killed with SIGKILL at random moments.
+ */
+#include "storage/storage_int.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- reference model ---------------------------------------------------- */
+
+#define VOCAB 40
+#define MAXOCC 120
+#define MAXDOCS 400
+
+static char vocab[VOCAB][24];
+
+static void vocab_init(void)
+{
+    for (int i = 0; i < VOCAB; i++) {
+        /* shared prefixes, a field-term separator and non-ASCII bytes */
+        if (i % 5 == 0)
+            snprintf(vocab[i], sizeof vocab[i], "title\x1f%c%d", 'a' + i % 7, i);
+        else if (i % 5 == 1)
+            snprintf(vocab[i], sizeof vocab[i], "\xe6\x95\x99%d", i);
+        else
+            snprintf(vocab[i], sizeof vocab[i], "term%c%c%d", 'a' + i % 3,
+                     'a' + i % 4, i);
+    }
+}
+
+typedef struct tdoc {
+    char id[16];
+    char text[80];
+    size_t text_len;
+    char fv[2][24];
+    esi_field f[2];
+    size_t nf;
+    esi_occ occ[MAXOCC];
+    size_t nocc;
+    uint32_t doclen, date;
+} tdoc;
+
+typedef struct model {
+    tdoc docs[MAXDOCS];   /* by id number */
+    bool live[MAXDOCS];
+} model;
+
+/* Fill d with random contents for id number k. */
+static void gen_doc(tdoc *d, int k, uint64_t *st)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->id, sizeof d->id, "doc-%d", k);
+    d->text_len = tu_rand(st) % 70;
+    for (size_t i = 0; i < d->text_len; i++)
+        d->text[i] = (char)(tu_rand(st) % 5 == 0 ? 0 : 'a' + tu_rand(st) % 26);
+    d->nf = tu_rand(st) % 3;
+    static const char *const names[2] = { "author", "title" };
+    for (size_t i = 0; i < d->nf; i++) {
+        snprintf(d->fv[i], sizeof d->fv[i], "v%llu",
+                 (unsigned long long)(tu_rand(st) % 100000));
+        d->f[i].name = names[i];
+        d->f[i].name_len = strlen(names[i]);
+        d->f[i].value = d->fv[i];
+        d->f[i].value_len = strlen(d->fv[i]);
+    }
+    d->nocc = tu_rand(st) % MAXOCC;
+    uint32_t pos = (uint32_t)(tu_rand(st) % 3);
+    for (size_t i = 0; i < d->nocc; i++) {
+        int t = (int)(tu_rand(st) % VOCAB);
+        if (tu_rand(st) % 4 == 0)
+            t = (int)(tu_rand(st) % 4);   /* frequent terms: long lists */
+        d->occ[i].term = (const uint8_t *)vocab[t];
+        d->occ[i].term_len = (uint32_t)strlen(vocab[t]);
+        d->occ[i].pos = pos;
+        if (tu_rand(st) % 8)
+            pos += 1 + (uint32_t)(tu_rand(st) % (tu_rand(st) % 10 ? 3 : 5000));
+    }
+    d->doclen = pos;
+    d->date = tu_rand(st) % 2 ? 20000101 + (uint32_t)(tu_rand(st) % 10000) : 0;
+}
+
+static esi_doc_in doc_in(const tdoc *d)
+{
+    esi_doc_in in = { d->id, strlen(d->id), d->text, d->text_len, d->f, d->nf,
+                      d->occ, d->nocc, d->doclen, d->date };
+    return in;
+}
+
+/* Positions of term t in d (sorted); returns the count. */
+static uint32_t ref_positions(const tdoc *d, int t, uint32_t *out)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < d->nocc; i++)
+        if (d->occ[i].term == (const uint8_t *)vocab[t])
+            out[n++] = d->occ[i].pos;
+    /* already non-decreasing: positions were generated in order */
+    return n;
+}
+
+static int id_number(const char *id, size_t len)
+{
+    char buf[32];
+    if (len >= sizeof buf || len < 5)
+        return -1;
+    memcpy(buf, id, len);
+    buf[len] = 0;
+    return atoi(buf + 4);
+}
+
+/* Check the newest commit of dir holds exactly the live docs of m. */
+static void verify(const char *dir, const model *m)
+{
+    esi_err e;
+    esi_snapshot *s;
+    ck_assert_msg(esi_snapshot_open(&s, dir, true, &e) == ES_OK, "%s", e.msg);
+    esi_doc_reader *dr;
+    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+    /* stored docs: where each live id is */
+    static int where_seg[MAXDOCS];
+
+    for (int k = 0; k < MAXDOCS; k++)
+        where_seg[k] = -1;
+    uint64_t live = 0;
+    double dl = 0;
+    for (size_t i = 0; i < s->nsegs; i++) {
+        const esi_segment *g = s->segs[i];
+        for (uint32_t d = 0; d < esi_segment_doc_count(g); d++) {
+            if (esi_snapshot_is_deleted(s, i, d))
+                continue;
+            esi_stored_doc sd;
+            ck_assert_msg(esi_doc_read(dr, g, d, &sd, &e) == ES_OK, "%s", e.msg);
+            int k = id_number(sd.id, sd.id_len);
+            ck_assert_msg(k >= 0 && m->live[k], "unexpected doc %.*s",
+                          (int)sd.id_len, sd.id);
+            ck_assert_msg(where_seg[k] < 0, "doc %s twice", m->docs[k].id);
+            where_seg[k] = (int)i;
+
+            const tdoc *r = &m->docs[k];
+            ck_assert_uint_eq(sd.text_len, r->text_len);
+            ck_assert(memcmp(sd.text, r->text, r->text_len) == 0);
+            ck_assert_int_eq(sd.text[sd.text_len], 0);
+            ck_assert_uint_eq(sd.nfields, r->nf);
+            for (size_t f = 0; f < r->nf; f++) {
+                ck_assert_uint_eq(sd.fields[f].name_len, r->f[f].name_len);
+                ck_assert(!memcmp(sd.fields[f].name, r->f[f].name, r->f[f].name_len));
+                ck_assert_str_eq(sd.fields[f].value, r->fv[f]);
+            }
+            ck_assert_uint_eq(esi_segment_doclen(g, d), r->doclen);
+            ck_assert_uint_eq(esi_segment_date(g, d), r->date);
+            uint32_t found;
+            ck_assert_int_eq(esi_segment_find_id(g, sd.id, sd.id_len, &found), ES_OK);
+            ck_assert_uint_eq(found, d);
+            live++;
+            dl += r->doclen;
+        }
+    }
+    uint64_t want = 0;
+    for (int k = 0; k < MAXDOCS; k++)
+        if (m->live[k]) {
+            want++;
+            ck_assert_msg(where_seg[k] >= 0, "doc %d missing", k);
+        }
+    ck_assert_uint_eq(live, want);
+    ck_assert_uint_eq(s->live_docs, want);
+    if (want)
+        ck_assert(s->avg_doclen > dl / (double)want - 1e-6 &&
+                  s->avg_doclen < dl / (double)want + 1e-6);
+    /* postings: every (live doc, term) pair, positions identical */
+    static uint32_t ref[MAXOCC];
+    for (int t = 0; t < VOCAB; t++) {
+        uint64_t got_pairs = 0, want_pairs = 0;
+        for (int k = 0; k < MAXDOCS; k++)
+            if (m->live[k] && ref_positions(&m->docs[k], t, ref) > 0)
+                want_pairs++;
+        for (size_t i = 0; i < s->nsegs; i++) {
+            esi_term_info ti;
+            es_status rc = esi_segment_lookup(s->segs[i], (const uint8_t *)vocab[t],
+                                              strlen(vocab[t]), &ti, &e);
+            if (rc == ES_ENOTFOUND)
+                continue;
+            ck_assert_int_eq(rc, ES_OK);
+            esi_postings c;
+            ck_assert_int_eq(esi_postings_open(&c, s->segs[i], &ti, &e), ES_OK);
+            uint32_t n = 0;
+            while ((rc = esi_postings_next(&c)) == ES_OK) {
+                n++;
+                if (esi_snapshot_is_deleted(s, i, c.doc))
+                    continue;
+                esi_stored_doc sd;
+                ck_assert_int_eq(esi_doc_read(dr, s->segs[i], c.doc, &sd, &e), ES_OK);
+                int k = id_number(sd.id, sd.id_len);
+                uint32_t rn = ref_positions(&m->docs[k], t, ref);
+                const uint32_t *pos;
+                uint32_t np;
+                ck_assert_int_eq(esi_postings_positions(&c, &pos, &np), ES_OK);
+                ck_assert_uint_eq(np, rn);
+                ck_assert_uint_eq(c.freq, rn);
+                ck_assert(memcmp(pos, ref, rn * sizeof *ref) == 0);
+                got_pairs++;
+            }
+            ck_assert_int_eq(rc, ES_DONE);
+            ck_assert_uint_eq(n, ti.df);
+            esi_postings_close(&c);
+        }
+        ck_assert_uint_eq(got_pairs, want_pairs);
+    }
+    esi_doc_reader_free(dr);
+    esi_snapshot_free(s);
+    ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+}
+
+static esi_ixw *open_writer(const char *dir, size_t ram)
+{
+    esi_ixw_opts o = { true, ram, false };
+    esi_ixw *w;
+    esi_err e;
+    ck_assert_msg(esi_ixw_open(&w, dir, &o, &e) == ES_OK, "%s", e.msg);
+    return w;
+}
+
+static void add(esi_ixw *w, model *m, int k)
+{
+    esi_err e;
+    esi_doc_in in = doc_in(&m->docs[k]);
+    ck_assert_msg(esi_ixw_add(w, &in, &e) == ES_OK, "%s", e.msg);
+    m->live[k] = true;
+}
+
+static void del(esi_ixw *w, model *m, int k)
+{
+    esi_err e;
+    ck_assert_int_eq(esi_ixw_delete(w, m->docs[k].id, strlen(m->docs[k].id), &e),
+                     ES_OK);
+    m->live[k] = false;
+}
+
+static void commit(esi_ixw *w)
+{
+    esi_err e;
+    ck_assert_msg(esi_ixw_commit(w, &e) == ES_OK, "%s", e.msg);
+}
+
+/* ---- round trip --------------------------------------------------------- */
+
+static void roundtrip(int variant)
+{
+    vocab_init();
+    uint64_t st = tu_seed() + (uint64_t)variant * 7919;
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    size_t ram = variant % 2 ? 3000 : (size_t)64 << 20;   /* tiny: many flushes */
+    esi_ixw *w = open_writer(dir, ram);
+    verify(dir, m);
+    for (int round = 0; round < 6; round++) {
+        int nadd = 20 + (int)(tu_rand(&st) % 60);
+        for (int i = 0; i < nadd; i++) {
+            int k = (int)(tu_rand(&st) % MAXDOCS);
+            gen_doc(&m->docs[k], k, &st);   /* replaces when k is live */
+            add(w, m, k);
+            if (tu_rand(&st) % 10 == 0)
+                del(w, m, (int)(tu_rand(&st) % MAXDOCS));
+        }
+        commit(w);
+        verify(dir, m);
+        if (round == 3) {   /* reopen the writer */
+            esi_ixw_free(w);
+            w = open_writer(dir, ram);
+        }
+    }
+    esi_err e;
+    ck_assert_msg(esi_ixw_optimize(w, &e) == ES_OK, "%s", e.msg);
+    verify(dir, m);
+    esi_snapshot *s;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    ck_assert_uint_le(s->nsegs, 1);
+    if (s->nsegs)
+        ck_assert_ptr_null(s->deleted[0]);
+    esi_snapshot_free(s);
+    esi_ixw_free(w);
+    tu_rmrf(dir);
+    free(dir);
+    free(m);
+}
+
+START_TEST(test_storage_roundtrip_property)
+{
+    roundtrip(_i);
+}
+END_TEST
+
+/* Many tiny flushes and commits: the merge policy must keep the segment
+ * count logarithmic and the contents intact. */
+START_TEST(test_storage_merge_policy)
+{
+    vocab_init();
+    uint64_t st = tu_seed();
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    esi_ixw *w = open_writer(dir, 1);   /* one segment per document */
+    for (int k = 0; k < 250; k++) {
+        gen_doc(&m->docs[k], k, &st);
+        add(w, m, k);
+        if (k % 5 == 4)
+            commit(w);
+    }
+    commit(w);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    ck_assert_msg(s->nsegs < 30, "%zu segments", s->nsegs);
+    esi_snapshot_free(s);
+    verify(dir, m);
+    esi_ixw_free(w);
+    tu_rmrf(dir);
+    free(dir);
+    free(m);
+}
+END_TEST
+
+/* ---- postings at block edges -------------------------------------------- */
+
+START_TEST(test_storage_block_edges)
+{
+    static const uint32_t dfs[] = { 1, 2, 127, 128, 129, 255, 256, 257, 300 };
+    uint32_t df = dfs[_i];
+    uint64_t st = tu_seed() + df;
+    char *dir = tu_tmpdir();
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    uint32_t ndocs = df * 3 + 5;
+    uint32_t *refdocs = malloc(df * sizeof *refdocs);
+    uint32_t nref = 0;
+    for (uint32_t d = 0; d < ndocs; d++) {
+        bool has = nref < df && (ndocs - d <= df - nref || tu_rand(&st) % 3 == 0);
+        char id[16];
+        snprintf(id, sizeof id, "e%u", d);
+        esi_occ occ[3] = { { (const uint8_t *)"x", 1, d % 7 },
+                           { (const uint8_t *)"x", 1, d % 7 + 1 + d },
+                           { (const uint8_t *)"y", 1, 0 } };
+        esi_doc_in in = { id, strlen(id), "", 0, NULL, 0, has ? occ : occ + 2,
+                          has ? (d % 2 ? 3 : 1) : 1, 1, 0 };
+        esi_err e;
+        ck_assert_int_eq(esi_ixw_add(w, &in, &e), ES_OK);
+        if (has)
+            refdocs[nref++] = d;
+    }
+    ck_assert_uint_eq(nref, df);
+    commit(w);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    ck_assert_uint_eq(s->nsegs, 1);
+    const esi_segment *g = s->segs[0];
+    esi_term_info ti;
+    ck_assert_int_eq(esi_segment_lookup(g, (const uint8_t *)"x", 1, &ti, &e), ES_OK);
+    ck_assert_uint_eq(ti.df, df);
+    ck_assert_int_eq(esi_segment_lookup(g, (const uint8_t *)"z", 1, &ti, &e),
+                     ES_ENOTFOUND);
+    ck_assert_int_eq(esi_segment_lookup(g, (const uint8_t *)"x", 1, &ti, &e), ES_OK);
+    esi_postings c;
+    /* next() over everything, with positions */
+    ck_assert_int_eq(esi_postings_open(&c, g, &ti, &e), ES_OK);
+    for (uint32_t i = 0; i < df; i++) {
+        ck_assert_int_eq(esi_postings_next(&c), ES_OK);
+        ck_assert_uint_eq(c.doc, refdocs[i]);
+        const uint32_t *pos;
+        uint32_t np;
+        ck_assert_int_eq(esi_postings_positions(&c, &pos, &np), ES_OK);
+        uint32_t d = refdocs[i];
+        ck_assert_uint_eq(np, d % 2 ? 2 : 1);
+        ck_assert_uint_eq(pos[0], d % 7);
+        if (np == 2)
+            ck_assert_uint_eq(pos[1], d % 7 + 1 + d);
+    }
+    ck_assert_int_eq(esi_postings_next(&c), ES_DONE);
+    ck_assert_int_eq(esi_postings_next(&c), ES_DONE);
+    esi_postings_close(&c);
+    /* advance() from a fresh cursor to every target */
+    for (uint32_t target = 0; target <= ndocs; target++) {
+        ck_assert_int_eq(esi_postings_open(&c, g, &ti, &e), ES_OK);
+        es_status rc = esi_postings_advance(&c, target);
+        uint32_t i = 0;
+        while (i < df && refdocs[i] < target)
+            i++;
+        if (i == df) {
+            ck_assert_int_eq(rc, ES_DONE);
+        } else {
+            ck_assert_int_eq(rc, ES_OK);
+            ck_assert_uint_eq(c.doc, refdocs[i]);
+            const uint32_t *pos;
+            uint32_t np;
+            ck_assert_int_eq(esi_postings_positions(&c, &pos, &np), ES_OK);
+            ck_assert_uint_eq(pos[0], refdocs[i] % 7);
+        }
+        esi_postings_close(&c);
+    }
+    /* chained advance/next mixes, positions sometimes skipped */
+    for (int rep = 0; rep < 20; rep++) {
+        ck_assert_int_eq(esi_postings_open(&c, g, &ti, &e), ES_OK);
+        uint32_t target = 0, i = 0;
+        for (;;) {
+            es_status rc;
+            if (tu_rand(&st) % 3 == 0) {
+                rc = esi_postings_next(&c);
+                if (rc == ES_OK) {
+                    while (i < df && refdocs[i] < c.doc)
+                        i++;
+                    ck_assert_uint_eq(c.doc, refdocs[i]);
+                }
+            } else {
+                target += (uint32_t)(tu_rand(&st) % 200);
+                rc = esi_postings_advance(&c, target);
+                while (i < df && refdocs[i] < target)
+                    i++;
+                if (rc == ES_OK) {
+                    ck_assert_uint_lt(i, df);
+                    ck_assert_uint_eq(c.doc, refdocs[i]);
+                }
+            }
+            if (rc == ES_DONE)
+                break;
+            ck_assert_int_eq(rc, ES_OK);
+            target = c.doc;
+            if (tu_rand(&st) % 2) {
+                const uint32_t *pos;
+                uint32_t np;
+                ck_assert_int_eq(esi_postings_positions(&c, &pos, &np), ES_OK);
+                ck_assert_uint_eq(pos[0], c.doc % 7);
+                ck_assert_uint_eq(np, c.doc % 2 ? 2 : 1);
+            }
+        }
+        esi_postings_close(&c);
+    }
+    esi_snapshot_free(s);
+    esi_ixw_free(w);
+    free(refdocs);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- replace and delete ------------------------------------------------- */
+
+START_TEST(test_storage_replace_delete)
+{
+    vocab_init();
+    uint64_t st = tu_seed();
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    for (int k = 0; k < 10; k++) {
+        gen_doc(&m->docs[k], k, &st);
+        add(w, m, k);
+    }
+    commit(w);
+    gen_doc(&m->docs[3], 3, &st);   /* replace a committed doc */
+    add(w, m, 3);
+    gen_doc(&m->docs[3], 3, &st);   /* and the buffered replacement */
+    add(w, m, 3);
+    del(w, m, 5);                   /* delete committed */
+    gen_doc(&m->docs[20], 20, &st);
+    add(w, m, 20);
+    del(w, m, 20);                  /* delete buffered */
+    gen_doc(&m->docs[21], 21, &st);
+    add(w, m, 21);
+    del(w, m, 21);
+    gen_doc(&m->docs[21], 21, &st);
+    add(w, m, 21);                  /* re-add after delete */
+    del(w, m, 99);                  /* missing id: fine */
+    commit(w);
+    verify(dir, m);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    ck_assert_uint_eq(s->live_docs, 10);
+    esi_storage_stats stt;
+    ck_assert_int_eq(esi_snapshot_stats(s, &stt, &e), ES_OK);
+    ck_assert_uint_gt(stt.deleted, 0);
+    ck_assert_uint_gt(stt.bytes_store, 0);
+    ck_assert_uint_gt(stt.bytes_postings, 0);
+    esi_snapshot_free(s);
+    /* optimize purges every deleted doc */
+    ck_assert_int_eq(esi_ixw_optimize(w, &e), ES_OK);
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    ck_assert_uint_eq(s->nsegs, 1);
+    ck_assert_uint_eq(esi_segment_doc_count(s->segs[0]), 10);
+    ck_assert_ptr_null(s->deleted[0]);
+    esi_snapshot_free(s);
+    verify(dir, m);
+    esi_ixw_free(w);
+    tu_rmrf(dir);
+    free(dir);
+    free(m);
+}
+END_TEST
+
+/* ---- generations and locking -------------------------------------------- */
+
+START_TEST(test_storage_snapshot_isolation)
+{
+    vocab_init();
+    uint64_t st = tu_seed();
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    model *old = calloc(1, sizeof *old);
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    for (int k = 0; k < 30; k++) {
+        gen_doc(&m->docs[k], k, &st);
+        add(w, m, k);
+    }
+    commit(w);
+    *old = *m;
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    uint64_t g = s->generation;
+    /* rewrite everything in several commits, then optimize: every file of
+     * the old generation gets unlinked while s still maps it */
+    for (int r = 0; r < 3; r++) {
+        for (int k = 0; k < 30; k++) {
+            gen_doc(&m->docs[k], k, &st);
+            add(w, m, k);
+        }
+        commit(w);
+    }
+    ck_assert_int_eq(esi_ixw_optimize(w, &e), ES_OK);
+    ck_assert_uint_eq(s->generation, g);
+    ck_assert_uint_eq(s->live_docs, 30);
+    esi_doc_reader *dr;
+    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+    for (size_t i = 0; i < s->nsegs; i++)
+        for (uint32_t d = 0; d < esi_segment_doc_count(s->segs[i]); d++) {
+            esi_stored_doc sd;
+            ck_assert_int_eq(esi_doc_read(dr, s->segs[i], d, &sd, &e), ES_OK);
+            int k = id_number(sd.id, sd.id_len);
+            ck_assert_uint_eq(sd.text_len, old->docs[k].text_len);
+            ck_assert(!memcmp(sd.text, old->docs[k].text, sd.text_len));
+        }
+    esi_doc_reader_free(dr);
+    esi_snapshot_free(s);
+    verify(dir, m);
+    /* only the newest two manifests remain */
+    int nman = 0;
+    for (uint64_t x = 1; x < g + 10; x++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/MANIFEST-%llu", dir, (unsigned long long)x);
+        nman += tu_exists(p);
+    }
+    ck_assert_int_le(nman, 2);
+    esi_ixw_free(w);
+    tu_rmrf(dir);
+    free(dir);
+    free(m);
+    free(old);
+}
+END_TEST
+
+START_TEST(test_storage_writer_lock)
+{
+    char *dir = tu_tmpdir();
+    esi_ixw *w = open_writer(dir, 0), *w2;
+    esi_ixw_opts o = { true, 0, false };
+    esi_err e;
+    ck_assert_int_eq(esi_ixw_open(&w2, dir, &o, &e), ES_ELOCKED);
+    ck_assert_ptr_null(w2);
+    ck_assert(strstr(e.msg, "LOCK") != NULL);
+    esi_ixw_free(w);
+    ck_assert_int_eq(esi_ixw_open(&w2, dir, &o, &e), ES_OK);
+    esi_ixw_free(w2);
+    /* no index, no create */
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/none", dir);
+    o.create = false;
+    ck_assert_int_eq(esi_ixw_open(&w2, sub, &o, &e), ES_ENOTFOUND);
+    esi_snapshot *s;
+    ck_assert_int_eq(esi_snapshot_open(&s, sub, false, &e), ES_ENOTFOUND);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- corruption --------------------------------------------------------- */
+
+typedef struct flist {
+    char names[64][64];
+    int n;
+} flist;
+
+static int list_cb(const char *name, void *p)
+{
+    flist *f = p;
+    if (strcmp(name, "LOCK") != 0 && f->n < 64)
+        snprintf(f->names[f->n++], 64, "%s", name);
+    return 0;
+}
+
+/* A small index: two segments, deletions, a field term. */
+static void small_index(const char *dir, model *m)
+{
+    vocab_init();
+    uint64_t st = 12345;
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    for (int k = 0; k < 6; k++) {
+        gen_doc(&m->docs[k], k, &st);
+        m->docs[k].nocc = m->docs[k].nocc % 12;
+        add(w, m, k);
+    }
+    commit(w);
+    for (int k = 6; k < 9; k++) {
+        gen_doc(&m->docs[k], k, &st);
+        m->docs[k].nocc = m->docs[k].nocc % 12;
+        add(w, m, k);
+    }
+    del(w, m, 2);
+    commit(w);
+    esi_ixw_free(w);
+}
+
+/* Open the snapshot and read everything; must not crash, any status. */
+static void read_all(const char *dir)
+{
+    esi_snapshot *s;
+    esi_err e;
+    if (esi_snapshot_open(&s, dir, false, &e) != ES_OK)
+        return;
+    esi_doc_reader *dr;
+    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+    for (size_t i = 0; i < s->nsegs; i++) {
+        const esi_segment *g = s->segs[i];
+        for (uint32_t d = 0; d < esi_segment_doc_count(g); d++) {
+            esi_stored_doc sd;
+            (void)esi_doc_read(dr, g, d, &sd, &e);
+            (void)esi_segment_doclen(g, d);
+        }
+        for (int t = 0; t < VOCAB; t++) {
+            esi_term_info ti;
+            if (esi_segment_lookup(g, (const uint8_t *)vocab[t], strlen(vocab[t]),
+                                   &ti, &e) != ES_OK)
+                continue;
+            esi_postings c;
+            if (esi_postings_open(&c, g, &ti, &e) == ES_OK) {
+                while (esi_postings_next(&c) == ES_OK) {
+                    ck_assert_uint_lt(c.doc, esi_segment_doc_count(g));
+                    (void)esi_snapshot_is_deleted(s, i, c.doc);
+                    const uint32_t *pos;
+                    uint32_t np;
+                    (void)esi_postings_positions(&c, &pos, &np);
+                }
+                esi_postings_close(&c);
+            }
+            if (esi_postings_open(&c, g, &ti, &e) == ES_OK) {
+                while (esi_postings_advance(&c, c.doc == UINT32_MAX ? 1 : c.doc + 2) == ES_OK)
+                    ck_assert_uint_lt(c.doc, esi_segment_doc_count(g));
+                esi_postings_close(&c);
+            }
+        }
+        esi_dict_iter it;
+        esi_dict_iter_init(&it, g);
+        while (esi_dict_iter_next(&it, &e) == ES_OK)
+            ;
+        esi_dict_iter_free(&it);
+    }
+    esi_doc_reader_free(dr);
+    esi_snapshot_free(s);
+}
+
+static void write_bytes(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+START_TEST(test_storage_byte_flips_detected)
+{
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    small_index(dir, m);
+    esi_err e;
+    ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+    flist fl = { .n = 0 };
+    ck_assert_int_eq(esi_io_list_dir(dir, list_cb, &fl, &e), ES_OK);
+    ck_assert_int_ge(fl.n, 8);   /* 2 manifests? at least 1 + 6 seg files + del */
+    size_t total = 0;
+    for (int f = 0; f < fl.n; f++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, fl.names[f]);
+        size_t len;
+        char *orig = tu_read_file(path, &len);
+        ck_assert_ptr_nonnull(orig);
+        uint64_t newest;
+        ck_assert_int_eq(esi_manifest_newest(dir, &newest, &e), ES_OK);
+        char nm[64];
+        snprintf(nm, sizeof nm, "MANIFEST-%llu", (unsigned long long)newest);
+        /* older manifests are not part of the newest commit */
+        bool old_manifest = strncmp(fl.names[f], "MANIFEST-", 9) == 0 &&
+                            strcmp(fl.names[f], nm) != 0;
+        for (size_t i = 0; i < len; i++) {
+            for (int bit = 0; bit < 8; bit += 7) {
+                orig[i] ^= (char)(1 << bit);
+                write_bytes(path, orig, len);
+                es_status rc = esi_storage_check(dir, &e);
+                if (!old_manifest) {
+                    ck_assert_msg(rc < 0, "flip of byte %zu bit %d of %s not "
+                                  "detected", i, bit, fl.names[f]);
+                    ck_assert_msg(strstr(e.msg, fl.names[f]) ||
+                                  strstr(e.msg, "seg_") || strstr(e.msg, "MANIFEST"),
+                                  "message names no file: %s", e.msg);
+                }
+                read_all(dir);
+                orig[i] ^= (char)(1 << bit);
+                total++;
+            }
+        }
+        write_bytes(path, orig, len);
+        free(orig);
+    }
+    ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+    printf("byte flips checked: %zu over %d files\n", total, fl.n);
+    tu_rmrf(dir);
+    free(dir);
+    free(m);
+}
+END_TEST
+
+START_TEST(test_storage_truncation_detected)
+{
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    small_index(dir, m);
+    esi_err e;
+    flist fl = { .n = 0 };
+    ck_assert_int_eq(esi_io_list_dir(dir, list_cb, &fl, &e), ES_OK);
+    for (int f = 0; f < fl.n; f++) {
+        uint64_t newest;
+        ck_assert_int_eq(esi_manifest_newest(dir, &newest, &e), ES_OK);
+        char nm[64];
+        snprintf(nm, sizeof nm, "MANIFEST-%llu", (unsigned long long)newest);
+        if (strncmp(fl.names[f], "MANIFEST-", 9) == 0 && strcmp(fl.names[f], nm))
+            continue;   /* not the newest: unused */
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, fl.names[f]);
+        size_t len;
+        char *orig = tu_read_file(path, &len);
+        for (size_t n = 0; n < len; n++) {
+            write_bytes(path, orig, n);
+            ck_assert_msg(esi_storage_check(dir, &e) < 0, "truncation of %s to "
+                          "%zu bytes not detected", fl.names[f], n);
+            esi_snapshot *s;
+            ck_assert_msg(esi_snapshot_open(&s, dir, false, &e) < 0,
+                          "truncated %s (%zu) opens", fl.names[f], n);
+        }
+        write_bytes(path, orig, len);
+        free(orig);
+    }
+    /* a leftover temporary manifest is ignored */
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/MANIFEST-99.tmp", dir);
+    write_bytes(tmp, "garbage", 7);
+    ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+    /* a damaged newest manifest is an error naming it, no fall back */
+    snprintf(tmp, sizeof tmp, "%s/MANIFEST-99", dir);
+    write_bytes(tmp, "garbage", 7);
+    esi_snapshot *s;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_ECORRUPT);
+    ck_assert(strstr(e.msg, "MANIFEST-99") != NULL);
+    tu_rmrf(dir);
+    free(dir);
+    free(m);
+}
+END_TEST
+
+/* ---- faults ------------------------------------------------------------- */
+
+/* Docs of the newest commit of dir, as a bitmap over id numbers. */
+static void live_ids(const char *dir, bool *out, uint64_t *gen)
+{
+    memset(out, 0, MAXDOCS * sizeof *out);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_msg(esi_snapshot_open(&s, dir, true, &e) == ES_OK, "%s", e.msg);
+    esi_doc_reader *dr;
+    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+    for (size_t i = 0; i < s->nsegs; i++)
+        for (uint32_t d = 0; d < esi_segment_doc_count(s->segs[i]); d++) {
+            if (esi_snapshot_is_deleted(s, i, d))
+                continue;
+            esi_stored_doc sd;
+            ck_assert_int_eq(esi_doc_read(dr, s->segs[i], d, &sd, &e), ES_OK);
+            out[id_number(sd.id, sd.id_len)] = true;
+        }
+    *gen = s->generation;
+    esi_doc_reader_free(dr);
+    esi_snapshot_free(s);
+    ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+}
+
+START_TEST(test_storage_io_faults_in_commit)
+{
+    vocab_init();
+    model *m = calloc(1, sizeof *m);
+    bool got[MAXDOCS];
+    size_t n;
+    for (n = 1; n < 500; n++) {
+        char *dir = tu_tmpdir();
+        uint64_t st = 99;
+        memset(m, 0, sizeof *m);
+        esi_ixw_opts o = { true, 0, true };
+        esi_ixw *w;
+        esi_err e;
+        ck_assert_int_eq(esi_ixw_open(&w, dir, &o, &e), ES_OK);
+        for (int k = 0; k < 12; k++) {
+            gen_doc(&m->docs[k], k, &st);
+            add(w, m, k);
+        }
+        commit(w);
+        model before = *m;
+        for (int k = 8; k < 20; k++) {
+            gen_doc(&m->docs[k], k, &st);
+            add(w, m, k);
+        }
+        del(w, m, 1);
+        esi_io_fail_at(n, ENOSPC);
+        es_status rc = esi_ixw_optimize(w, &e);
+        size_t ran = esi_io_fail_at(0, 0);
+        esi_ixw_free(w);
+        uint64_t gen;
+        live_ids(dir, got, &gen);
+        (void)ran;
+        if (rc == ES_OK) {
+            /* (failures after the manifest, in the clean-up, are ignored) */
+            ck_assert(!memcmp(got, m->live, sizeof got));
+            tu_rmrf(dir);
+            free(dir);
+            break;
+        }
+        ck_assert_msg(rc == ES_EIO, "rc %d: %s", rc, e.msg);
+        ck_assert(strstr(e.msg, "No space") != NULL);
+        /* the previous generation, or (only if the final directory fsync
+         * failed after the rename) the new one: never anything else */
+        if (gen == 2)
+            ck_assert(!memcmp(got, before.live, sizeof got));
+        else
+            ck_assert(!memcmp(got, m->live, sizeof got));
+        /* and a new writer can commit on top */
+        w = open_writer(dir, 0);
+        commit(w);
+        esi_ixw_free(w);
+        tu_rmrf(dir);
+        free(dir);
+    }
+    ck_assert_uint_gt(n, 5);
+    ck_assert_uint_lt(n, 500);
+    free(m);
+}
+END_TEST
+
+START_TEST(test_storage_alloc_failures)
+{
+    vocab_init();
+    model *m = calloc(1, sizeof *m);
+    size_t n;
+    for (n = 1; n < 5000; n++) {
+        char *dir = tu_tmpdir();
+        uint64_t st = 5;
+        esi_err e;
+        esi_ixw_opts o = { true, 2000, false };
+        esi_ixw *w = NULL;
+        esi_alloc_fail_at(n);
+        es_status rc = esi_ixw_open(&w, dir, &o, &e);
+        for (int k = 0; k < 6 && rc == ES_OK; k++) {
+            gen_doc(&m->docs[k], k, &st);
+            esi_doc_in in = doc_in(&m->docs[k]);
+            rc = esi_ixw_add(w, &in, &e);
+            if (rc == ES_OK && k == 3)
+                rc = esi_ixw_commit(w, &e);
+        }
+        if (rc == ES_OK)
+            rc = esi_ixw_delete(w, "doc-1", 5, &e);
+        if (rc == ES_OK)
+            rc = esi_ixw_optimize(w, &e);
+        esi_alloc_fail_at(0);
+        esi_ixw_free(w);
+        ck_assert_msg(rc == ES_OK || rc == ES_ENOMEM, "n=%zu rc=%d %s", n, rc, e.msg);
+        if (rc == ES_OK) {
+            tu_rmrf(dir);
+            free(dir);
+            break;
+        }
+        /* whatever was committed opens and checks */
+        esi_snapshot *s;
+        if (esi_snapshot_open(&s, dir, false, &e) == ES_OK) {
+            esi_snapshot_free(s);
+            ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+        }
+        tu_rmrf(dir);
+        free(dir);
+    }
+    ck_assert_uint_gt(n, 10);
+    ck_assert_uint_lt(n, 5000);
+    free(m);
+}
+END_TEST
+
+/* ---- killed writer ------------------------------------------------------ */
+
+/* Child: add docs k, k+1, k+2 and commit, forever. */
+static void writer_child(const char *dir)
+{
+    esi_ixw_opts o = { true, 4096, true };
+    esi_ixw *w;
+    esi_err e;
+    if (esi_ixw_open(&w, dir, &o, &e) != ES_OK)
+        _exit(3);
+    esi_snapshot *s;
+    if (esi_snapshot_open(&s, dir, false, &e) != ES_OK)
+        _exit(4);
+    uint64_t k = s->live_docs;
+    esi_snapshot_free(s);
+    uint64_t st = 77 + k;
+    tdoc d;
+    for (;;) {
+        for (int j = 0; j < 3; j++, k++) {
+            gen_doc(&d, (int)(k % 100000), &st);
+            snprintf(d.id, sizeof d.id, "doc-%llu", (unsigned long long)k);
+            esi_doc_in in = doc_in(&d);
+            if (esi_ixw_add(w, &in, &e) != ES_OK)
+                _exit(5);
+        }
+        if (esi_ixw_commit(w, &e) != ES_OK)
+            _exit(6);
+    }
+}
+
+START_TEST(test_storage_sigkill_loop)
+{
+    vocab_init();
+    uint64_t st = tu_seed();
+    char *dir = tu_tmpdir();
+    esi_ixw *w0 = open_writer(dir, 0);
+    esi_ixw_free(w0);
+    uint64_t last = 0;
+    for (int round = 0; round < 25; round++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+            writer_child(dir);
+        struct timespec ts = { 0, (long)(1 + tu_rand(&st) % 40) * 1000000L };
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        ck_assert_msg(WIFSIGNALED(status), "writer exited %d", WEXITSTATUS(status));
+        /* exactly docs 0..3m-1 for some m, and never fewer than before */
+        esi_snapshot *s;
+        esi_err e;
+        ck_assert_msg(esi_snapshot_open(&s, dir, true, &e) == ES_OK, "%s", e.msg);
+        uint64_t live = s->live_docs;
+        ck_assert_uint_eq(live % 3, 0);
+        ck_assert_uint_ge(live, last);
+        last = live;
+        esi_doc_reader *dr;
+        ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+        uint8_t *seen = calloc(live + 1, 1);
+        for (size_t i = 0; i < s->nsegs; i++)
+            for (uint32_t d = 0; d < esi_segment_doc_count(s->segs[i]); d++) {
+                esi_stored_doc sd;
+                ck_assert_int_eq(esi_doc_read(dr, s->segs[i], d, &sd, &e), ES_OK);
+                char buf[32];
+                snprintf(buf, sizeof buf, "%.*s", (int)sd.id_len, sd.id);
+                unsigned long long k = strtoull(buf + 4, NULL, 10);
+                ck_assert_uint_lt(k, live);
+                ck_assert(!seen[k]);
+                seen[k] = 1;
+            }
+        free(seen);
+        esi_doc_reader_free(dr);
+        esi_snapshot_free(s);
+        ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+    }
+    printf("sigkill loop: %llu docs committed over 25 kills\n",
+           (unsigned long long)last);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+static Suite *storage_suite(void)
+{
+    Suite *s = suite_create("storage");
+    TCase *tc;
+#define ADD(name, fn, lo, hi, timeout)                        \
+    tc = tcase_create(name);                                  \
+    tcase_set_timeout(tc, timeout);                           \
+    tcase_add_loop_test(tc, fn, lo, hi);                      \
+    suite_add_tcase(s, tc)
+    ADD("roundtrip_property", test_storage_roundtrip_property, 0, 4, 120);
+    ADD("merge_policy", test_storage_merge_policy, 0, 1, 120);
+    ADD("block_edges", test_storage_block_edges, 0, 9, 60);
+    ADD("replace_delete", test_storage_replace_delete, 0, 1, 60);
+    ADD("snapshot_isolation", test_storage_snapshot_isolation, 0, 1, 60);
+    ADD("writer_lock", test_storage_writer_lock, 0, 1, 60);
+    ADD("byte_flips_detected", test_storage_byte_flips_detected, 0, 1, 300);
+    ADD("truncation_detected", test_storage_truncation_detected, 0, 1, 300);
+    ADD("io_faults_in_commit", test_storage_io_faults_in_commit, 0, 1, 300);
+    ADD("alloc_failures", test_storage_alloc_failures, 0, 1, 300);
+    ADD("sigkill_loop", test_storage_sigkill_loop, 0, 1, 120);
+#undef ADD
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(storage_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
