@@ -77,6 +77,11 @@ static int filter(ref *s, const char *w, size_t len, unsigned char *hit)
 static int query(void *st, const bench_query *q, long long *count)
 {
     ref *s = st;
+    if (!s->keys) {
+        fputs("bench_reference: no N(text) in memory: the reference has no on-disk "
+              "index, run it without --search-only\n", stderr);
+        return -1;
+    }
     unsigned char *hit = malloc(s->n ? s->n : 1);
     if (!hit) {
         fputs("bench_reference: out of memory\n", stderr);

@@ -228,14 +228,24 @@ static void report(const char *prefix, const double *ms, const bench_query *qs,
 
 int bench_main(int argc, char **argv, const bench_engine *e)
 {
-    int warm = 1;
-    if (argc > 1 && strcmp(argv[1], "--no-warm") == 0) {
-        warm = 0;
+    int warm = 1, search_only = 0;
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--no-warm") == 0)
+            warm = 0;
+        else if (strcmp(argv[1], "--search-only") == 0)
+            search_only = 1;
+        else
+            break;
+        argv[1] = argv[0];
         argv++;
         argc--;
     }
     if (argc != 5) {
-        fprintf(stderr, "usage: %s [--no-warm] CORPUS.jsonl QUERIES INDEX_PATH COUNTS_OUT\n",
+        fprintf(stderr, "usage: %s [--no-warm] [--search-only] CORPUS.jsonl QUERIES "
+                        "INDEX_PATH COUNTS_OUT\n"
+                        "  --no-warm      no untimed pass over the queries first\n"
+                        "  --search-only  search the index already at INDEX_PATH "
+                        "(for profiling the queries alone)\n",
                 argv[0]);
         return 2;
     }
@@ -254,8 +264,11 @@ int bench_main(int argc, char **argv, const bench_engine *e)
 
     double cpu0 = cpu_seconds();
     t0 = bench_now();
-    if (e->build(e->st, &c, ipath) != 0)
+    if (search_only) {
+        printf("build_skipped 1\n");
+    } else if (e->build(e->st, &c, ipath) != 0) {
         return 1;
+    }
     double build = bench_now() - t0;
     printf("build_seconds %.3f\n", build);
     printf("build_cpu_seconds %.3f\n", cpu_seconds() - cpu0);
