@@ -6,7 +6,9 @@
  * searched is one segment; the build time covers all of it. Per query:
  * es_query_parse of the line as it is (a quoted phrase or bare words),
  * es_search with limit 10 and exact_total, the total as the count, and the
- * stored text of the 10 hits fetched.
+ * stored text of the 10 hits fetched. The environment variable
+ * BENCH_ES_LIMIT=N asks for N hits instead (0: count only), to see what the
+ * page costs; bench/run never sets it.
  */
 #include "benchutil.h"
 #include "edusearch.h"
@@ -75,6 +77,10 @@ static int open_index(void *st, const char *path)
     }
     es_search_options_init(&s->so, ES_SEARCH_OPTIONS_VERSION);
     s->so.limit = 10;
+    /* BENCH_ES_LIMIT=0 times counting alone (for docs/PERFORMANCE.md). */
+    const char *lim = getenv("BENCH_ES_LIMIT");
+    if (lim && *lim)
+        s->so.limit = (size_t)strtoul(lim, NULL, 10);
     s->so.exact_total = 1;
     es_stats stats;
     memset(&stats, 0, sizeof stats);
