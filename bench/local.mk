@@ -1,9 +1,16 @@
-# bench: the benchmark against SQLite FTS5 and Xapian (bench/run, see
-# docs/PERFORMANCE.md). The edusearch and reference drivers are
-# EXTRA_PROGRAMS: built only when bench/run asks for them by name, never by
-# `make`, `make check` or CI. The FTS5 and Xapian drivers need libraries
-# configure does not look for, so bench/run compiles them itself with
-# pkg-config; they are only distributed.
+# bench: benchmarks (see docs/PERFORMANCE.md).
+#
+# bench_analyzer (analysis throughput) is built by `make` but never run by
+# `make check`; it links libescore for the internal analysis API.
+noinst_PROGRAMS += bench/bench_analyzer
+bench_bench_analyzer_SOURCES = bench/bench_analyzer.c
+bench_bench_analyzer_LDADD = lib/libescore.la $(ES_LIBS)
+
+# bench/run, the side-by-side benchmark against SQLite FTS5 and Xapian: the
+# edusearch and reference drivers are EXTRA_PROGRAMS, built only when
+# bench/run asks for them by name, never by `make`, `make check` or CI. The
+# FTS5 and Xapian drivers need libraries configure does not look for, so
+# bench/run compiles them itself with pkg-config; they are only distributed.
 BENCH_COMMON = bench/benchutil.c bench/benchutil.h tools/json.c tools/json.h
 EXTRA_PROGRAMS = bench/bench_edusearch bench/bench_reference
 bench_bench_edusearch_SOURCES = bench/bench_edusearch.c $(BENCH_COMMON)

@@ -452,6 +452,17 @@ typedef struct es_results es_results;
 ES_API es_status es_search(es_results **out, es_index *ix, const es_query *q,
                            const es_search_options *opts, es_error *err);
 
+/**
+ * Fetch one live document by id, as a result set of one hit (score 0, no
+ * snippet, no matches), so the es_results_* getters read its text and fields.
+ * @param[out] out  on ES_OK, the result; free with es_results_free().
+ * @return ES_OK, ES_ENOTFOUND (no live document has this id), ES_EINVAL,
+ *         ES_ECORRUPT, ES_ENOMEM.
+ * Thread safety: safe on a shared snapshot.
+ */
+ES_API es_status es_index_get(es_results **out, es_index *ix, const char *id,
+                              size_t id_len, es_error *err);
+
 /** Free results. NULL is allowed. */
 ES_API void es_results_free(es_results *r);
 

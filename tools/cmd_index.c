@@ -2,7 +2,9 @@
  * cmd_index.c: `edusearch index`: walks files and directories, reads .txt
  * and .md files (id = the path as given) and JSONL (.jsonl files or - for
  * stdin: one object per line, `id` and `text` required, other string fields
- * stored), adds them through es_writer and commits once at the end. A bad
+ * stored), adds them through es_writer and commits once at the end.
+ * Documents whose id, text and fields equal the last commit's are skipped,
+ * so indexing the same files again only re-indexes what changed. A bad
  * file or line is reported as `file:line: reason` and skipped. SIGINT stops
  * reading and commits what was added so far.
  */
@@ -29,7 +31,8 @@ static void on_sigint(int sig)
 
 typedef struct run {
     es_writer *w;
-    size_t docs, skipped;
+    es_index *prev;  /* the last commit, to skip unchanged documents; or NULL */
+    size_t docs, skipped, unchanged;
     unsigned long long bytes, total_bytes;
     bool tty;
     struct timespec t0;
@@ -58,9 +61,36 @@ static void progress(run *r, bool final)
     if (r->total_bytes > r->bytes && rate > 0)
         snprintf(eta, sizeof eta, "  ETA %.0fs",
                  ((double)(r->total_bytes - r->bytes) / 1e6) / rate);
-    fprintf(stderr, "\r%zu documents  %.1f MB  %.1f MB/s%s   ", r->docs, mb, rate, eta);
+    fprintf(stderr, "\r%zu documents (%zu unchanged)  %.1f MB  %.1f MB/s%s   ", r->docs, r->unchanged, mb, rate, eta);
     if (final)
         fputc('\n', stderr);
+}
+
+/* True if the last commit already holds this id with this text and these
+ * field values (fields the input does not give, e.g. extracted ones, are not
+ * compared). */
+static bool unchanged(run *r, const char *id, size_t idlen, const char *text,
+                      size_t len, const jl_object *fields, const char *title)
+{
+    es_results *got = NULL;
+    if (!r->prev || es_index_get(&got, r->prev, id, idlen, NULL) != ES_OK)
+        return false;
+    size_t n;
+    const char *old = es_results_text(got, 0, &n);
+    bool same = old && n == len && memcmp(old, text, len) == 0;
+    if (same && title) {
+        old = es_results_field(got, 0, "title", &n);
+        same = old && n == strlen(title) && memcmp(old, title, n) == 0;
+    }
+    for (size_t i = 0; same && fields && i < fields->n; i++) {
+        const jl_field *f = &fields->fields[i];
+        if (!strcmp(f->name, "id") || !strcmp(f->name, "text"))
+            continue;
+        old = es_results_field(got, 0, f->name, &n);
+        same = old && n == f->value_len && memcmp(old, f->value, n) == 0;
+    }
+    es_results_free(got);
+    return same;
 }
 
 /* Add one document; reports and counts a rejected one. Returns -1 only on a
@@ -71,6 +101,12 @@ static int add_doc(run *r, const char *where, const char *id, size_t idlen,
 {
     es_doc *d = NULL;
     es_error err;
+    if (unchanged(r, id, idlen, text, len, fields, title)) {
+        r->unchanged++;
+        r->bytes += len;
+        progress(r, false);
+        return 0;
+    }
     if (es_doc_new(&d, id, idlen, &err) != ES_OK) {
         fprintf(stderr, "%s: %s; skipped\n", where, err.message);
         r->skipped++;
@@ -335,7 +371,8 @@ static const char index_help[] =
     "                or - for JSONL on standard input.\n"
     "  --index DIR   index directory (default: see `edusearch --help`)\n"
     "  --ram-mb N    flush a segment every N MiB of buffered postings (default 64)\n"
-    "A document whose id is already indexed is replaced. Bad files or lines\n"
+    "A document whose id is already indexed is replaced; one whose text and\n"
+    "fields are unchanged is skipped. Bad files or lines\n"
     "are reported as file:line: reason and skipped. Ctrl-C stops reading and\n"
     "commits what was added.\n";
 
@@ -389,6 +426,8 @@ int cmd_index(int argc, char **argv)
         free(dir);
         return EXIT_ERROR;
     }
+    if (es_index_open(&r.prev, dir, NULL) != ES_OK)
+        r.prev = NULL;   /* a new index: nothing to compare with */
     r.tty = isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     if (r.tty)
@@ -417,6 +456,10 @@ int cmd_index(int argc, char **argv)
     if (status == EXIT_HITS && r.skipped)
         fprintf(stderr, "edusearch: indexed %zu documents, skipped %zu (see above)\n",
                 r.docs, r.skipped);
+    if (r.tty && r.unchanged)
+        fprintf(stderr, "edusearch: %zu unchanged documents not re-indexed\n",
+                r.unchanged);
+    es_index_free(r.prev);
     es_writer_free(r.w);
     free(dir);
     return status == EXIT_HITS && r.skipped ? EXIT_ERROR : status;

@@ -261,8 +261,9 @@ static void run_cut(actx *c)
 
 /* ---- Latin / number runs ------------------------------------------------ */
 
-/* Emit lat[from..to) as one token of the given kind, keeping '.' before
- * groups in [g0, g1) whose separator is a dot (NUMBER only). */
+/* Emit digit groups [g0, g1) of the Latin/number buffer (whose chars end
+ * at nchars_end) as one token: NUMBER if all digits, else LATIN. A '.'
+ * between groups stays in the term, a ',' is dropped. */
 static void lat_token(actx *c, size_t g0, size_t g1, size_t nchars_end)
 {
     esi_analyzer *a = c->a;

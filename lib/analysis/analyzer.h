@@ -45,8 +45,12 @@ void esi_analyzer_free(esi_analyzer *a);
 
 /* Analyze text and call cb for each token (see above), in position order
  * (for one position: HAN before BIGRAM; WORD tokens after the unit tokens of
- * their first position). flags: ES_TOKENIZE_INDEX and/or ES_TOKENIZE_WORDS.
- * If cb returns non-zero, analysis stops and ES_OK is returned. */
+ * their first position). flags: ES_TOKENIZE_INDEX and/or ES_TOKENIZE_WORDS;
+ * 0 means INDEX. WORDS alone gives WORD plus the LATIN and NUMBER tokens
+ * (they are words too); both flags give every token once.
+ * If cb returns non-zero, analysis stops and ES_OK is returned.
+ * Allocates nothing; errors: ES_EINVAL (NULL a/cb, NULL text with len > 0),
+ * ES_ERROR (ICU failure), ES_ELIMIT (more than 2^32-1 units). */
 es_status esi_analyze(esi_analyzer *a, const char *text, size_t len,
                       unsigned flags, es_token_cb cb, void *payload,
                       esi_err *e);

@@ -64,9 +64,9 @@ es_status esi_norm_init(esi_err *e);
 void esi_norm_start(esi_norm *n, const char *text, size_t len);
 
 /* Append normalized code points to out[*count..cap), stopping when fewer
- * than ESI_NORM_RESERVE slots are left or the text ends (then *count is
- * unchanged on return only if the text is exhausted). Returns ES_OK or
- * ES_ERROR (ICU failure). */
+ * than ESI_NORM_RESERVE slots are left or the text ends; *count comes back
+ * unchanged only when the text is exhausted. Returns ES_OK or ES_ERROR
+ * (ICU failure). */
 es_status esi_norm_fill(esi_norm *n, esi_nchar *out, size_t cap,
                         size_t *count, esi_err *e);
 

@@ -224,6 +224,54 @@ done:
     return rc;
 }
 
+es_status es_index_get(es_results **out, es_index *ix, const char *id,
+                       size_t id_len, es_error *err)
+{
+    esi_err e = { 0 };
+    es_results *r = NULL;
+    esi_doc_reader *dr = NULL;
+    es_status rc = ES_ENOTFOUND;
+    if (out)
+        *out = NULL;
+    if (!out || !ix || !id) {
+        rc = esi_err_set(&e, ES_EINVAL, "es_index_get: out, ix and id are required");
+        goto done;
+    }
+    const esi_snapshot *snap = ix->snap;
+    for (size_t s = snap->nsegs; s-- > 0;) {   /* newest segment first */
+        uint32_t doc;
+        if (esi_segment_find_id(snap->segs[s], id, id_len, &doc) != ES_OK ||
+            esi_snapshot_is_deleted(snap, s, doc))
+            continue;
+        esi_stored_doc sd;
+        r = esi_calloc(1, sizeof *r);
+        if (!r || !(r->hits = esi_calloc(1, sizeof *r->hits))) {
+            rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
+            goto done;
+        }
+        if ((rc = esi_doc_reader_new(&dr, &e)) != ES_OK ||
+            (rc = esi_doc_read(dr, snap->segs[s], doc, &sd, &e)) != ES_OK)
+            goto done;
+        r->n = 1;
+        r->total = 1;
+        if ((rc = copy_doc(&r->hits[0], &sd)) != ES_OK) {
+            esi_err_set(&e, rc, "out of memory fetching a document");
+            goto done;
+        }
+        *out = r;
+        r = NULL;
+        goto done;
+    }
+    esi_err_set(&e, ES_ENOTFOUND, "no document with id %.*s",
+                (int)(id_len > 200 ? 200 : id_len), id);
+done:
+    esi_doc_reader_free(dr);
+    es_results_free(r);
+    if (rc != ES_OK)
+        esi_err_export(&e, err);
+    return rc;
+}
+
 uint64_t es_results_total(const es_results *r)
 {
     return r ? r->total : 0;

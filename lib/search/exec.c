@@ -488,10 +488,17 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
         if (m->op == ESI_QOP_AND && m->twin) {
             if ((rc = optional_on(r, m->twin, d, &on)) != ES_OK)
                 return rc;
-            if (on)
-                s += ESI_SCORE_PHRASE_WEIGHT *
+            if (on) {
+                /* The run's words can score at most idf(k1+1) each wherever
+                 * they are; a doc holding the exact run gets that ceiling
+                 * plus the run's own BM25, so it outranks scattered ones. */
+                double ceiling = 0;
+                for (size_t i = 0; i < m->npos; i++)
+                    ceiling += m->kids[i]->idf * (p->k1 + 1.0);
+                s += ceiling + ESI_SCORE_PHRASE_WEIGHT *
                      esi_score_bm25(m->twin->idf, m->twin->tf, dl,
                                     r->snap->avg_doclen, p->k1, p->b);
+            }
         }
         break;
     default:

@@ -210,7 +210,8 @@ es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
             m[nm++] = (match){ s.u[i].start, s.u[i + f->nunits - 1].end, (int32_t)ph };
         }
     }
-    qsort(m, nm, sizeof *m, cmp_match);
+    if (nm)
+        qsort(m, nm, sizeof *m, cmp_match);
     /* 2. merged ranges */
     if (nm) {
         es_range *r = esi_calloc(nm, sizeof *r);

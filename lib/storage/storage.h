@@ -107,6 +107,9 @@ uint32_t esi_segment_term_count(const esi_segment *s);
 const char *esi_segment_name(const esi_segment *s);
 /* Body length in units of doc (for BM25); 0 if out of range. */
 uint32_t esi_segment_doclen(const esi_segment *s, uint32_t docno);
+/* Docno of the document with this id (deleted or not), or ES_ENOTFOUND. */
+es_status esi_segment_find_id(const esi_segment *s, const char *id,
+                              size_t id_len, uint32_t *docno);
 /* yyyymmdd date of doc, 0 if none. */
 uint32_t esi_segment_date(const esi_segment *s, uint32_t docno);
 

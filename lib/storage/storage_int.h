@@ -142,9 +142,6 @@ es_status esi_segment_open(esi_segment **out, const char *dir, uint64_t id,
                            bool verify_crc, esi_err *e);
 void esi_segment_free(esi_segment *s);
 void esi_segment_filename(char *out, size_t n, uint64_t id, const char *ext);
-/* Docno of the document with this id, or ES_ENOTFOUND. */
-es_status esi_segment_find_id(const esi_segment *s, const char *id,
-                              size_t id_len, uint32_t *docno);
 /* Walk every dict block, postings list and store block. */
 es_status esi_segment_check(const esi_segment *s, esi_err *e);
 

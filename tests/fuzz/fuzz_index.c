@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base[256], work[256];
+static char base[200], work[256];
 static char *files[64];
 static size_t nfiles;
 
