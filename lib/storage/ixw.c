@@ -751,7 +751,7 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
         while (j < doc->nocc && (uint32_t)(w->scratch[j] >> 32) == t)
             j++;
         bterm *bt = &w->terms[t];
-        size_t before = bt->post.len;
+        size_t before = bt->post.cap;
         esi_buf_put_varint(&rc, &bt->post,
                            docno - (bt->last ? bt->last - 1 : 0));
         esi_buf_put_varint(&rc, &bt->post, j - i);
@@ -762,10 +762,10 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
             prev = p;
         }
         bt->last = (uint32_t)docno + 1;
-        w->mem += bt->post.len - before;
+        w->mem += bt->post.cap - before;   /* count what is allocated */
         i = j;
     }
-    size_t off = w->recs.len;
+    size_t off = w->recs.len, rcap = w->recs.cap;
     esi_store_encode(&rc, &w->recs, doc->id, doc->id_len, doc->text,
                      doc->text_len, doc->fields, doc->nfields);
     if (rc == ES_OK && (docno >> 3) >= w->bdel.len)
@@ -778,7 +778,7 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
     bd->doclen = doc->doclen;
     bd->date = doc->date;
     w->idhash[id_slot(w, doc->id, doc->id_len)] = (uint32_t)docno + 1;
-    w->mem += bd->len + DOC_OVERHEAD;
+    w->mem += w->recs.cap - rcap + DOC_OVERHEAD;
     return ES_OK;
 }
 
