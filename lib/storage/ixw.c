@@ -17,9 +17,9 @@
  *
  * The RAM buffer: a hash of term -> growing posting list (varint docno
  * delta, freq, position deltas), the encoded stored records, and a hash of
- * ids -> buffered docno. Its byte count (postings, records, terms and a
- * fixed overhead per term and doc) is compared with ram_buffer_bytes after
- * each add; passing it flushes an uncommitted segment.
+ * ids -> buffered docno. Everything allocated for it (by capacity: postings,
+ * records, terms, hash tables, arrays) is compared with ram_buffer_bytes
+ * after each add; passing it flushes an uncommitted segment.
  *
  * An allocation failure in the middle of esi_ixw_add leaves the buffer
  * half-updated, so the writer then refuses further work (ES_ENOMEM says to
@@ -32,8 +32,6 @@
 #include <stdlib.h>
 
 #define MERGE_FACTOR 10   /* segments of one size tier that trigger a merge */
-#define TERM_OVERHEAD 64  /* RAM counted per buffered term beyond its bytes */
-#define DOC_OVERHEAD 48   /* per buffered doc */
 
 typedef struct wseg {
     esi_segment *seg;
@@ -78,7 +76,7 @@ struct esi_ixw {
     uint32_t *idhash;       /* buffered docno + 1 */
     size_t idhash_cap;
     esi_buf bdel;           /* deleted buffered docs */
-    size_t mem;             /* bytes counted against ram_buffer_bytes */
+    size_t mem;             /* bytes allocated for buffered postings */
     uint32_t *scratch;      /* per add: term of each occurrence, positions
                                grouped by term, distinct terms */
     size_t scratch_cap;
@@ -216,7 +214,6 @@ static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n)
     bt->len = (uint32_t)n;
     bt->hash = h;
     w->thash[s] = (uint32_t)++w->nterms;
-    w->mem += n + TERM_OVERHEAD;
     return (int64_t)w->nterms - 1;
 }
 
@@ -309,8 +306,14 @@ static es_status flush(esi_ixw *w, esi_err *e)
     for (size_t d = 0; d < w->ndocs; d++)
         esi_storew_add(&rc, &sw.store, w->recs.data + w->docs[d].off,
                        w->docs[d].len, w->docs[d].doclen, w->docs[d].date);
-    for (size_t i = 0; i < w->nterms; i++)
+    /* the .post image is about as big as the buffered postings: reserve
+     * it once instead of doubling past it */
+    size_t plen = 0;
+    for (size_t i = 0; i < w->nterms; i++) {
         order[i] = (uint32_t)i;
+        plen += w->terms[i].post.len;
+    }
+    esi_buf_reserve(&rc, &sw.post, plen + plen / 16 + 4096);
     qsort_r(order, w->nterms, sizeof *order, cmp_term_ix, w);
     for (size_t k = 0; k < w->nterms && rc == ES_OK; k++) {
         const bterm *bt = &w->terms[order[k]];
@@ -688,6 +691,15 @@ void esi_ixw_free(esi_ixw *w)
 
 /* ---- adding and deleting ------------------------------------------------ */
 
+/* Bytes the RAM buffer holds: everything allocated for it, by capacity. */
+static size_t buffer_bytes(const esi_ixw *w)
+{
+    return w->mem + w->arena.cap + w->terms_cap * sizeof(bterm) +
+           w->thash_cap * sizeof(uint32_t) + w->recs.cap +
+           w->docs_cap * sizeof(bdoc) + w->idhash_cap * sizeof(uint32_t) +
+           w->bdel.cap + w->scratch_cap * sizeof(uint32_t);
+}
+
 static es_status check_usable(const esi_ixw *w, esi_err *e)
 {
     if (w->broken)
@@ -810,7 +822,7 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
             return esi_err_set(e, ES_ENOMEM, "out of memory");
         bt->last = (uint32_t)docno + 1;
     }
-    size_t roff = w->recs.len, rcap = w->recs.cap;
+    size_t roff = w->recs.len;
     esi_store_encode(&rc, &w->recs, doc->id, doc->id_len, doc->text,
                      doc->text_len, doc->fields, doc->nfields);
     if (rc == ES_OK && (docno >> 3) >= w->bdel.len)
@@ -823,7 +835,7 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
     bd->doclen = doc->doclen;
     bd->date = doc->date;
     w->idhash[id_slot(w, doc->id, doc->id_len)] = (uint32_t)docno + 1;
-    w->mem += w->recs.cap - rcap + DOC_OVERHEAD;
+
     return ES_OK;
 }
 
@@ -850,7 +862,7 @@ es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
         w->broken = rc;
         return rc;
     }
-    if (w->mem >= w->o.ram_buffer_bytes)
+    if (buffer_bytes(w) >= w->o.ram_buffer_bytes)
         return flush(w, e);
     return ES_OK;
 }
