@@ -191,10 +191,7 @@ es_status esi_del_read(const char *dir, uint64_t id, uint64_t gen,
     esi_buf b = { 0 };
     es_status rc = esi_io_read_file(path, &b, e);
     esi_free(path);
-    if (rc == ES_ENOTFOUND)
-        rc = esi_err_set(e, ES_ECORRUPT, "%s: missing (the manifest needs it); "
-                         "run 'edusearch check'", name);
-    if (rc != ES_OK)
+    if (rc != ES_OK)   /* ES_ENOTFOUND: the snapshot retries or reports it */
         goto done;
     esi_rd r;
     rc = esi_file_open(b.data, b.len, ESI_MAGIC_DEL, name, true, &r, NULL, e);
