@@ -1093,6 +1093,61 @@ START_TEST(test_storage_sigkill_loop)
 }
 END_TEST
 
+/* Readers in one process while a writer in another commits (and merges,
+ * and removes old files): every open succeeds and sees whole commits. */
+START_TEST(test_storage_concurrent_reader)
+{
+    vocab_init();
+    char *dir = tu_tmpdir();
+    esi_ixw *w0 = open_writer(dir, 0);
+    esi_ixw_free(w0);
+    int pfd[2];
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        writer_child(dir, pfd[1]);
+    }
+    close(pfd[1]);
+    char ready;
+    ck_assert_int_eq(read(pfd[0], &ready, 1), 1);
+    close(pfd[0]);
+    uint64_t last = 0, gens = 0, prev_gen = 0;
+    esi_doc_reader *dr;
+    esi_err e;
+    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+    for (int i = 0; i < 300; i++) {
+        esi_snapshot *s;
+        ck_assert_msg(esi_snapshot_open(&s, dir, false, &e) == ES_OK, "%s", e.msg);
+        ck_assert_uint_eq(s->live_docs % 3, 0);
+        ck_assert_uint_ge(s->live_docs, last);
+        last = s->live_docs;
+        gens += s->generation != prev_gen;
+        prev_gen = s->generation;
+        uint64_t n = 0;
+        for (size_t k = 0; k < s->nsegs; k++)
+            for (uint32_t d = 0; d < esi_segment_doc_count(s->segs[k]); d++) {
+                esi_stored_doc sd;
+                ck_assert_msg(esi_doc_read(dr, s->segs[k], d, &sd, &e) == ES_OK,
+                              "%s", e.msg);
+                n++;
+            }
+        ck_assert_uint_eq(n, s->live_docs);
+        esi_snapshot_free(s);
+    }
+    esi_doc_reader_free(dr);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("concurrent reader: 300 opens saw %llu generations, %llu docs\n",
+           (unsigned long long)gens, (unsigned long long)last);
+    ck_assert_uint_gt(gens, 1);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *storage_suite(void)
 {
     Suite *s = suite_create("storage");
@@ -1114,6 +1169,7 @@ static Suite *storage_suite(void)
     ADD("io_faults_in_commit", test_storage_io_faults_in_commit, 0, 1, 300);
     ADD("alloc_failures", test_storage_alloc_failures, 0, 1, 300);
     ADD("sigkill_loop", test_storage_sigkill_loop, 0, 1, 120);
+    ADD("concurrent_reader", test_storage_concurrent_reader, 0, 1, 120);
 #undef ADD
     return s;
 }

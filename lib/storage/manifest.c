@@ -328,7 +328,7 @@ es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
             return rc;
         /* a writer may have replaced the generation under us */
         esi_err e2;
-        if (tries >= 8 || esi_manifest_newest(dir, &again, &e2) != ES_OK ||
+        if (tries >= 100 || esi_manifest_newest(dir, &again, &e2) != ES_OK ||
             again == gen) {
             char why[sizeof e2.msg];
             snprintf(why, sizeof why, "%s", e ? e->msg : "file missing");
@@ -336,6 +336,7 @@ es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
                                "); run 'edusearch check'", why, gen);
         }
         gen = again;
+        rc = ES_OK;
     }
     return rc;
 }
