@@ -64,7 +64,8 @@ typedef struct esi_ixw esi_ixw;   /* the index writer: lock, buffer, commits */
 
 typedef struct esi_ixw_opts {
     bool create;              /* create the directory / empty index if missing */
-    size_t ram_buffer_bytes;  /* flush a segment when the buffer passes this */
+    size_t ram_buffer_bytes;  /* flush a segment when the buffer passes this
+                                 (everything it allocated); 0 = 64 MiB */
     bool sync;                /* fsync on commit */
 } esi_ixw_opts;
 
@@ -73,7 +74,13 @@ typedef struct esi_ixw_opts {
 es_status esi_ixw_open(esi_ixw **out, const char *dir, const esi_ixw_opts *o,
                        esi_err *e);
 /* Buffer a document; replaces any committed or buffered doc with its id.
- * May write a new (uncommitted) segment when the buffer is full. */
+ * May write a new (uncommitted) segment when the buffer is full.
+ * ES_EINVAL (empty id, a term's positions decreasing) and ES_ELIMIT (a term
+ * key longer than 1024 bytes) change nothing. ES_ENOMEM while buffering may
+ * leave the buffer half-updated: every later call then fails and the writer
+ * must be freed (committed data is never affected). An error from the
+ * flush that follows a full buffer comes after the doc was buffered; the
+ * buffer stays intact and the next commit retries the flush. */
 es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e);
 /* Delete by id (committed or buffered); missing ids are fine. */
 es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e);
