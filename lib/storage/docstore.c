@@ -18,7 +18,8 @@
 void esi_storew_init(es_status *rc, esi_storew *w)
 {
     memset(w, 0, sizeof *w);
-    w->level = 6;
+    w->level = 4;   /* corpus: 29.1% of the text in 1.2 s; level 6 27.4%
+                       in 2.8 s, level 1 32.8% in 0.8 s */
     esi_file_begin(rc, &w->out, ESI_MAGIC_STORE, 0);
 }
 
