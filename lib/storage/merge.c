@@ -5,9 +5,10 @@
  * segment order, then re-encoded. A term keeps positions only if every
  * source that holds it has them (sources written before and after a caller
  * stopped giving a term positions merge to a positionless term). The term
- * walk is a k-way merge of the
- * sources' dictionaries in bytewise order. The writer (ixw.c) decides what to
- * merge and when; this file only builds the merged segment's files.
+ * walk is a k-way merge of the sources' dictionaries in bytewise order. The
+ * new files stream to disk as they are built (esi_segw), so a merge holds
+ * no file image in memory. The writer (ixw.c) decides what to merge and
+ * when; this file only builds the merged segment's files.
  */
 #include "storage_int.h"
 

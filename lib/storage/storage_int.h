@@ -26,7 +26,7 @@
 #define ESI_MAX_TERM 1024          /* longest term key in bytes */
 #define ESI_STORE_TRAILER 64
 
-/* ---- streamed file images (segment.c) -----------------------------------
+/* ---- streamed file images (segment.c) --------------------------------------
  * A segment file is written while it is built: its bytes (frame header
  * first) gather in b and go to the file whenever b passes ESI_SINK_CHUNK,
  * so a segment never needs its whole image in memory. The crc32 and the
@@ -50,7 +50,7 @@ static inline uint64_t esi_sink_off(const esi_sink *s)
 /* Write b out once it holds at least ESI_SINK_CHUNK bytes. */
 void esi_sink_drain(es_status *rc, esi_sink *s);
 
-/* ---- postings encoder (postings.c) --------------------------------------
+/* ---- postings encoder (postings.c) -----------------------------------------
  * Feed the docs of one term in ascending docno order; finish writes the
  * last block and fills the term's dictionary entry. A term begun without
  * positions takes only docnos and frequencies (add's pos is ignored). */
@@ -70,7 +70,7 @@ void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
 void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out);
 void esi_postenc_free(esi_postenc *pe);
 
-/* ---- dictionary (termdict.c) ------------------------------------------- */
+/* ---- dictionary (termdict.c) -------------------------------------------- */
 typedef struct esi_dictw {
     esi_sink *out;             /* the .dict file being written */
     esi_buf index;             /* block index entries */
@@ -134,7 +134,7 @@ es_status esi_doc_read_raw(esi_doc_reader *r, const esi_segment *s,
                            uint32_t docno, const uint8_t **rec, size_t *len,
                            esi_err *e);
 
-/* ---- segments (segment.c) ---------------------------------------- */
+/* ---- segments (segment.c) ----------------------------------------------- */
 struct esi_segment {
     char name[32];             /* "seg_000001" */
     uint64_t id;
@@ -170,7 +170,7 @@ void esi_segment_filename(char *out, size_t n, uint64_t id, const char *ext);
 /* Walk every dict block, postings list and store block. */
 es_status esi_segment_check(const esi_segment *s, esi_err *e);
 
-/* ---- segment builder (segment.c) --------------------------------- */
+/* ---- segment builder (segment.c) ---------------------------------------- */
 typedef struct esi_segw {
     esi_sink files[3];         /* .dict, .post, .store */
     esi_dictw dict;
