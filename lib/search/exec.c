@@ -62,6 +62,7 @@ typedef struct run {
     esi_hit *heap;
     size_t nheap, k;
     uint64_t total;
+    uint64_t scored;
 } run;
 
 /* True if hit a ranks before hit b. */
@@ -569,6 +570,7 @@ static es_status run_segment(run *r)
                 rc = score(r, root, d, esi_segment_doclen(r->s, d), &h.score);
                 if (rc != ES_OK)
                     break;
+                r->scored++;
                 offer(r, &h);
             }
         }
@@ -627,6 +629,8 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
         goto done;
     heap_sort(&r);
     *total = r.total;
+    if (p->stats)
+        p->stats->scored = r.scored;
     if (r.nheap > p->offset) {
         size_t n = r.nheap - p->offset;
         memmove(r.heap, r.heap + p->offset, n * sizeof *r.heap);

@@ -19,11 +19,19 @@
 #include "query.h"
 #include "../storage/storage.h"
 
+/* What a search did (for benchmarks and tests). */
+typedef struct esi_search_stats {
+    uint64_t scored;          /* documents whose full score was computed */
+} esi_search_stats;
+
 /* What to compute. */
 typedef struct esi_search_params {
     size_t offset, limit;     /* page; limit 0 = count only */
     es_sort sort;
     double k1, b;             /* BM25 */
+    bool exact_total;         /* count every match; else *total is a lower bound */
+    bool no_prune;            /* score every match (reference for tests) */
+    esi_search_stats *stats;  /* optional: filled in */
 } esi_search_params;
 
 /* One hit of a page. */
