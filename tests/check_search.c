@@ -10,6 +10,7 @@
  */
 #include "search/query.h"
 #include "search/search.h"
+#include "api/api.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -459,6 +460,104 @@ START_TEST(test_search_phrase_equals_substring)
 }
 END_TEST
 
+/* ---- pruning ------------------------------------------------------------ */
+
+typedef struct vocab {
+    char w[4096][32];
+    size_t n;
+} vocab;
+
+static int on_vocab(const es_token *t, void *p)
+{
+    vocab *v = p;
+    if (v->n < 4096 && t->term_len < 32 &&
+        ((t->kind == ES_TOKEN_WORD && t->span >= 2) || t->kind == ES_TOKEN_LATIN)) {
+        memcpy(v->w[v->n], t->term, t->term_len);
+        v->w[v->n++][t->term_len] = 0;
+    }
+    return 0;
+}
+
+/* Run q through the executor; returns the hits (esi_free them). */
+static esi_hit *exec_q(const es_query *q, size_t off, size_t lim, bool prune,
+                       bool exact, size_t *n, uint64_t *total, uint64_t *scored)
+{
+    esi_search_stats st = { 0 };
+    esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st };
+    esi_hit *h = NULL;
+    esi_err e = { 0 };
+    ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
+                  "%s (query %s, prune %d exact %d)", e.msg, q->text, prune, exact);
+    *scored = st.scored;
+    return h;
+}
+
+START_TEST(test_search_pruning_same_top)
+{
+    vocab *v = calloc(1, sizeof *v);
+    for (size_t i = 0; i < cp->n; i += 3)
+        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
+    ck_assert_uint_gt(v->n, 100);
+    uint64_t seed = tu_seed(), st = seed, scored_full = 0, scored_pruned = 0;
+    static const char *ops[] = { " ", " ", " ", " OR ", " -" };
+    for (int it = 0; it < 400; it++) {
+        char q[512];
+        size_t len = 0, nw = 1 + tu_rand(&st) % 4;
+        for (size_t w = 0; w < nw; w++) {
+            /* common words come first in a text: bias towards the front */
+            size_t i = tu_rand(&st) % (tu_rand(&st) % 2 ? v->n : 64);
+            const char *op = w == 0 ? "" : ops[tu_rand(&st) % 5];
+            bool quote = tu_rand(&st) % 6 == 0, title = tu_rand(&st) % 10 == 0;
+            len += (size_t)snprintf(q + len, sizeof q - len, "%s%s%s%s%s", op,
+                                    title ? "title:" : "", quote ? "\"" : "",
+                                    v->w[i], quote ? "\"" : "");
+        }
+        if (tu_rand(&st) % 5 == 0) {   /* a bare run of two words: bonus phrase */
+            size_t i = tu_rand(&st) % v->n, j = tu_rand(&st) % 64;
+            snprintf(q, sizeof q, "%s%s", v->w[j], v->w[i]);
+        }
+        es_query *pq = NULL;
+        es_error err;
+        if (es_query_parse(&pq, q, strlen(q), &err) != ES_OK)
+            continue;                  /* e.g. only excluded terms */
+        size_t off = tu_rand(&st) % 3 == 0 ? 5 : 0;
+        size_t n0, n1, n2;
+        uint64_t t0, t1, t2, s0, s1, s2;
+        esi_hit *h0 = exec_q(pq, off, 10, false, true, &n0, &t0, &s0);
+        esi_hit *h1 = exec_q(pq, off, 10, true, true, &n1, &t1, &s1);
+        esi_hit *h2 = exec_q(pq, off, 10, true, false, &n2, &t2, &s2);
+        ck_assert_msg(t1 == t0, "seed %llu: %s: exact total %llu vs %llu",
+                      (unsigned long long)seed, q, (unsigned long long)t1,
+                      (unsigned long long)t0);
+        ck_assert_msg(t2 <= t0 && (t0 == 0) == (t2 == 0), "seed %llu: %s: lower "
+                      "bound %llu of %llu", (unsigned long long)seed, q,
+                      (unsigned long long)t2, (unsigned long long)t0);
+        ck_assert_msg(n1 == n0 && n2 == n0, "seed %llu: %s: %zu/%zu/%zu hits",
+                      (unsigned long long)seed, q, n0, n1, n2);
+        for (size_t k = 0; k < n0; k++) {
+            ck_assert_msg(h1[k].seg == h0[k].seg && h1[k].doc == h0[k].doc &&
+                          h1[k].score == h0[k].score &&
+                          h2[k].seg == h0[k].seg && h2[k].doc == h0[k].doc &&
+                          h2[k].score == h0[k].score,
+                          "seed %llu: %s: hit %zu differs with pruning",
+                          (unsigned long long)seed, q, k);
+        }
+        ck_assert(s1 <= s0 && s2 <= s0);
+        scored_full += s0;
+        scored_pruned += s2;
+        esi_free(h0);
+        esi_free(h1);
+        esi_free(h2);
+        es_query_free(pq);
+    }
+    printf("pruning: %llu docs scored exhaustively, %llu pruned (seed %llu)\n",
+           (unsigned long long)scored_full, (unsigned long long)scored_pruned,
+           (unsigned long long)seed);
+    ck_assert_uint_lt(scored_pruned, scored_full);
+    free(v);
+}
+END_TEST
+
 /* ---- threads ------------------------------------------------------------ */
 
 static const char *tq[] = { "教育", "学校 教师", "\"义务教育\"", "职业教育 OR 学前教育",
@@ -552,6 +651,11 @@ static Suite *search_suite(void)
     tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_search_phrase_equals_substring);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("pruning_same_top");
+    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_search_pruning_same_top);
     suite_add_tcase(s, tc);
     tc = tcase_create("threads_agree");
     tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);

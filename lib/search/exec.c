@@ -22,6 +22,8 @@
  */
 #include "search.h"
 
+#include <math.h>
+
 #define DOC_END UINT32_MAX
 
 typedef struct matcher matcher;
@@ -38,6 +40,8 @@ struct matcher {
     uint32_t *cdoc;            /* each cursor's doc, DOC_END before start */
     size_t ncur;
     bool empty;                /* a key is missing from the segment */
+    bool lazy;                 /* stop at docs holding every key; verify later */
+    bool verified;             /* lazy: tf is the exact phrase count */
     uint32_t tf;
     double idf;
     matcher *twin;             /* PHRASE: title twin; AND: bonus phrase */
@@ -63,6 +67,8 @@ typedef struct run {
     size_t nheap, k;
     uint64_t total;
     uint64_t scored;
+    bool prune;                /* skip docs whose score bound cannot enter the heap */
+    bool lazy;                 /* exact_total off and the root allows lazy phrases */
 } run;
 
 /* True if hit a ranks before hit b. */
@@ -350,6 +356,15 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         }
         if (again)
             continue;
+        if (m->lazy && m->ncur > 1) {
+            m->doc = t;
+            m->verified = false;
+            m->tf = UINT32_MAX;
+            for (size_t i = 0; i < m->ncur; i++)
+                if (m->cur[i].freq < m->tf)
+                    m->tf = m->cur[i].freq;
+            return ES_OK;
+        }
         uint32_t tf;
         es_status rc = phrase_tf(r, m, &tf);
         if (rc != ES_OK)
@@ -357,6 +372,7 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         if (tf > 0) {
             m->doc = t;
             m->tf = tf;
+            m->verified = true;
             return ES_OK;
         }
         if (t == DOC_END - 1) {
@@ -509,6 +525,126 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
     return ES_OK;
 }
 
+/* Largest BM25 a word of idf can earn from at most tf occurrences. */
+static double bm25_bound(run *r, double idf, uint32_t tf, uint32_t dl, bool body)
+{
+    return esi_score_bm25(idf, tf, body ? dl : 0, r->snap->avg_doclen, r->p->k1,
+                          r->p->b);
+}
+
+/* Largest tf optional phrase m (title twin, bonus) can have on doc d,
+ * from its cursors alone (no positions): 0 if a key is not on d, else the
+ * smallest key freq. Cursors only move forward, as advance() would. */
+static es_status twin_tf(run *r, matcher *m, uint32_t d, uint32_t *tf)
+{
+    *tf = 0;
+    if (m->empty)
+        return ES_OK;
+    if (m->started && m->doc == d && m->verified) {
+        *tf = m->tf;
+        return ES_OK;
+    }
+    uint32_t t = UINT32_MAX;
+    for (size_t i = 0; i < m->ncur; i++) {
+        es_status rc = cursor_to(r, m, i, d);
+        if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
+            return ES_OK;
+        if (rc != ES_OK)
+            return rc;
+        if (m->cur[i].freq < t)
+            t = m->cur[i].freq;
+    }
+    *tf = t;
+    return ES_OK;
+}
+
+/* An upper bound of score(m, d) from what the cursors already know: the
+ * phrase tf (or, unverified, the smallest key freq), and for the title twin
+ * and the bonus phrase the smallest freq of their keys on d (0 when a key
+ * is absent). Never below the score. */
+static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
+{
+    es_status rc;
+    uint32_t t;
+    const esi_search_params *p = r->p;
+    double s = 0;
+    switch (m->op) {
+    case ESI_QOP_PHRASE: {
+        bool body = r->q->phrases[m->ph].body;
+        s = bm25_bound(r, m->idf, m->tf, dl, body);
+        if (m->twin) {
+            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
+                return rc;
+            s += ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(m->idf, t, 0, 0, p->k1, p->b);
+        }
+        break;
+    }
+    case ESI_QOP_AND: case ESI_QOP_OR:
+        for (size_t i = 0; i < m->npos; i++) {
+            double ks;
+            if (m->kids[i]->doc != d)
+                continue;
+            if ((rc = upper(r, m->kids[i], d, dl, &ks)) != ES_OK)
+                return rc;
+            s += ks;
+        }
+        if (m->op == ESI_QOP_AND && m->twin) {
+            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
+                return rc;
+            if (t > 0) {
+                double ceiling = 0;
+                for (size_t i = 0; i < m->npos; i++)
+                    ceiling += m->kids[i]->idf * (p->k1 + 1.0);
+                s += ceiling + ESI_SCORE_PHRASE_WEIGHT *
+                     bm25_bound(r, m->twin->idf, t, dl, true);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    *out = s;
+    return ES_OK;
+}
+
+/* Verify the lazy phrases of root (itself or its positive kids) on their
+ * doc; *ok false if one of them does not really occur there. */
+static es_status verify(run *r, matcher *root, bool *ok)
+{
+    matcher *one[1] = { root };
+    matcher **k = root->op == ESI_QOP_PHRASE ? one : root->kids;
+    size_t n = root->op == ESI_QOP_PHRASE ? 1 : root->npos;
+    *ok = true;
+    for (size_t i = 0; i < n && *ok; i++) {
+        matcher *m = k[i];
+        if (m->op != ESI_QOP_PHRASE || !m->lazy || m->verified || m->empty)
+            continue;
+        uint32_t tf;
+        es_status rc = phrase_tf(r, m, &tf);
+        if (rc != ES_OK)
+            return rc;
+        m->tf = tf;
+        m->verified = true;
+        *ok = tf > 0;
+    }
+    return ES_OK;
+}
+
+/* Mark the phrases that may stop at unverified docs: only when the total
+ * need not be exact, and only a root PHRASE or the positive PHRASE kids of
+ * a root AND (there a doc is verified before it counts). */
+static void mark_lazy(run *r, matcher *root)
+{
+    if (!r->lazy)
+        return;
+    if (root->op == ESI_QOP_PHRASE)
+        root->lazy = true;
+    else if (root->op == ESI_QOP_AND)
+        for (size_t i = 0; i < root->npos; i++)
+            if (root->kids[i]->op == ESI_QOP_PHRASE)
+                root->kids[i]->lazy = true;
+}
+
 /* Look every key up in every segment and compute each phrase's idf from
  * its rarest key's document frequency summed over segments. */
 static es_status prepare(run *r)
@@ -552,22 +688,41 @@ static es_status prepare(run *r)
     return ES_OK;
 }
 
-/* Run the query over segment r->seg. */
+/* Run the query over segment r->seg. With pruning, a doc whose score
+ * bound cannot beat the worst hit of a full heap is not scored (new docs
+ * lose ties: they come after every hit in the heap); with a lazy root it
+ * is not even verified, and then not counted. */
 static es_status run_segment(run *r)
 {
     matcher *root;
     es_status rc = build(r, r->q->root, &root);
     uint32_t t = 0;
+    if (rc == ES_OK)
+        mark_lazy(r, root);
     while (rc == ES_OK) {
         rc = advance(r, root, t);
         if (rc != ES_OK)
             break;
         uint32_t d = root->doc;
         if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
-            r->total++;
+            bool ok = true, skip = false;
+            uint32_t dl = 0;
             if (r->k) {
+                dl = esi_segment_doclen(r->s, d);
+                if (r->prune && r->nheap == r->k) {
+                    double thr = r->heap[0].score, ub;
+                    if ((rc = upper(r, root, d, dl, &ub)) != ES_OK)
+                        break;
+                    skip = ub + 1e-9 * (1.0 + fabs(thr)) < thr;
+                }
+            }
+            if (!(skip && r->lazy) && (rc = verify(r, root, &ok)) != ES_OK)
+                break;
+            if (ok && !(skip && r->lazy))
+                r->total++;
+            if (ok && r->k && !skip) {
                 esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
-                rc = score(r, root, d, esi_segment_doclen(r->s, d), &h.score);
+                rc = score(r, root, d, dl, &h.score);
                 if (rc != ES_OK)
                     break;
                 r->scored++;
@@ -619,6 +774,8 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
         rc = ES_ENOMEM;
         goto done;
     }
+    r.prune = !p->no_prune && p->sort == ES_SORT_SCORE && r.k > 0;
+    r.lazy = r.prune && !p->exact_total;
     if ((rc = prepare(&r)) != ES_OK)
         goto done;
     for (r.seg = 0; r.seg < snap->nsegs && rc == ES_OK; r.seg++) {
