@@ -460,6 +460,111 @@ START_TEST(test_search_phrase_equals_substring)
 }
 END_TEST
 
+/* ---- prefix* ------------------------------------------------------------ */
+
+START_TEST(test_search_prefix_expansion)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = NULL;
+    es_error err;
+    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
+    wo.fsync = 0;
+    wo.ram_buffer_bytes = 1 << 12;        /* several segments */
+    wo.extract_fields = 0;
+    ck_assert_int_eq(es_writer_open(&w, dir, &wo, &err), ES_OK);
+    uint64_t seed = tu_seed(), st = seed;
+    enum { ND = 60, NW = 12 };
+    static char words[ND][NW][8], title[ND][8];
+    static const char alpha[] = "abc1";
+    for (int d = 0; d < ND; d++) {
+        char text[256], id[16];
+        size_t n = 0;
+        for (int k = 0; k <= NW; k++) {
+            char *wd = k < NW ? words[d][k] : title[d];
+            size_t len = 1 + tu_rand(&st) % 4;
+            bool num = tu_rand(&st) % 4 == 0;
+            for (size_t i = 0; i < len; i++)
+                wd[i] = num ? (char)('1' + tu_rand(&st) % 3) : alpha[tu_rand(&st) % 3];
+            wd[len] = 0;
+            if (k < NW)
+                n += (size_t)snprintf(text + n, sizeof text - n, "%s 的 ", wd);
+        }
+        snprintf(id, sizeof id, "d%02d", d);
+        add(w, id, title[d], NULL, text, n);
+    }
+    /* a document with more than ESI_PREFIX_MAX distinct words starting x */
+    {
+        char *big = malloc(16 * 1100);
+        size_t n = 0;
+        for (int i = 0; i < 1100; i++)
+            n += (size_t)sprintf(big + n, "x%04d ", i);
+        add(w, "big", NULL, NULL, big, n);
+        free(big);
+    }
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 100;
+    static const char *pre[] = { "a", "b", "c", "ab", "ba", "cc", "abc", "1", "12",
+                                 "23", "333", "aaaa", "title:a", "title:bc" };
+    for (size_t p = 0; p < sizeof pre / sizeof *pre; p++) {
+        bool field = !strncmp(pre[p], "title:", 6);
+        const char *px = field ? pre[p] + 6 : pre[p];
+        size_t pl = strlen(px);
+        char q[32], want[ND + 1] = { 0 };
+        snprintf(q, sizeof q, "%s*", pre[p]);
+        int nwant = 0;
+        for (int d = 0; d < ND; d++) {
+            bool m = false;
+            if (field)
+                m = !strncmp(title[d], px, pl);
+            for (int k = 0; k < NW && !field && !m; k++)
+                m = !strncmp(words[d][k], px, pl);
+            want[d] = m;
+            nwant += m;
+        }
+        es_results *r = run(ix, q, &o);
+        ck_assert_msg(es_results_total(r) == (uint64_t)nwant, "seed %llu: %s: %llu "
+                      "hits, expected %d", (unsigned long long)seed, q,
+                      (unsigned long long)es_results_total(r), nwant);
+        for (size_t i = 0; i < es_results_count(r); i++) {
+            int d = atoi(es_results_id(r, i, NULL) + 1);
+            ck_assert_msg(want[d], "seed %llu: %s matched d%02d", (unsigned long long)seed,
+                          q, d);
+            ck_assert(i == 0 || es_results_score(r, i) <= es_results_score(r, i - 1));
+            if (!field) {   /* highlights: whole words starting with the prefix */
+                const es_range *rg;
+                size_t nr = es_results_matches(r, i, &rg);
+                const char *t = es_results_text(r, i, NULL);
+                ck_assert_uint_gt(nr, 0);
+                for (size_t k = 0; k < nr; k++)
+                    ck_assert(!strncmp(t + rg[k].start, px, pl));
+            }
+        }
+        es_results_free(r);
+    }
+    /* the cap */
+    es_query *qq = NULL;
+    es_results *r = NULL;
+    ck_assert_int_eq(es_query_parse(&qq, "x*", 2, &err), ES_OK);
+    ck_assert_int_eq(es_search(&r, ix, qq, &o, &err), ES_ELIMIT);
+    ck_assert_msg(strstr(err.message, "x* matches more than 1024 terms"), "%s",
+                  err.message);
+    es_query_free(qq);
+    ck_assert_int_eq(es_query_parse(&qq, "x10*", 4, &err), ES_OK);
+    ck_assert_int_eq(es_search(&r, ix, qq, &o, &err), ES_OK);
+    ck_assert_uint_eq(es_results_total(r), 1);
+    ck_assert_uint_eq(es_results_matches(r, 0, NULL), 100);   /* x1000..x1099 */
+    es_results_free(r);
+    es_query_free(qq);
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- pruning ------------------------------------------------------------ */
 
 typedef struct vocab {
@@ -643,6 +748,10 @@ static Suite *search_suite(void)
         tcase_add_test(tc, smalls[i].fn);
         suite_add_tcase(s, tc);
     }
+    tc = tcase_create("prefix_expansion");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_search_prefix_expansion);
+    suite_add_tcase(s, tc);
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
         return s;

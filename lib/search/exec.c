@@ -10,6 +10,9 @@
  *   AND     leapfrog over its positive kids (cheapest first), then reject
  *           docs where a NOT kid matches.
  *   OR      the smallest doc of its kids.
+ *   PREFIX  the terms of the dictionary starting with the prefix (at most
+ *           ESI_PREFIX_MAX distinct over the snapshot), one cursor each: the
+ *           smallest doc of the cursors; each term scores as its own word.
  *   DATE    the first doc whose date column lies in [lo, hi] (0 = no date
  *           never matches).
  * Deleted docs are skipped at the top. Every live match is counted (the
@@ -44,10 +47,23 @@ struct matcher {
     bool verified;             /* lazy: tf is the exact phrase count */
     uint32_t tf;
     double idf;
+    double *pidf;              /* PREFIX: idf of each cursor's term */
     matcher *twin;             /* PHRASE: title twin; AND: bonus phrase */
     /* DATE */
     uint32_t lo, hi;
 };
+
+/* The expansion of one prefix phrase over the snapshot: distinct terms in
+ * byte order, their idf, and per segment their dictionary entries. */
+typedef struct pxset {
+    esi_buf bytes;             /* term bytes */
+    uint32_t *off, *len;
+    size_t n, cap;
+    uint64_t *df;              /* summed over segments */
+    double *idf;
+    esi_term_info *ti;         /* [seg * n + i] */
+    bool *found;
+} pxset;
 
 /* Per-search state shared by the matchers of one segment. */
 typedef struct run {
@@ -67,6 +83,7 @@ typedef struct run {
     size_t nheap, k;
     uint64_t total;
     uint64_t scored;
+    struct pxset *px;          /* per phrase: expansion of a prefix */
     bool prune;                /* skip docs whose score bound cannot enter the heap */
     bool lazy;                 /* exact_total off and the root allows lazy phrases */
 } run;
@@ -158,6 +175,7 @@ static void free_matchers(run *r)
         esi_free(m->cur);
         esi_free(m->cdoc);
         esi_free(m->kids);
+        esi_free(m->pidf);
         esi_free(m);
     }
     r->nall = 0;
@@ -216,6 +234,46 @@ static void sort_by_cost(matcher **k, size_t n)
     }
 }
 
+/* Build the matcher of prefix phrase ph for the current segment: one
+ * cursor per expanded term present in it. */
+static es_status build_prefix(run *r, int32_t ph, matcher **out)
+{
+    const pxset *x = &r->px[ph];
+    matcher *m = new_matcher(r, ESI_QOP_PREFIX);
+    if (!m)
+        return ES_ENOMEM;
+    *out = m;
+    m->ph = ph;
+    m->cost = 0;
+    size_t nf = 0;
+    for (size_t i = 0; i < x->n; i++)
+        nf += x->found[r->seg * x->n + i];
+    if (nf == 0) {
+        m->empty = true;
+    } else {
+        m->cur = esi_calloc(nf, sizeof *m->cur);
+        m->cdoc = esi_calloc(nf, sizeof *m->cdoc);
+        m->pidf = esi_calloc(nf, sizeof *m->pidf);
+        if (!m->cur || !m->cdoc || !m->pidf)
+            return ES_ENOMEM;
+        for (size_t i = 0; i < x->n; i++) {
+            const esi_term_info *ti = &x->ti[r->seg * x->n + i];
+            if (!x->found[r->seg * x->n + i])
+                continue;
+            es_status rc = esi_postings_open(&m->cur[m->ncur], r->s, ti, r->e);
+            if (rc != ES_OK)
+                return rc;
+            m->cdoc[m->ncur] = DOC_END;
+            m->pidf[m->ncur++] = x->idf[i];
+            m->cost += ti->df;
+        }
+    }
+    int32_t tw = r->q->phrases[ph].title_twin;
+    if (tw >= 0)
+        return build_prefix(r, tw, &m->twin);
+    return ES_OK;
+}
+
 /* Build the matcher of query node n for the current segment. */
 static es_status build(run *r, int32_t n, matcher **out)
 {
@@ -235,9 +293,7 @@ static es_status build(run *r, int32_t n, matcher **out)
         return ES_OK;
     }
     if (nd->op == ESI_QOP_PREFIX)
-        return esi_err_set(r->e, ES_EINVAL, "prefix search (*) needs term "
-                           "enumeration, which this index format does not "
-                           "offer yet; search the whole word instead");
+        return build_prefix(r, nd->phrase, out);
     matcher *m = new_matcher(r, nd->op);
     if (!m)
         return ES_ENOMEM;
@@ -444,6 +500,18 @@ static es_status advance(run *r, matcher *m, uint32_t target)
         m->doc = best;
         return best == DOC_END ? ES_DONE : ES_OK;
     }
+    case ESI_QOP_PREFIX: {
+        uint32_t best = DOC_END;
+        for (size_t i = 0; i < m->ncur; i++) {
+            es_status rc = cursor_to(r, m, i, target);
+            if (rc < 0)
+                return rc;
+            if (m->cdoc[i] < best)
+                best = m->cdoc[i];
+        }
+        m->doc = best;
+        return best == DOC_END ? ES_DONE : ES_OK;
+    }
     case ESI_QOP_DATE: {
         uint32_t n = esi_segment_doc_count(r->s);
         for (uint32_t d = target; d < n; d++) {
@@ -490,6 +558,23 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
             if (on)
                 s += ESI_SCORE_TITLE_WEIGHT *
                      esi_score_bm25(m->idf, m->twin->tf, 0, 0, p->k1, p->b);
+        }
+        break;
+    }
+    case ESI_QOP_PREFIX: {
+        bool body = r->q->phrases[m->ph].body;
+        for (size_t i = 0; i < m->ncur; i++)
+            if (m->cdoc[i] == d)
+                s += esi_score_bm25(m->pidf[i], m->cur[i].freq, body ? dl : 0,
+                                    r->snap->avg_doclen, p->k1, p->b);
+        if (m->twin) {
+            double ts;
+            if ((rc = optional_on(r, m->twin, d, &on)) != ES_OK)
+                return rc;
+            if (on && (rc = score(r, m->twin, d, 0, &ts)) != ES_OK)
+                return rc;
+            if (on)
+                s += ESI_SCORE_TITLE_WEIGHT * ts;
         }
         break;
     }
@@ -579,6 +664,8 @@ static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
         }
         break;
     }
+    case ESI_QOP_PREFIX:
+        return score(r, m, d, dl, out);      /* cheap: freqs only */
     case ESI_QOP_AND: case ESI_QOP_OR:
         for (size_t i = 0; i < m->npos; i++) {
             double ks;
@@ -645,6 +732,139 @@ static void mark_lazy(run *r, matcher *root)
                 root->kids[i]->lazy = true;
 }
 
+/* Collects the terms of one segment for a prefix expansion. */
+typedef struct pxcollect {
+    run *r;
+    pxset *x;
+    size_t plen;               /* prefix length: the rest must not hold 0x1F */
+    size_t seen;               /* terms of this segment */
+    bool fill;                 /* pass 2: fill ti/found; pass 1: add terms */
+    es_status rc;
+} pxcollect;
+
+/* Index of term t in x (sorted) or where it would go; *hit if present. */
+static size_t px_find(const pxset *x, const uint8_t *t, size_t n, bool *hit)
+{
+    size_t lo = 0, hi = x->n;
+    *hit = false;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t ml = x->len[mid], m = ml < n ? ml : n;
+        int c = m ? memcmp(x->bytes.data + x->off[mid], t, m) : 0;
+        if (c == 0)
+            c = ml < n ? -1 : ml > n;
+        if (c == 0) {
+            *hit = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* esi_segment_prefix_terms callback: add (pass 1) or locate (pass 2). */
+static int px_term(const uint8_t *t, size_t n, const esi_term_info *ti, void *p)
+{
+    pxcollect *c = p;
+    pxset *x = c->x;
+    if (memchr(t + c->plen, ESI_FIELD_SEP, n - c->plen))
+        return 0;                      /* a field term, not a body word */
+    bool hit;
+    size_t at = px_find(x, t, n, &hit);
+    if (c->fill) {
+        if (hit) {
+            x->ti[c->r->seg * x->n + at] = *ti;
+            x->found[c->r->seg * x->n + at] = true;
+        }
+        return 0;
+    }
+    if (!hit) {
+        if (x->n >= ESI_PREFIX_MAX) {
+            c->rc = ES_ELIMIT;
+            return 1;
+        }
+        if (x->n == x->cap) {
+            size_t cap = x->cap ? x->cap * 2 : 16;
+            uint32_t *o = esi_realloc(x->off, cap * sizeof *o);
+            if (o)
+                x->off = o;
+            uint32_t *l = o ? esi_realloc(x->len, cap * sizeof *l) : NULL;
+            if (l)
+                x->len = l;
+            uint64_t *d = l ? esi_realloc(x->df, cap * sizeof *d) : NULL;
+            if (!d) {
+                c->rc = ES_ENOMEM;
+                return 1;
+            }
+            x->df = d;
+            x->cap = cap;
+        }
+        size_t off = x->bytes.len;
+        esi_buf_put(&c->rc, &x->bytes, t, n);
+        if (c->rc != ES_OK)
+            return 1;
+        memmove(x->off + at + 1, x->off + at, (x->n - at) * sizeof *x->off);
+        memmove(x->len + at + 1, x->len + at, (x->n - at) * sizeof *x->len);
+        memmove(x->df + at + 1, x->df + at, (x->n - at) * sizeof *x->df);
+        x->off[at] = (uint32_t)off;
+        x->len[at] = (uint32_t)n;
+        x->df[at] = 0;
+        x->n++;
+    }
+    x->df[at] += ti->df;
+    return 0;
+}
+
+/* Expand prefix phrase ph over every segment into r->px[ph]. */
+static es_status expand_prefix(run *r, size_t ph)
+{
+    const es_query *q = r->q;
+    const esi_qkey *k = &q->keys[q->phrases[ph].first_key];
+    const uint8_t *pre = esi_qkey_bytes(q, k);
+    pxset *x = &r->px[ph];
+    pxcollect c = { r, x, k->len, 0, false, ES_OK };
+    for (int pass = 0; pass < 2; pass++) {
+        c.fill = pass == 1;
+        if (c.fill) {
+            size_t n;
+            if (!esi_mul_ok(r->snap->nsegs, x->n ? x->n : 1, &n))
+                return ES_ELIMIT;
+            x->ti = esi_calloc(n, sizeof *x->ti);
+            x->found = esi_calloc(n, sizeof *x->found);
+            x->idf = esi_calloc(x->n ? x->n : 1, sizeof *x->idf);
+            if (!x->ti || !x->found || !x->idf)
+                return ES_ENOMEM;
+            for (size_t i = 0; i < x->n; i++)
+                x->idf[i] = esi_score_idf(x->df[i], r->snap->live_docs);
+        }
+        for (r->seg = 0; r->seg < r->snap->nsegs; r->seg++) {
+            es_status rc = esi_segment_prefix_terms(r->snap->segs[r->seg], pre,
+                                                    k->len, px_term, &c, r->e);
+            if (rc == ES_OK)
+                rc = c.rc;
+            if (rc == ES_ELIMIT) {
+                const char *t = (const char *)pre;
+                size_t n = k->len;
+                const char *sep = memchr(t, ESI_FIELD_SEP, n);
+                if (sep) {
+                    n -= (size_t)(sep + 1 - t);
+                    t = sep + 1;
+                }
+                return esi_err_set(r->e, ES_ELIMIT, "%.*s* matches more than %d "
+                                   "terms; give more letters before the *",
+                                   (int)n, t, ESI_PREFIX_MAX);
+            }
+            if (rc != ES_OK)
+                return rc;
+        }
+    }
+    r->seg = 0;
+    return ES_OK;
+}
+
 /* Look every key up in every segment and compute each phrase's idf from
  * its rarest key's document frequency summed over segments. */
 static es_status prepare(run *r)
@@ -656,6 +876,14 @@ static es_status prepare(run *r)
     r->ti = esi_calloc(n ? n : 1, sizeof *r->ti);
     r->found = esi_calloc(n ? n : 1, sizeof *r->found);
     r->ph_idf = esi_calloc(q->nphrases ? q->nphrases : 1, sizeof *r->ph_idf);
+    r->px = esi_calloc(q->nphrases ? q->nphrases : 1, sizeof *r->px);
+    if (!r->px)
+        return ES_ENOMEM;
+    for (size_t i = 0; i < q->nphrases; i++) {
+        es_status rc = q->phrases[i].prefix ? expand_prefix(r, i) : ES_OK;
+        if (rc != ES_OK)
+            return rc;
+    }
     uint64_t *df = esi_calloc(q->nkeys ? q->nkeys : 1, sizeof *df);
     if (!r->ti || !r->found || !r->ph_idf || !df) {
         esi_free(df);
@@ -806,5 +1034,15 @@ done:
     esi_free(r.ti);
     esi_free(r.found);
     esi_free(r.ph_idf);
+    for (size_t i = 0; r.px && i < q->nphrases; i++) {
+        esi_buf_free(&r.px[i].bytes);
+        esi_free(r.px[i].off);
+        esi_free(r.px[i].len);
+        esi_free(r.px[i].df);
+        esi_free(r.px[i].idf);
+        esi_free(r.px[i].ti);
+        esi_free(r.px[i].found);
+    }
+    esi_free(r.px);
     return rc;
 }

@@ -41,6 +41,9 @@ typedef struct esi_hit {
     double score;
 } esi_hit;
 
+/* Most distinct terms one prefix* may expand to (else ES_ELIMIT). */
+#define ESI_PREFIX_MAX 1024
+
 /* Run q over snap: *hits (esi_free it) gets the page [offset, offset+limit)
  * in result order, *total the exact number of matching live documents. */
 es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
