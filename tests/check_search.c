@@ -291,6 +291,70 @@ START_TEST(test_search_snippets)
 }
 END_TEST
 
+/* The highlighted texts of hit i, "|"-joined (static buffer). */
+static const char *ranges_text(const es_results *r, size_t i)
+{
+    static char out[1024];
+    const es_range *rg;
+    size_t nr = es_results_matches(r, i, &rg), n = 0;
+    const char *t = es_results_text(r, i, NULL);
+    out[0] = 0;
+    for (size_t k = 0; k < nr; k++)
+        n += (size_t)snprintf(out + n, sizeof out - n, "%s%.*s", k ? "|" : "",
+                              (int)(rg[k].end - rg[k].start), t + rg[k].start);
+    return out;
+}
+
+START_TEST(test_search_highlight_run_words)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, &err), ES_OK);
+    static const char *t_exact = "推进集团化办学是重要途径，文化建设也要跟上。";
+    static const char *t_district = "实行学区化办学，集团内部统筹。文化活动丰富。";
+    static const char *t_scattered = "集团内部的文化建设与办学理念相互促进。";
+    add(w, "exact", NULL, NULL, t_exact, strlen(t_exact));
+    add(w, "district", NULL, NULL, t_district, strlen(t_district));
+    add(w, "scattered", NULL, NULL, t_scattered, strlen(t_scattered));
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.snippet_sentences = 3;
+    es_results *r = run(ix, "集团化办学", &o);
+    ck_assert_uint_eq(es_results_count(r), 3);
+    ck_assert_str_eq(es_results_id(r, 0, NULL), "exact");
+    for (size_t i = 0; i < 3; i++) {
+        const char *id = es_results_id(r, i, NULL);
+        const char *sn = es_results_snippet(r, i, NULL);
+        ck_assert_msg(!strstr(sn, "[化]") && strstr(sn, "文化"), "%s: %s", id, sn);
+        if (!strcmp(id, "exact")) {
+            ck_assert_msg(strstr(sn, "[集团化办学]"), "%s", sn);
+            ck_assert_str_eq(ranges_text(r, i), "集团化办学");
+        } else if (!strcmp(id, "district")) {
+            ck_assert_msg(strstr(sn, "学区[化办学]") && strstr(sn, "[集团]"), "%s", sn);
+            ck_assert_str_eq(ranges_text(r, i), "化办学|集团");
+        } else {
+            ck_assert_msg(strstr(sn, "[集团]") && strstr(sn, "[办学]"), "%s", sn);
+            ck_assert_str_eq(ranges_text(r, i), "集团|办学");
+        }
+    }
+    es_results_free(r);
+    /* a quoted single character is highlighted wherever it occurs */
+    r = run(ix, "\"化\"", &o);
+    ck_assert_uint_eq(es_results_count(r), 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_msg(strstr(es_results_snippet(r, i, NULL), "文[化]"), "%s",
+                      es_results_snippet(r, i, NULL));
+    es_results_free(r);
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- corpus property test ----------------------------------------------- */
 
 typedef struct cdoc {
@@ -748,6 +812,9 @@ static Suite *search_suite(void)
         tcase_add_test(tc, smalls[i].fn);
         suite_add_tcase(s, tc);
     }
+    tc = tcase_create("highlight_run_words");
+    tcase_add_test(tc, test_search_highlight_run_words);
+    suite_add_tcase(s, tc);
     tc = tcase_create("prefix_expansion");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_search_prefix_expansion);
