@@ -2,7 +2,7 @@
  * bench_search.c: search latency on the shared corpus, in one process. Not
  * run by make check.
  *
- *   bench_search [INDEX_DIR [CORPUS.jsonl.gz [REPS]]]
+ *   bench_search [INDEX_DIR [CORPUS.jsonl.gz [REPS [DUMP]]]]
  *
  * Opens INDEX_DIR (default /tmp/edusearch-bench-index) if it already holds
  * every document of the corpus, else (re)builds it with the public writer
@@ -16,6 +16,8 @@
  * Also reported, per query class, through the internal executor
  * (esi_search_run, hence libescore): documents scored with and without
  * dynamic pruning, and whether the top 10 (ids and scores) agree.
+ * With DUMP, every query's total, ids, snippets and match ranges are also
+ * written to that file (to compare two builds' output with diff).
  */
 #include "api/api.h"
 #include "search/search.h"
@@ -388,6 +390,31 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nq; i++)
         if (es_query_parse(&pq[i], qs[i].text, strlen(qs[i].text), &err) != ES_OK)
             die(qs[i].text, err.message);
+
+    if (argc > 4) {
+        FILE *f = fopen(argv[4], "w");
+        if (!f)
+            die(argv[4], "cannot write the dump");
+        es_search_options od = ES_SEARCH_OPTIONS_INIT;
+        for (size_t i = 0; i < nq; i++) {
+            es_results *r;
+            if (es_search(&r, ix, pq[i], &od, &err) != ES_OK)
+                die(qs[i].text, err.message);
+            fprintf(f, "Q %s\t%llu\n", qs[i].text,
+                    (unsigned long long)es_results_total(r));
+            for (size_t k = 0; k < es_results_count(r); k++) {
+                const es_range *rg;
+                size_t nr = es_results_matches(r, k, &rg);
+                fprintf(f, "%s %.6f %zu", es_results_id(r, k, NULL),
+                        es_results_score(r, k), nr);
+                for (size_t j = 0; j < nr; j++)
+                    fprintf(f, " %zu-%zu", rg[j].start, rg[j].end);
+                fprintf(f, "\n%s\n", es_results_snippet(r, k, NULL));
+            }
+            es_results_free(r);
+        }
+        fclose(f);
+    }
 
     /* 1. latency through the public API */
     es_search_options o = ES_SEARCH_OPTIONS_INIT;

@@ -43,6 +43,9 @@ typedef struct sn {
     es_status rc;
     size_t (*sent)[2];
     size_t nsent, scap;
+    const char *text;
+    size_t last_end;           /* end of the last match (0: none) */
+    size_t want, nonblank;     /* sentences to choose; non-blank ones seen */
 } sn;
 
 /* Analyzer callback: keep the units (not bigrams or words). */
@@ -71,10 +74,24 @@ static int on_token(const es_token *t, void *payload)
     return 0;
 }
 
-/* Sentence callback: record [start, end). */
+static bool space_at(const char *t, size_t i, size_t end, size_t *n);
+
+/* Sentence callback: record [start, end). Stops once a sentence starts
+ * after the last match and enough non-blank sentences are known: later
+ * sentences score 0 and come last in text order, so they could only be
+ * chosen if fewer than `want` non-blank sentences came before. */
 static int on_sentence(size_t start, size_t end, void *payload)
 {
     sn *s = payload;
+    if (s->text && start >= s->last_end && s->nonblank >= s->want)
+        return 1;
+    if (s->text) {
+        size_t sp;
+        bool blank = true;
+        for (size_t b = start; b < end && blank; b += sp)
+            blank = space_at(s->text, b, end, &sp);
+        s->nonblank += !blank;
+    }
     if (s->nsent == s->scap) {
         size_t cap = s->scap ? s->scap * 2 : 64, bytes;
         void *p;
@@ -322,11 +339,17 @@ es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
         *nranges = n;
     }
     /* 3. sentences, scored */
+    s.text = text;
+    s.want = p->sentences < 1 ? 1 : p->sentences > 3 ? 3 : p->sentences;
+    for (size_t i = 0; i < nm; i++)
+        if (m[i].end > s.last_end)
+            s.last_end = m[i].end;
     rc = esi_sentences(a, text, len, on_sentence, &s, e);
     if (rc == ES_OK && s.rc != ES_OK)
         rc = s.rc;
     if (rc != ES_OK)
         goto done;
+    s.text = NULL;                           /* no early stop from here on */
     if (s.nsent == 0 && len > 0 && on_sentence(0, len, &s))
         rc = ES_ENOMEM;
     if (rc != ES_OK)
