@@ -99,6 +99,7 @@ static void reader(const char *dir, double deadline)
         snapshots++;
     }
     printf("reader %d: %ld consistent snapshots\n", (int)getpid(), snapshots);
+    fflush(stdout);
     _exit(snapshots > 0 ? 0 : 1);
 }
 
