@@ -35,7 +35,8 @@ CLI_TESTS = tests/cli/exports.sh tests/cli/cli_basic.sh tests/cli/cli_errors.sh
 TESTS += $(check_PROGRAMS) $(CLI_TESTS)
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
-EXTRA_DIST += $(CLI_TESTS) tests/cli/lib.sh tests/consumer/consumer.c
+EXTRA_DIST += $(CLI_TESTS) tests/cli/lib.sh tests/consumer/consumer.c \
+	tests/run-all.sh tests/limits.sh
 
 # Installed-library check: build a program outside the tree with pkg-config
 # against the installed prefix and run it (make distcheck runs installcheck).
