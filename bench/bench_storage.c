@@ -2,8 +2,9 @@
  * bench_storage.c: index size and build throughput of the storage layer on
  * the shared corpus (main.jsonl.gz). Storage never analyzes text, so this
  * program feeds it a stand-in for the analyzer: every CJK character is a
- * unit term, every pair of adjacent CJK characters a bigram at the first
- * one's position, every ASCII letter/digit run (lower-cased) a unit term;
+ * unit term with its position, every pair of adjacent CJK characters a
+ * bigram without position (ESI_POS_NONE: phrases are verified on the single
+ * characters' positions), every ASCII letter/digit run (lower-cased) a unit term;
  * title tokens are also indexed as "title\x1f<term>". Prints bytes per file
  * kind against the raw UTF-8 text, build time and peak RSS.
  *
@@ -73,7 +74,7 @@ static uint32_t tokenize(bench *b, const char *s, size_t n, char *lower,
                 memcpy(a, prefix ? prefix : "", pl);
                 memcpy(a + pl, s + prev_start, bl);
                 *arena_len += pl + bl;
-                push(b, (const uint8_t *)a, pl + bl, pos - 1);
+                push(b, (const uint8_t *)a, pl + bl, ESI_POS_NONE);
             }
             prev_cjk = true;
             prev_start = st;

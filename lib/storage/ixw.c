@@ -16,7 +16,8 @@
  * or killed commit leaves the previous generation as the newest one.
  *
  * The RAM buffer: a hash of term -> growing posting list (varint docno
- * delta, freq, position deltas), the encoded stored records, and a hash of
+ * delta, freq, position deltas; no positions for a term added with
+ * ESI_POS_NONE), the encoded stored records, and a hash of
  * ids -> buffered docno. Everything allocated for it (by capacity: postings,
  * records, terms, hash tables, arrays) is compared with ram_buffer_bytes
  * after each add; passing it flushes an uncommitted segment.
@@ -42,7 +43,10 @@ typedef struct wseg {
 } wseg;
 
 typedef struct bterm {
-    uint32_t off, len;     /* bytes in the term arena */
+    uint32_t off;          /* bytes in the term arena */
+    uint16_t len;          /* <= ESI_MAX_TERM */
+    bool nopos;            /* buffered without positions (ESI_POS_NONE) */
+    bool doc_nopos;        /* this add gave it ESI_POS_NONE */
     uint32_t last;         /* last docno + 1 that has a posting, 0 none */
     uint32_t hash;
     uint32_t stamp;        /* add_seq of the add that last counted it */
@@ -211,7 +215,7 @@ static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n)
     bterm *bt = &w->terms[w->nterms];
     memset(bt, 0, sizeof *bt);
     bt->off = (uint32_t)off;
-    bt->len = (uint32_t)n;
+    bt->len = (uint16_t)n;
     bt->hash = h;
     w->thash[s] = (uint32_t)++w->nterms;
     return (int64_t)w->nterms - 1;
@@ -319,7 +323,7 @@ static es_status flush(esi_ixw *w, esi_err *e)
         const bterm *bt = &w->terms[order[k]];
         if (bt->post.len == 0)
             continue;
-        esi_postenc_begin(&sw.pe, &sw.post);
+        esi_postenc_begin(&sw.pe, &sw.post, !bt->nopos);
         esi_rd r = esi_rd_make(bt->post.data, bt->post.len);
         uint64_t doc = 0;
         while (esi_rd_left(&r) > 0 && rc == ES_OK) {
@@ -327,6 +331,10 @@ static es_status flush(esi_ixw *w, esi_err *e)
             esi_rd_varint(&r, &dd);
             esi_rd_varint(&r, &f);
             doc += dd;
+            if (bt->nopos) {
+                esi_postenc_add(&rc, &sw.pe, (uint32_t)doc, NULL, (uint32_t)f);
+                continue;
+            }
             if (!grow((void **)&w->posbuf, &w->posbuf_cap, (size_t)f,
                       sizeof *w->posbuf)) {
                 rc = ES_ENOMEM;
@@ -760,6 +768,16 @@ static inline bool put_v(bterm *bt, uint64_t v)
     return true;
 }
 
+/* The ES_EINVAL of a term given both ESI_POS_NONE and real positions. */
+static es_status mixed(const esi_doc_in *doc, esi_err *e)
+{
+    return esi_err_set(e, ES_EINVAL, "document %.*s: a term has both "
+                       "ESI_POS_NONE and real positions (in this document or "
+                       "against buffered ones); give a term positions always "
+                       "or never", (int)(doc->id_len > 64 ? 64 : doc->id_len),
+                       doc->id);
+}
+
 /* The body of esi_ixw_add once the doc is validated. Occurrences are
  * grouped by term with a counting pass (no sort): positions of a term keep
  * their input order, which must be non-decreasing (ES_EINVAL otherwise,
@@ -798,10 +816,18 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
     for (size_t i = 0; i < nocc; i++) {
         bterm *bt = &w->terms[tt[i]];
         uint32_t p = doc->occs[i].pos;
-        if (bt->fill > bt->start && pos[bt->fill - 1] > p)
+        bool none = p == ESI_POS_NONE;
+        if (bt->fill == bt->start) {
+            bt->doc_nopos = none;
+            if (bt->last && bt->nopos != none)
+                return mixed(doc, e);
+        } else if (bt->doc_nopos != none) {
+            return mixed(doc, e);
+        } else if (pos[bt->fill - 1] > p) {
             return esi_err_set(e, ES_EINVAL, "document %.*s: positions of a "
                                "term must be non-decreasing",
                                (int)(doc->id_len > 64 ? 64 : doc->id_len), doc->id);
+        }
         pos[bt->fill++] = p;
     }
     es_status rc = esi_ixw_delete(w, doc->id, doc->id_len, e);
@@ -812,8 +838,9 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
         size_t before = bt->post.cap;
         bool ok = put_v(bt, docno - (bt->last ? bt->last - 1 : 0)) &&
                   put_v(bt, bt->cnt);
+        bt->nopos = bt->doc_nopos;
         uint32_t prev = 0;
-        for (uint32_t j = bt->start; ok && j < bt->start + bt->cnt; j++) {
+        for (uint32_t j = bt->start; ok && !bt->nopos && j < bt->start + bt->cnt; j++) {
             ok = put_v(bt, pos[j] - prev);
             prev = pos[j];
         }

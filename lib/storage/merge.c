@@ -2,7 +2,10 @@
  * merge.c: merging segments into one new segment, dropping deleted docs.
  * No re-analysis: stored records are copied as they are and postings
  * (with positions) are re-read through cursors, their docnos renumbered in
- * segment order, then re-encoded. The term walk is a k-way merge of the
+ * segment order, then re-encoded. A term keeps positions only if every
+ * source that holds it has them (sources written before and after a caller
+ * stopped giving a term positions merge to a positionless term). The term
+ * walk is a k-way merge of the
  * sources' dictionaries in bytewise order. The writer (ixw.c) decides what to
  * merge and when; this file only builds the merged segment's files.
  */
@@ -96,7 +99,13 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
         for (size_t i = 0; i < n; i++)
             if (&its[i].term == min)
                 owner = i;
-        esi_postenc_begin(&w.pe, &w.post);
+        /* positions survive only if every source has them */
+        bool positions = true;
+        for (size_t i = 0; i < n; i++)
+            if (st[i] == ES_OK && (i == owner || cmp_buf(&its[i].term, &term) == 0) &&
+                !its[i].ti.positions)
+                positions = false;
+        esi_postenc_begin(&w.pe, &w.post, positions);
         for (size_t i = 0; i < n; i++) {
             if (st[i] != ES_OK || (i != owner && cmp_buf(&its[i].term, &term) != 0))
                 continue;
@@ -108,11 +117,13 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
                 uint32_t nd = map[i][c.doc];
                 if (nd == UINT32_MAX)
                     continue;
-                const uint32_t *pos;
-                uint32_t np;
-                rc = esi_postings_positions(&c, &pos, &np);
-                if (rc != ES_OK)
-                    break;
+                const uint32_t *pos = NULL;
+                uint32_t np = c.freq;
+                if (positions) {
+                    rc = esi_postings_positions(&c, &pos, &np);
+                    if (rc != ES_OK)
+                        break;
+                }
                 esi_postenc_add(&rc, &w.pe, nd, pos, np);
                 if (rc != ES_OK)
                     break;

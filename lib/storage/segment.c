@@ -188,7 +188,8 @@ uint32_t esi_segment_term_count(const esi_segment *s)
 
 const char *esi_segment_name(const esi_segment *s) { return s->name; }
 
-/* Walk one term's postings: every doc, freq and position decodes. */
+/* Walk one term's postings: every doc, freq and position decodes, and the
+ * totals match the dictionary entry. */
 static es_status check_postings(const esi_segment *s, const esi_term_info *ti,
                                 esi_err *e)
 {
@@ -205,10 +206,14 @@ static es_status check_postings(const esi_segment *s, const esi_term_info *ti,
         rc = esi_postings_positions(&c, &pos, &np);
         if (rc != ES_OK)
             break;
+        if (ti->positions && np != c.freq) {
+            rc = ES_ECORRUPT;
+            break;
+        }
         n++;
-        cf += np;
-        if (np > mtf)
-            mtf = np;
+        cf += c.freq;
+        if (c.freq > mtf)
+            mtf = c.freq;
     }
     bool tail = c.rd.p != c.rd.end;
     esi_postings_close(&c);

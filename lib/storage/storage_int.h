@@ -28,7 +28,8 @@
 
 /* ---- postings encoder (postings.c) --------------------------------------
  * Feed the docs of one term in ascending docno order; finish writes the
- * last block and fills the term's dictionary entry. */
+ * last block and fills the term's dictionary entry. A term begun without
+ * positions takes only docnos and frequencies (add's pos is ignored). */
 typedef struct esi_postenc {
     esi_buf *out;              /* the .post payload being built */
     esi_buf docsec, possec;    /* sections of the current block */
@@ -36,10 +37,10 @@ typedef struct esi_postenc {
     uint32_t base;             /* first possible docno of this block */
     uint32_t prev;             /* previous docno in this block */
     uint32_t blk_max_tf;
-    esi_term_info ti;          /* running totals */
+    esi_term_info ti;          /* running totals; ti.positions as begun */
 } esi_postenc;
 
-void esi_postenc_begin(esi_postenc *pe, esi_buf *out);
+void esi_postenc_begin(esi_postenc *pe, esi_buf *out, bool positions);
 void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
                      const uint32_t *pos, uint32_t n);
 void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out);

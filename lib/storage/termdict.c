@@ -22,7 +22,7 @@ void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
 {
     if (*rc != ES_OK)
         return;
-    if (len == 0 || len > ESI_MAX_TERM || ti->df == 0) {
+    if (len == 0 || len > ESI_MAX_TERM || ti->df == 0 || ti->max_tf == 0) {
         *rc = ES_EINVAL;
         return;
     }
@@ -57,7 +57,7 @@ void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
         esi_buf_put_varint(rc, &w->out, ti->post_off);
     esi_buf_put_varint(rc, &w->out, ti->df);
     esi_buf_put_varint(rc, &w->out, ti->cf - ti->df);
-    esi_buf_put_varint(rc, &w->out, ti->max_tf);
+    esi_buf_put_varint(rc, &w->out, ((uint64_t)ti->max_tf << 1) | !ti->positions);
     esi_buf_put_varint(rc, &w->out, ti->post_len);
     w->next_off = ti->post_off + ti->post_len;
     esi_buf_reset(&w->last);
@@ -144,12 +144,15 @@ static bool read_entry(esi_rd *r, bool first, uint8_t *term, size_t *tlen,
     if (!esi_rd_varint(r, &df) || !esi_rd_varint(r, &cfx) ||
         !esi_rd_varint(r, &mtf) || !esi_rd_varint(r, &plen))
         return false;
+    bool nopos = mtf & 1;
+    mtf >>= 1;
     if (df == 0 || df > UINT32_MAX || mtf > UINT32_MAX || mtf == 0 ||
         cfx > UINT64_MAX - df)
         return false;
     ti->df = (uint32_t)df;
     ti->cf = cfx + df;
     ti->max_tf = (uint32_t)mtf;
+    ti->positions = !nopos;
     ti->post_off = off;
     ti->post_len = plen;
     return true;
