@@ -139,6 +139,16 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds (user + system) of this process so far: steadier than wall
+ * time on a shared machine. */
+static double cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 static void report(const char *what, const char *dir, uint64_t raw)
 {
     esi_snapshot *s;
@@ -189,33 +199,38 @@ int main(int argc, char **argv)
         tu_corpus_docs("main.jsonl.gz", max, on_doc, &b);
         printf("feeder alone: %llu docs in %.2fs\n", (unsigned long long)b.docs,
                now() - d0);
+        printf("feeder CPU %.2fs\n", cpu());
         esi_ixw_free(b.w);
         return 0;
     }
-    double t0 = now();
+    double t0 = now(), c0 = cpu();
     tu_corpus_docs("main.jsonl.gz", max, on_doc, &b);
-    double t1 = now();
+    double t1 = now(), c1 = cpu();
     if (b.failed || esi_ixw_commit(b.w, &e) != ES_OK) {
         fprintf(stderr, "commit: %s\n", e.msg);
         return 1;
     }
-    double t2 = now();
+    double t2 = now(), c2 = cpu();
     printf("%llu docs, %llu raw bytes, %llu term occurrences; add %.2fs "
-           "(incl. gunzip+json+tokenize), commit %.2fs, %.1f MB/s\n",
+           "(incl. gunzip+json+tokenize), commit %.2fs, %.1f MB/s; "
+           "CPU add %.2fs commit %.2fs\n",
            (unsigned long long)b.docs, (unsigned long long)b.raw,
            (unsigned long long)b.occs, t1 - t0, t2 - t1,
-           b.raw / 1e6 / (t2 - t0));
+           b.raw / 1e6 / (t2 - t0), c1 - c0, c2 - c1);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS after indexing %ld MiB (ram buffer %zu MiB)\n",
            ru.ru_maxrss / 1024, ram >> 20);
     report("after commit", dir, b.raw);
-    double t3 = now();
+    double t3 = now(), c3 = cpu();
     if (esi_ixw_optimize(b.w, &e) != ES_OK) {
         fprintf(stderr, "optimize: %s\n", e.msg);
         return 1;
     }
-    printf("optimize %.2fs\n", now() - t3);
+    double t4o = now(), c4 = cpu();
+    printf("optimize %.2fs (CPU %.2fs); build incl. optimize %.2fs wall, "
+           "%.2fs CPU, %.1f MB/s by CPU\n", t4o - t3, c4 - c3, t4o - t0,
+           c4 - c0, b.raw / 1e6 / (c4 - c0));
     report("after optimize", dir, b.raw);
     esi_ixw_free(b.w);
     double t4 = now();

@@ -297,33 +297,28 @@ static es_status flush(esi_ixw *w, esi_err *e)
 {
     if (w->ndocs == 0)
         return ES_OK;
-    es_status rc = ES_OK;
     esi_segw sw;
-    esi_segw_init(&rc, &sw);
     uint32_t *order = esi_malloc((w->nterms ? w->nterms : 1) * sizeof *order);
     esi_segment *seg = NULL;
     uint8_t *del = NULL;
-    if (rc != ES_OK || !order) {
+    es_status rc = esi_segw_open(&sw, w->dir, w->next_seg_id, e);
+    if (rc != ES_OK)
+        goto done;
+    if (!order) {
         rc = esi_err_set(e, ES_ENOMEM, "out of memory flushing a segment");
         goto done;
     }
     for (size_t d = 0; d < w->ndocs; d++)
         esi_storew_add(&rc, &sw.store, w->recs.data + w->docs[d].off,
                        w->docs[d].len, w->docs[d].doclen, w->docs[d].date);
-    /* the .post image is about as big as the buffered postings: reserve
-     * it once instead of doubling past it */
-    size_t plen = 0;
-    for (size_t i = 0; i < w->nterms; i++) {
+    for (size_t i = 0; i < w->nterms; i++)
         order[i] = (uint32_t)i;
-        plen += w->terms[i].post.len;
-    }
-    esi_buf_reserve(&rc, &sw.post, plen + plen / 16 + 4096);
     qsort_r(order, w->nterms, sizeof *order, cmp_term_ix, w);
     for (size_t k = 0; k < w->nterms && rc == ES_OK; k++) {
         const bterm *bt = &w->terms[order[k]];
         if (bt->post.len == 0)
             continue;
-        esi_postenc_begin(&sw.pe, &sw.post, !bt->nopos);
+        esi_postenc_begin(&sw.pe, ESI_SEGW_POST(&sw), !bt->nopos);
         esi_rd r = esi_rd_make(bt->post.data, bt->post.len);
         uint64_t doc = 0;
         while (esi_rd_left(&r) > 0 && rc == ES_OK) {
@@ -353,12 +348,8 @@ static es_status flush(esi_ixw *w, esi_err *e)
         esi_postenc_finish(&rc, &sw.pe, &ti);
         esi_dictw_add(&rc, &sw.dict, w->arena.data + bt->off, bt->len, &ti);
     }
-    if (rc != ES_OK) {
-        rc = esi_err_set(e, rc, "cannot build a segment: %s", es_strerror(rc));
-        goto done;
-    }
     uint64_t sizes[3];
-    rc = esi_segw_write(&sw, w->dir, w->next_seg_id, w->o.sync, sizes, e);
+    rc = esi_segw_finish(&sw, rc, w->o.sync, sizes, e);
     if (rc == ES_OK)
         rc = esi_segment_open(&seg, w->dir, w->next_seg_id, false, e);
     if (rc != ES_OK)

@@ -20,7 +20,7 @@
 
 /* ---- encoder ------------------------------------------------------------ */
 
-void esi_postenc_begin(esi_postenc *pe, esi_buf *out, bool positions)
+void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions)
 {
     pe->out = out;
     esi_buf_reset(&pe->docsec);
@@ -30,7 +30,7 @@ void esi_postenc_begin(esi_postenc *pe, esi_buf *out, bool positions)
     pe->prev = 0;
     pe->blk_max_tf = 0;
     memset(&pe->ti, 0, sizeof pe->ti);
-    pe->ti.post_off = out->len - ES_FILE_HEADER_LEN;
+    pe->ti.post_off = esi_sink_off(out);
     pe->ti.positions = positions;
 }
 
@@ -40,13 +40,13 @@ static void flush_block(es_status *rc, esi_postenc *pe)
 {
     if (pe->n == 0)
         return;
-    esi_buf_put_varint(rc, pe->out, pe->prev - pe->base);
-    esi_buf_put_varint(rc, pe->out, pe->docsec.len);
+    esi_buf_put_varint(rc, &pe->out->b, pe->prev - pe->base);
+    esi_buf_put_varint(rc, &pe->out->b, pe->docsec.len);
     if (pe->ti.positions)
-        esi_buf_put_varint(rc, pe->out, pe->possec.len);
-    esi_buf_put_varint(rc, pe->out, pe->blk_max_tf);
-    esi_buf_put(rc, pe->out, pe->docsec.data, pe->docsec.len);
-    esi_buf_put(rc, pe->out, pe->possec.data, pe->possec.len);
+        esi_buf_put_varint(rc, &pe->out->b, pe->possec.len);
+    esi_buf_put_varint(rc, &pe->out->b, pe->blk_max_tf);
+    esi_buf_put(rc, &pe->out->b, pe->docsec.data, pe->docsec.len);
+    esi_buf_put(rc, &pe->out->b, pe->possec.data, pe->possec.len);
     esi_buf_reset(&pe->docsec);
     esi_buf_reset(&pe->possec);
     pe->base = pe->prev + 1;
@@ -91,8 +91,9 @@ void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
 void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out)
 {
     flush_block(rc, pe);
-    pe->ti.post_len = pe->out->len - ES_FILE_HEADER_LEN - pe->ti.post_off;
+    pe->ti.post_len = esi_sink_off(pe->out) - pe->ti.post_off;
     *out = pe->ti;
+    esi_sink_drain(rc, pe->out);
 }
 
 void esi_postenc_free(esi_postenc *pe)
