@@ -1,11 +1,28 @@
-# bench: benchmarks, built by `make` but never run by `make check`.
-# bench_analyzer links libescore for the internal analysis API.
+# bench: benchmarks (see docs/PERFORMANCE.md).
+#
+# bench_analyzer (analysis throughput) is built by `make` but never run by
+# `make check`; it links libescore for the internal analysis API.
 noinst_PROGRAMS += bench/bench_analyzer
 bench_bench_analyzer_SOURCES = bench/bench_analyzer.c
 bench_bench_analyzer_LDADD = lib/libescore.la $(ES_LIBS)
-# bench_search: search latency and pruning on the shared corpus (links the
-# static libedusearch, whose internal esi_* symbols it also reads).
-noinst_PROGRAMS += bench/bench_search
+
+# bench/run, the side-by-side benchmark against SQLite FTS5 and Xapian: the
+# edusearch and reference drivers are EXTRA_PROGRAMS, built only when
+# bench/run asks for them by name, never by `make`, `make check` or CI. The
+# FTS5 and Xapian drivers need libraries configure does not look for, so
+# bench/run compiles them itself with pkg-config; they are only distributed.
+BENCH_COMMON = bench/benchutil.c bench/benchutil.h tools/json.c tools/json.h
+EXTRA_PROGRAMS = bench/bench_edusearch bench/bench_reference bench/bench_search
+bench_bench_edusearch_SOURCES = bench/bench_edusearch.c $(BENCH_COMMON)
+bench_bench_edusearch_LDADD = lib/libedusearch.la
+bench_bench_reference_SOURCES = bench/bench_reference.c $(BENCH_COMMON)
+bench_bench_reference_LDADD = lib/libescore.la $(ES_LIBS)
+bench_bench_reference_CPPFLAGS = $(AM_CPPFLAGS) -DES_TESTING
+# bench_search: search latency and pruning on the shared corpus (reads
+# internal esi_* counters, so it links libescore).
 bench_bench_search_SOURCES = bench/bench_search.c tools/json.c tools/json.h
-bench_bench_search_LDADD = lib/libedusearch.la $(ES_LIBS) -lm
-bench_bench_search_LDFLAGS = -static
+bench_bench_search_LDADD = lib/libescore.la $(ES_LIBS) -lm
+CLEANFILES += $(EXTRA_PROGRAMS)
+EXTRA_DIST += bench/run bench/bench_fts5.c bench/bench_xapian.cc \
+	bench/queries.txt bench/make_queries.py bench/results/latest.md \
+	bench/results/latest-counts.tsv

@@ -189,6 +189,52 @@ START_TEST(test_base_io_atomic_write_and_faults)
 }
 END_TEST
 
+/* Streaming writer: pieces arrive in order; every mutating step (create,
+ * each append, fsync) fails in turn with the error reported, and abort
+ * removes the partial file. */
+START_TEST(test_base_io_streaming_writer_and_faults)
+{
+    char *dir = tu_tmpdir();
+    char *path = esi_path_join(dir, "S");
+    esi_err e;
+    static const char *const pieces[] = { "alpha", "", "beta", "gamma!" };
+    for (size_t n = 1;; n++) {
+        esi_io_fail_at(n, ENOSPC);
+        esi_wfile *f = NULL;
+        es_status rc = esi_io_wopen(&f, path, &e);
+        for (size_t i = 0; rc == ES_OK && i < 4; i++)
+            rc = esi_io_wappend(f, pieces[i], strlen(pieces[i]), &e);
+        if (rc == ES_OK) {
+            ck_assert_uint_eq(esi_io_wsize(f), 15);
+            rc = esi_io_wclose(f, true, &e);
+        } else {
+            esi_io_wabort(f);
+        }
+        size_t ran = esi_io_fail_at(0, 0);
+        uint64_t size;
+        if (rc == ES_OK) {
+            esi_buf b = { 0 };
+            ck_assert_int_eq(esi_io_read_file(path, &b, &e), ES_OK);
+            ck_assert_uint_eq(b.len, 15);
+            ck_assert(memcmp(b.data, "alphabetagamma!", 15) == 0);
+            esi_buf_free(&b);
+            ck_assert_uint_ge(n, ran);
+            ck_assert_uint_eq(n, 6);   /* 5 calls: create, 3 non-empty appends, fsync */
+            break;
+        }
+        ck_assert_int_eq(rc, ES_EIO);
+        ck_assert_ptr_nonnull(strstr(e.msg, "No space"));
+        ck_assert_ptr_nonnull(strstr(e.msg, "/S"));
+        if (n < 5)   /* failed before fsync: aborted, nothing left */
+            ck_assert_int_eq(esi_io_file_size(path, &size, &e), ES_ENOTFOUND);
+        esi_io_unlink(path, &e);
+    }
+    esi_free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_base_io_lock_excludes_second_writer)
 {
     char *dir = tu_tmpdir();
@@ -227,6 +273,7 @@ static Suite *base_suite(void)
         { "file_frame_flips", test_base_file_frame_detects_every_flip },
         { "file_future_major", test_base_file_future_major },
         { "io_atomic_faults", test_base_io_atomic_write_and_faults },
+        { "io_streaming_writer", test_base_io_streaming_writer_and_faults },
         { "io_lock", test_base_io_lock_excludes_second_writer },
         { "alloc_failure", test_base_alloc_failure_is_enomem },
     };

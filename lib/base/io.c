@@ -170,6 +170,68 @@ es_status esi_io_write_file(const char *path, const void *data, size_t len,
     return ES_OK;
 }
 
+struct esi_wfile {
+    int fd;
+    uint64_t size;
+    char path[];
+};
+
+es_status esi_io_wopen(esi_wfile **out, const char *path, esi_err *e)
+{
+    *out = NULL;
+    size_t n = strlen(path);
+    esi_wfile *f = esi_malloc(sizeof *f + n + 1);
+    if (!f)
+        return esi_err_set(e, ES_ENOMEM, "out of memory creating %s", path);
+    memcpy(f->path, path, n + 1);
+    f->size = 0;
+    if (inject()) {
+        int err = errno;
+        esi_free(f);
+        return io_fail(e, "cannot create", path, err);
+    }
+    f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f->fd < 0) {
+        int err = errno;
+        esi_free(f);
+        return io_fail(e, "cannot create", path, err);
+    }
+    *out = f;
+    return ES_OK;
+}
+
+es_status esi_io_wappend(esi_wfile *f, const void *data, size_t len, esi_err *e)
+{
+    if (len == 0)
+        return ES_OK;
+    if (write_all(f->fd, data, len) != 0)
+        return io_fail(e, "cannot write", f->path, errno);
+    f->size += len;
+    return ES_OK;
+}
+
+uint64_t esi_io_wsize(const esi_wfile *f) { return f->size; }
+
+es_status esi_io_wclose(esi_wfile *f, bool sync, esi_err *e)
+{
+    es_status rc = ES_OK;
+    if (sync && (inject() || fsync(f->fd) != 0))
+        rc = io_fail(e, "cannot fsync", f->path, errno);
+    if (close(f->fd) != 0 && rc == ES_OK)
+        rc = io_fail(e, "cannot close", f->path, errno);
+    esi_free(f);
+    return rc;
+}
+
+void esi_io_wabort(esi_wfile *f)
+{
+    if (!f)
+        return;
+    close(f->fd);
+    unlink(f->path);
+    esi_free(f);
+}
+
 es_status esi_io_rename(const char *from, const char *to, esi_err *e)
 {
     if (inject() || rename(from, to) != 0)

@@ -31,6 +31,21 @@ es_status esi_io_write_file(const char *path, const void *data, size_t len,
 es_status esi_io_write_atomic(const char *dir, const char *name,
                               const void *data, size_t len, bool sync,
                               esi_err *e);
+/* A file being written piece by piece (segment files too big to build in
+ * memory). Create (or truncate) with esi_io_wopen, append, then
+ * esi_io_wclose (fsync when sync, close) or esi_io_wabort (close and
+ * remove it). Each create, append and fsync is one mutating call for
+ * esi_io_fail_at. After an error the file is still open: abort it. */
+typedef struct esi_wfile esi_wfile;
+es_status esi_io_wopen(esi_wfile **out, const char *path, esi_err *e);
+es_status esi_io_wappend(esi_wfile *f, const void *data, size_t len,
+                         esi_err *e);
+/* Bytes appended so far. */
+uint64_t esi_io_wsize(const esi_wfile *f);
+/* fsync (when sync) and close; frees f whatever the outcome. */
+es_status esi_io_wclose(esi_wfile *f, bool sync, esi_err *e);
+/* Close without syncing and unlink the file; frees f. NULL is fine. */
+void esi_io_wabort(esi_wfile *f);
 es_status esi_io_rename(const char *from, const char *to, esi_err *e);
 es_status esi_io_fsync_dir(const char *dir, esi_err *e);
 /* Remove a file; a missing file is not an error. */

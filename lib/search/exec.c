@@ -351,13 +351,27 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
                                "check'", esi_segment_name(r->s));
         ix[i] = 0;
     }
+    /* Keys stored without positions (pairs) only narrowed the documents;
+     * the positional keys decide. The first of them anchors the starts. */
+    size_t a = 0;
+    while (a < m->ncur && !m->cur[a].has_pos)
+        a++;
+    if (a == m->ncur) {           /* no positions at all: use the rarest count */
+        uint32_t min = UINT32_MAX;
+        for (size_t i = 0; i < m->ncur; i++)
+            min = m->cur[i].freq < min ? m->cur[i].freq : min;
+        *tf = min;
+        return ES_OK;
+    }
     uint32_t count = 0;
-    for (uint32_t j = 0; j < np[0]; j++) {
-        if (pos[0][j] < keys[0].at)
+    for (uint32_t j = 0; j < np[a]; j++) {
+        if (pos[a][j] < keys[a].at)
             continue;
-        uint64_t start = pos[0][j] - keys[0].at;
+        uint64_t start = pos[a][j] - keys[a].at;
         bool ok = true;
-        for (size_t i = 1; i < m->ncur && ok; i++) {
+        for (size_t i = a + 1; i < m->ncur && ok; i++) {
+            if (!m->cur[i].has_pos)
+                continue;
             uint64_t want = start + keys[i].at;
             while (ix[i] < np[i] && pos[i][ix[i]] < want)
                 ix[i]++;

@@ -16,10 +16,11 @@
  * or killed commit leaves the previous generation as the newest one.
  *
  * The RAM buffer: a hash of term -> growing posting list (varint docno
- * delta, freq, position deltas), the encoded stored records, and a hash of
- * ids -> buffered docno. Its byte count (postings, records, terms and a
- * fixed overhead per term and doc) is compared with ram_buffer_bytes after
- * each add; passing it flushes an uncommitted segment.
+ * delta, freq, position deltas; no positions for a term added with
+ * ESI_POS_NONE), the encoded stored records, and a hash of
+ * ids -> buffered docno. Everything allocated for it (by capacity: postings,
+ * records, terms, hash tables, arrays) is compared with ram_buffer_bytes
+ * after each add; passing it flushes an uncommitted segment.
  *
  * An allocation failure in the middle of esi_ixw_add leaves the buffer
  * half-updated, so the writer then refuses further work (ES_ENOMEM says to
@@ -32,8 +33,6 @@
 #include <stdlib.h>
 
 #define MERGE_FACTOR 10   /* segments of one size tier that trigger a merge */
-#define TERM_OVERHEAD 64  /* RAM counted per buffered term beyond its bytes */
-#define DOC_OVERHEAD 48   /* per buffered doc */
 
 typedef struct wseg {
     esi_segment *seg;
@@ -44,8 +43,14 @@ typedef struct wseg {
 } wseg;
 
 typedef struct bterm {
-    uint32_t off, len;     /* bytes in the term arena */
+    uint32_t off;          /* bytes in the term arena */
+    uint16_t len;          /* <= ESI_MAX_TERM */
+    bool nopos;            /* buffered without positions (ESI_POS_NONE) */
+    bool doc_nopos;        /* this add gave it ESI_POS_NONE */
     uint32_t last;         /* last docno + 1 that has a posting, 0 none */
+    uint32_t hash;
+    uint32_t stamp;        /* add_seq of the add that last counted it */
+    uint32_t cnt, start, fill; /* its occurrences in that add, in scratch */
     esi_buf post;          /* buffered postings */
 } bterm;
 
@@ -75,9 +80,11 @@ struct esi_ixw {
     uint32_t *idhash;       /* buffered docno + 1 */
     size_t idhash_cap;
     esi_buf bdel;           /* deleted buffered docs */
-    size_t mem;             /* bytes counted against ram_buffer_bytes */
-    uint64_t *scratch;      /* per-add (term, position) keys */
+    size_t mem;             /* bytes allocated for buffered postings */
+    uint32_t *scratch;      /* per add: term of each occurrence, positions
+                               grouped by term, distinct terms */
     size_t scratch_cap;
+    uint32_t add_seq;       /* counts adds, for bterm.stamp */
     uint32_t *posbuf;       /* positions while flushing */
     size_t posbuf_cap;
 };
@@ -168,7 +175,8 @@ static size_t term_slot(const esi_ixw *w, const uint8_t *t, size_t n, uint32_t h
     size_t mask = w->thash_cap - 1, i = h & mask;
     while (w->thash[i]) {
         const bterm *bt = &w->terms[w->thash[i] - 1];
-        if (bt->len == n && memcmp(w->arena.data + bt->off, t, n) == 0)
+        if (bt->hash == h && bt->len == n &&
+            memcmp(w->arena.data + bt->off, t, n) == 0)
             return i;
         i = (i + 1) & mask;
     }
@@ -189,8 +197,7 @@ static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n)
         for (size_t i = 0; i < w->nterms; i++) {
             const bterm *bt = &w->terms[i];
             const uint8_t *p = w->arena.data + bt->off;
-            w->thash[term_slot(w, p, bt->len, hash_bytes(p, bt->len))] =
-                (uint32_t)i + 1;
+            w->thash[term_slot(w, p, bt->len, bt->hash)] = (uint32_t)i + 1;
         }
     }
     uint32_t h = hash_bytes(t, n);
@@ -208,9 +215,9 @@ static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n)
     bterm *bt = &w->terms[w->nterms];
     memset(bt, 0, sizeof *bt);
     bt->off = (uint32_t)off;
-    bt->len = (uint32_t)n;
+    bt->len = (uint16_t)n;
+    bt->hash = h;
     w->thash[s] = (uint32_t)++w->nterms;
-    w->mem += n + TERM_OVERHEAD;
     return (int64_t)w->nterms - 1;
 }
 
@@ -290,13 +297,14 @@ static es_status flush(esi_ixw *w, esi_err *e)
 {
     if (w->ndocs == 0)
         return ES_OK;
-    es_status rc = ES_OK;
     esi_segw sw;
-    esi_segw_init(&rc, &sw);
     uint32_t *order = esi_malloc((w->nterms ? w->nterms : 1) * sizeof *order);
     esi_segment *seg = NULL;
     uint8_t *del = NULL;
-    if (rc != ES_OK || !order) {
+    es_status rc = esi_segw_open(&sw, w->dir, w->next_seg_id, e);
+    if (rc != ES_OK)
+        goto done;
+    if (!order) {
         rc = esi_err_set(e, ES_ENOMEM, "out of memory flushing a segment");
         goto done;
     }
@@ -310,7 +318,7 @@ static es_status flush(esi_ixw *w, esi_err *e)
         const bterm *bt = &w->terms[order[k]];
         if (bt->post.len == 0)
             continue;
-        esi_postenc_begin(&sw.pe, &sw.post);
+        esi_postenc_begin(&sw.pe, ESI_SEGW_POST(&sw), !bt->nopos);
         esi_rd r = esi_rd_make(bt->post.data, bt->post.len);
         uint64_t doc = 0;
         while (esi_rd_left(&r) > 0 && rc == ES_OK) {
@@ -318,6 +326,10 @@ static es_status flush(esi_ixw *w, esi_err *e)
             esi_rd_varint(&r, &dd);
             esi_rd_varint(&r, &f);
             doc += dd;
+            if (bt->nopos) {
+                esi_postenc_add(&rc, &sw.pe, (uint32_t)doc, NULL, (uint32_t)f);
+                continue;
+            }
             if (!grow((void **)&w->posbuf, &w->posbuf_cap, (size_t)f,
                       sizeof *w->posbuf)) {
                 rc = ES_ENOMEM;
@@ -336,12 +348,8 @@ static es_status flush(esi_ixw *w, esi_err *e)
         esi_postenc_finish(&rc, &sw.pe, &ti);
         esi_dictw_add(&rc, &sw.dict, w->arena.data + bt->off, bt->len, &ti);
     }
-    if (rc != ES_OK) {
-        rc = esi_err_set(e, rc, "cannot build a segment: %s", es_strerror(rc));
-        goto done;
-    }
     uint64_t sizes[3];
-    rc = esi_segw_write(&sw, w->dir, w->next_seg_id, w->o.sync, sizes, e);
+    rc = esi_segw_finish(&sw, rc, w->o.sync, sizes, e);
     if (rc == ES_OK)
         rc = esi_segment_open(&seg, w->dir, w->next_seg_id, false, e);
     if (rc != ES_OK)
@@ -682,6 +690,15 @@ void esi_ixw_free(esi_ixw *w)
 
 /* ---- adding and deleting ------------------------------------------------ */
 
+/* Bytes the RAM buffer holds: everything allocated for it, by capacity. */
+static size_t buffer_bytes(const esi_ixw *w)
+{
+    return w->mem + w->arena.cap + w->terms_cap * sizeof(bterm) +
+           w->thash_cap * sizeof(uint32_t) + w->recs.cap +
+           w->docs_cap * sizeof(bdoc) + w->idhash_cap * sizeof(uint32_t) +
+           w->bdel.cap + w->scratch_cap * sizeof(uint32_t);
+}
+
 static es_status check_usable(const esi_ixw *w, esi_err *e)
 {
     if (w->broken)
@@ -719,53 +736,111 @@ es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e)
     return ES_OK;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Append varint v to a term's postings, growing it from 16 bytes (most
+ * terms are rare: esi_buf's 64-byte minimum would dominate the buffer). */
+static inline bool put_v(bterm *bt, uint64_t v)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    esi_buf *b = &bt->post;
+    if (b->cap - b->len < 10) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        uint8_t *p = esi_realloc(b->data, cap);
+        if (!p)
+            return false;
+        b->data = p;
+        b->cap = cap;
+    }
+    uint8_t *p = b->data + b->len;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    b->len = (size_t)(p - b->data);
+    return true;
 }
 
-/* The body of esi_ixw_add once the doc is validated; on failure the
- * buffer may be half-updated. */
+/* The ES_EINVAL of a term given both ESI_POS_NONE and real positions. */
+static es_status mixed(const esi_doc_in *doc, esi_err *e)
+{
+    return esi_err_set(e, ES_EINVAL, "document %.*s: a term has both "
+                       "ESI_POS_NONE and real positions (in this document or "
+                       "against buffered ones); give a term positions always "
+                       "or never", (int)(doc->id_len > 64 ? 64 : doc->id_len),
+                       doc->id);
+}
+
+/* The body of esi_ixw_add once the doc is validated. Occurrences are
+ * grouped by term with a counting pass (no sort): positions of a term keep
+ * their input order, which must be non-decreasing (ES_EINVAL otherwise,
+ * before anything visible changed). Any other failure may leave the buffer
+ * half-updated. */
 static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
 {
-    es_status rc = esi_ixw_delete(w, doc->id, doc->id_len, e);
-    if (rc != ES_OK)
-        return rc;
-    size_t docno = w->ndocs;
-    if (!grow((void **)&w->scratch, &w->scratch_cap, doc->nocc ? doc->nocc : 1,
-              sizeof *w->scratch) ||
+    size_t docno = w->ndocs, nocc = doc->nocc;
+    size_t need;
+    if (!esi_mul_ok(nocc ? nocc : 1, 3, &need) ||
+        !grow((void **)&w->scratch, &w->scratch_cap, need, sizeof *w->scratch) ||
         !grow((void **)&w->docs, &w->docs_cap, w->ndocs + 1, sizeof *w->docs) ||
         !id_reserve(w))
         return esi_err_set(e, ES_ENOMEM, "out of memory");
-    for (size_t i = 0; i < doc->nocc; i++) {
+    uint32_t *tt = w->scratch, *pos = tt + nocc, *dl = pos + nocc;
+    uint32_t nd = 0, seq = ++w->add_seq;
+    for (size_t i = 0; i < nocc; i++) {
         int64_t t = term_get(w, doc->occs[i].term, doc->occs[i].term_len);
         if (t < 0)
             return esi_err_set(e, ES_ENOMEM, "out of memory");
-        w->scratch[i] = ((uint64_t)t << 32) | doc->occs[i].pos;
-    }
-    qsort(w->scratch, doc->nocc, sizeof *w->scratch, cmp_u64);
-    for (size_t i = 0; i < doc->nocc && rc == ES_OK;) {
-        size_t j = i;
-        uint32_t t = (uint32_t)(w->scratch[i] >> 32);
-        while (j < doc->nocc && (uint32_t)(w->scratch[j] >> 32) == t)
-            j++;
         bterm *bt = &w->terms[t];
-        size_t before = bt->post.len;
-        esi_buf_put_varint(&rc, &bt->post,
-                           docno - (bt->last ? bt->last - 1 : 0));
-        esi_buf_put_varint(&rc, &bt->post, j - i);
-        uint32_t prev = 0;
-        for (size_t k = i; k < j; k++) {
-            uint32_t p = (uint32_t)w->scratch[k];
-            esi_buf_put_varint(&rc, &bt->post, p - prev);
-            prev = p;
+        if (bt->stamp != seq) {
+            bt->stamp = seq;
+            bt->cnt = 0;
+            dl[nd++] = (uint32_t)t;
         }
-        bt->last = (uint32_t)docno + 1;
-        w->mem += bt->post.len - before;
-        i = j;
+        bt->cnt++;
+        tt[i] = (uint32_t)t;
     }
-    size_t off = w->recs.len;
+    uint32_t off = 0;
+    for (uint32_t k = 0; k < nd; k++) {
+        bterm *bt = &w->terms[dl[k]];
+        bt->start = bt->fill = off;
+        off += bt->cnt;
+    }
+    for (size_t i = 0; i < nocc; i++) {
+        bterm *bt = &w->terms[tt[i]];
+        uint32_t p = doc->occs[i].pos;
+        bool none = p == ESI_POS_NONE;
+        if (bt->fill == bt->start) {
+            bt->doc_nopos = none;
+            if (bt->last && bt->nopos != none)
+                return mixed(doc, e);
+        } else if (bt->doc_nopos != none) {
+            return mixed(doc, e);
+        } else if (pos[bt->fill - 1] > p) {
+            return esi_err_set(e, ES_EINVAL, "document %.*s: positions of a "
+                               "term must be non-decreasing",
+                               (int)(doc->id_len > 64 ? 64 : doc->id_len), doc->id);
+        }
+        pos[bt->fill++] = p;
+    }
+    es_status rc = esi_ixw_delete(w, doc->id, doc->id_len, e);
+    if (rc != ES_OK)
+        return rc;
+    for (uint32_t k = 0; k < nd; k++) {
+        bterm *bt = &w->terms[dl[k]];
+        size_t before = bt->post.cap;
+        bool ok = put_v(bt, docno - (bt->last ? bt->last - 1 : 0)) &&
+                  put_v(bt, bt->cnt);
+        bt->nopos = bt->doc_nopos;
+        uint32_t prev = 0;
+        for (uint32_t j = bt->start; ok && !bt->nopos && j < bt->start + bt->cnt; j++) {
+            ok = put_v(bt, pos[j] - prev);
+            prev = pos[j];
+        }
+        w->mem += bt->post.cap - before;   /* count what is allocated */
+        if (!ok)
+            return esi_err_set(e, ES_ENOMEM, "out of memory");
+        bt->last = (uint32_t)docno + 1;
+    }
+    size_t roff = w->recs.len;
     esi_store_encode(&rc, &w->recs, doc->id, doc->id_len, doc->text,
                      doc->text_len, doc->fields, doc->nfields);
     if (rc == ES_OK && (docno >> 3) >= w->bdel.len)
@@ -773,12 +848,12 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
     if (rc != ES_OK)
         return esi_err_set(e, rc, "out of memory");
     bdoc *bd = &w->docs[w->ndocs++];
-    bd->off = off;
-    bd->len = w->recs.len - off;
+    bd->off = roff;
+    bd->len = w->recs.len - roff;
     bd->doclen = doc->doclen;
     bd->date = doc->date;
     w->idhash[id_slot(w, doc->id, doc->id_len)] = (uint32_t)docno + 1;
-    w->mem += bd->len + DOC_OVERHEAD;
+
     return ES_OK;
 }
 
@@ -799,11 +874,13 @@ es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
     if (w->ndocs >= UINT32_MAX - 1)
         return esi_err_set(e, ES_ELIMIT, "too many buffered documents");
     rc = add_doc(w, doc, e);
+    if (rc == ES_EINVAL)
+        return rc;   /* refused before any change */
     if (rc != ES_OK) {
         w->broken = rc;
         return rc;
     }
-    if (w->mem >= w->o.ram_buffer_bytes)
+    if (buffer_bytes(w) >= w->o.ram_buffer_bytes)
         return flush(w, e);
     return ES_OK;
 }

@@ -191,10 +191,7 @@ es_status esi_del_read(const char *dir, uint64_t id, uint64_t gen,
     esi_buf b = { 0 };
     es_status rc = esi_io_read_file(path, &b, e);
     esi_free(path);
-    if (rc == ES_ENOTFOUND)
-        rc = esi_err_set(e, ES_ECORRUPT, "%s: missing (the manifest needs it); "
-                         "run 'edusearch check'", name);
-    if (rc != ES_OK)
+    if (rc != ES_OK)   /* ES_ENOTFOUND: the snapshot retries or reports it */
         goto done;
     esi_rd r;
     rc = esi_file_open(b.data, b.len, ESI_MAGIC_DEL, name, true, &r, NULL, e);
@@ -331,7 +328,7 @@ es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
             return rc;
         /* a writer may have replaced the generation under us */
         esi_err e2;
-        if (tries >= 8 || esi_manifest_newest(dir, &again, &e2) != ES_OK ||
+        if (tries >= 100 || esi_manifest_newest(dir, &again, &e2) != ES_OK ||
             again == gen) {
             char why[sizeof e2.msg];
             snprintf(why, sizeof why, "%s", e ? e->msg : "file missing");
@@ -339,6 +336,7 @@ es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
                                "); run 'edusearch check'", why, gen);
         }
         gen = again;
+        rc = ES_OK;
     }
     return rc;
 }

@@ -2,7 +2,10 @@
  * merge.c: merging segments into one new segment, dropping deleted docs.
  * No re-analysis: stored records are copied as they are and postings
  * (with positions) are re-read through cursors, their docnos renumbered in
- * segment order, then re-encoded. The term walk is a k-way merge of the
+ * segment order, then re-encoded. A term keeps positions only if every
+ * source that holds it has them (sources written before and after a caller
+ * stopped giving a term positions merge to a positionless term). The term
+ * walk is a k-way merge of the
  * sources' dictionaries in bytewise order. The writer (ixw.c) decides what to
  * merge and when; this file only builds the merged segment's files.
  */
@@ -18,21 +21,34 @@ static int cmp_buf(const esi_buf *a, const esi_buf *b)
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
+/* The message of a failure while building the merged segment: a sink's
+ * I/O error names its file. */
+static es_status build_error(const esi_segw *w, es_status rc, esi_err *e)
+{
+    if (rc == ES_EIO && w->ioerr.code != ES_OK) {
+        *e = w->ioerr;
+        return rc;
+    }
+    return esi_err_set(e, rc, "merging segments into seg_%06llu: %s",
+                       (unsigned long long)w->id, es_strerror(rc));
+}
+
 es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *dels,
                              size_t n, const char *dir, uint64_t id, bool sync,
                              esi_segment **out, esi_err *e)
 {
     *out = NULL;
-    es_status rc = ES_OK;
     esi_segw w;
-    esi_segw_init(&rc, &w);
     uint32_t **map = esi_calloc(n ? n : 1, sizeof *map);
     esi_dict_iter *its = esi_calloc(n ? n : 1, sizeof *its);
     es_status *st = esi_calloc(n ? n : 1, sizeof *st);
     esi_doc_reader *dr = NULL;
     esi_postings c;
     bool c_open = false;
-    if (rc != ES_OK || !map || !its || !st) {
+    es_status rc = esi_segw_open(&w, dir, id, e);
+    if (rc != ES_OK)
+        goto done;
+    if (!map || !its || !st) {
         rc = esi_err_set(e, ES_ENOMEM, "out of memory merging segments");
         goto done;
     }
@@ -68,7 +84,7 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
             esi_storew_add(&rc, &w.store, rec, len, esi_segment_doclen(s, d),
                            esi_segment_date(s, d));
             if (rc != ES_OK) {
-                rc = esi_err_set(e, rc, "merging %s: %s", s->name, es_strerror(rc));
+                rc = build_error(&w, rc, e);
                 goto done;
             }
             map[i][d] = (uint32_t)next++;
@@ -96,7 +112,13 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
         for (size_t i = 0; i < n; i++)
             if (&its[i].term == min)
                 owner = i;
-        esi_postenc_begin(&w.pe, &w.post);
+        /* positions survive only if every source has them */
+        bool positions = true;
+        for (size_t i = 0; i < n; i++)
+            if (st[i] == ES_OK && (i == owner || cmp_buf(&its[i].term, &term) == 0) &&
+                !its[i].ti.positions)
+                positions = false;
+        esi_postenc_begin(&w.pe, ESI_SEGW_POST(&w), positions);
         for (size_t i = 0; i < n; i++) {
             if (st[i] != ES_OK || (i != owner && cmp_buf(&its[i].term, &term) != 0))
                 continue;
@@ -108,11 +130,13 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
                 uint32_t nd = map[i][c.doc];
                 if (nd == UINT32_MAX)
                     continue;
-                const uint32_t *pos;
-                uint32_t np;
-                rc = esi_postings_positions(&c, &pos, &np);
-                if (rc != ES_OK)
-                    break;
+                const uint32_t *pos = NULL;
+                uint32_t np = c.freq;
+                if (positions) {
+                    rc = esi_postings_positions(&c, &pos, &np);
+                    if (rc != ES_OK)
+                        break;
+                }
                 esi_postenc_add(&rc, &w.pe, nd, pos, np);
                 if (rc != ES_OK)
                     break;
@@ -135,7 +159,7 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
         if (rc == ES_OK && ti.df > 0)
             esi_dictw_add(&rc, &w.dict, term.data, term.len, &ti);
         if (rc != ES_OK) {
-            rc = esi_err_set(e, rc, "merging segments: %s", es_strerror(rc));
+            rc = build_error(&w, rc, e);
             goto done;
         }
         /* advance every iterator that was on this term, the owner last */
@@ -155,7 +179,7 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
         }
     }
     uint64_t sizes[3];
-    rc = esi_segw_write(&w, dir, id, sync, sizes, e);
+    rc = esi_segw_finish(&w, ES_OK, sync, sizes, e);
     if (rc == ES_OK)
         rc = esi_segment_open(out, dir, id, false, e);
 done:

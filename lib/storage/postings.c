@@ -5,7 +5,9 @@
  * max tf), so a cursor can jump over a block by reading four varints, and
  * can read docs and freqs without touching positions. Encoding is varint
  * with delta-coded docnos (freq == 1 folded into the doc delta's low bit)
- * and positions delta-coded per doc.
+ * and positions delta-coded per doc. Terms stored without positions (all
+ * their occurrences were ESI_POS_NONE) have no positions sections and no
+ * pos_bytes field in their block headers.
  *
  * The cursor never allocates per posting: one block of docs and freqs is
  * decoded into arrays inside the cursor, positions into one growing array.
@@ -18,7 +20,7 @@
 
 /* ---- encoder ------------------------------------------------------------ */
 
-void esi_postenc_begin(esi_postenc *pe, esi_buf *out)
+void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions)
 {
     pe->out = out;
     esi_buf_reset(&pe->docsec);
@@ -28,20 +30,23 @@ void esi_postenc_begin(esi_postenc *pe, esi_buf *out)
     pe->prev = 0;
     pe->blk_max_tf = 0;
     memset(&pe->ti, 0, sizeof pe->ti);
-    pe->ti.post_off = out->len - ES_FILE_HEADER_LEN;
+    pe->ti.post_off = esi_sink_off(out);
+    pe->ti.positions = positions;
 }
 
-/* Write the pending block (header, docs, positions) to the output. */
+/* Write the pending block (header, docs, positions) to the output; a term
+ * without positions has no pos_bytes field and no positions section. */
 static void flush_block(es_status *rc, esi_postenc *pe)
 {
     if (pe->n == 0)
         return;
-    esi_buf_put_varint(rc, pe->out, pe->prev - pe->base);
-    esi_buf_put_varint(rc, pe->out, pe->docsec.len);
-    esi_buf_put_varint(rc, pe->out, pe->possec.len);
-    esi_buf_put_varint(rc, pe->out, pe->blk_max_tf);
-    esi_buf_put(rc, pe->out, pe->docsec.data, pe->docsec.len);
-    esi_buf_put(rc, pe->out, pe->possec.data, pe->possec.len);
+    esi_buf_put_varint(rc, &pe->out->b, pe->prev - pe->base);
+    esi_buf_put_varint(rc, &pe->out->b, pe->docsec.len);
+    if (pe->ti.positions)
+        esi_buf_put_varint(rc, &pe->out->b, pe->possec.len);
+    esi_buf_put_varint(rc, &pe->out->b, pe->blk_max_tf);
+    esi_buf_put(rc, &pe->out->b, pe->docsec.data, pe->docsec.len);
+    esi_buf_put(rc, &pe->out->b, pe->possec.data, pe->possec.len);
     esi_buf_reset(&pe->docsec);
     esi_buf_reset(&pe->possec);
     pe->base = pe->prev + 1;
@@ -63,8 +68,8 @@ void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
     if (n != 1)
         esi_buf_put_varint(rc, &pe->docsec, n);
     uint32_t last = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (pos[i] < last) {
+    for (uint32_t i = 0; pe->ti.positions && i < n; i++) {
+        if (pos[i] < last || pos[i] == ESI_POS_NONE) {
             *rc = ES_EINVAL;
             return;
         }
@@ -86,8 +91,9 @@ void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
 void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out)
 {
     flush_block(rc, pe);
-    pe->ti.post_len = pe->out->len - ES_FILE_HEADER_LEN - pe->ti.post_off;
+    pe->ti.post_len = esi_sink_off(pe->out) - pe->ti.post_off;
     *out = pe->ti;
+    esi_sink_drain(rc, pe->out);
 }
 
 void esi_postenc_free(esi_postenc *pe)
@@ -137,6 +143,7 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
 {
     memset(c, 0, offsetof(esi_postings, block_docs));
     c->block_n = c->block_i = c->block_last = c->next_base = 0;
+    c->has_pos = false;
     c->pos_p = c->pos_end = NULL;
     c->pos_i = 0;
     c->positions_decoded = false;
@@ -155,6 +162,7 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
     c->rd = esi_rd_make(s->post_p + ti->post_off, (size_t)ti->post_len);
     c->df = ti->df;
     c->docs_left = ti->df;
+    c->has_pos = ti->positions;
     return ES_OK;
 }
 
@@ -163,8 +171,10 @@ static bool read_header(esi_postings *c, uint32_t *last, uint32_t *dlen,
                         uint32_t *plen)
 {
     uint32_t dl, mt;
+    *plen = 0;
     if (!get_v32(&c->rd.p, c->rd.end, &dl) || !get_v32(&c->rd.p, c->rd.end, dlen) ||
-        !get_v32(&c->rd.p, c->rd.end, plen) || !get_v32(&c->rd.p, c->rd.end, &mt))
+        (c->has_pos && !get_v32(&c->rd.p, c->rd.end, plen)) ||
+        !get_v32(&c->rd.p, c->rd.end, &mt))
         return false;
     if ((uint64_t)c->next_base + dl >= c->seg->ndocs)
         return false;
@@ -288,6 +298,11 @@ es_status esi_postings_positions(esi_postings *c, const uint32_t **pos,
         return c->err;
     if (c->doc == UINT32_MAX)
         return corrupt(c);
+    if (!c->has_pos) {
+        *pos = c->pos;
+        *n = 0;
+        return ES_OK;
+    }
     if (!c->positions_decoded) {
         if (c->pos_i > c->block_i)
             return corrupt(c);

@@ -1,6 +1,7 @@
 /*
- * segment.c: one segment as a whole: writing its three files from a
- * finished builder (esi_segw) and opening them again as a mapped, checked,
+ * segment.c: one segment as a whole: streaming its three files to disk
+ * while a builder (esi_segw) encodes them (esi_sink: chunks of 1 MiB, crc32
+ * computed as they go), and opening them again as a mapped, checked,
  * immutable esi_segment. Opening reads only the frames and the fixed
  * trailers (and the crc32 of every byte when verify_crc); esi_segment_check
  * walks every dictionary entry, every postings list and every stored block.
@@ -18,44 +19,103 @@ void esi_segment_filename(char *out, size_t n, uint64_t id, const char *ext)
     snprintf(out, n, "seg_%06" PRIu64 ".%s", id, ext);
 }
 
-void esi_segw_init(es_status *rc, esi_segw *w)
+/* Append b's bytes to the file and empty b. */
+static void sink_write(es_status *rc, esi_sink *s)
 {
+    if (*rc != ES_OK || s->b.len == 0)
+        return;
+    if (esi_io_wappend(s->f, s->b.data, s->b.len, s->err) != ES_OK) {
+        *rc = ES_EIO;
+        return;
+    }
+    s->crc = esi_crc32(s->crc, s->b.data, s->b.len);
+    s->drained += s->b.len;
+    esi_buf_reset(&s->b);
+}
+
+void esi_sink_drain(es_status *rc, esi_sink *s)
+{
+    if (s->b.len >= ESI_SINK_CHUNK)
+        sink_write(rc, s);
+}
+
+/* Append the footer (payload length, crc32 of everything before it, end
+ * magic) and write the rest. */
+static void sink_finish(es_status *rc, esi_sink *s)
+{
+    uint64_t total = s->drained + s->b.len;
+    if (*rc == ES_OK && total < ES_FILE_HEADER_LEN)
+        *rc = ES_EINVAL;
+    esi_buf_put_u64(rc, &s->b, total - ES_FILE_HEADER_LEN);
+    if (*rc != ES_OK)
+        return;
+    uint32_t crc = esi_crc32(s->crc, s->b.data, s->b.len);
+    esi_buf_put_u32(rc, &s->b, crc);
+    esi_buf_put(rc, &s->b, "ESND", 4);
+    sink_write(rc, s);
+}
+
+es_status esi_segw_open(esi_segw *w, const char *dir, uint64_t id, esi_err *e)
+{
+    static const char *const magics[3] = { ESI_MAGIC_DICT, ESI_MAGIC_POST,
+                                           ESI_MAGIC_STORE };
     memset(w, 0, sizeof *w);
-    esi_file_begin(rc, &w->post, ESI_MAGIC_POST, 0);
-    esi_dictw_init(rc, &w->dict);
-    esi_storew_init(rc, &w->store);
-}
-
-void esi_segw_free(esi_segw *w)
-{
-    esi_buf_free(&w->post);
-    esi_dictw_free(&w->dict);
-    esi_storew_free(&w->store);
-    esi_postenc_free(&w->pe);
-}
-
-es_status esi_segw_write(esi_segw *w, const char *dir, uint64_t id, bool sync,
-                         uint64_t sizes[3], esi_err *e)
-{
+    w->id = id;
+    esi_dictw_init(&w->dict, &w->files[0]);
+    esi_storew_init(&w->store, &w->files[2]);
     es_status rc = ES_OK;
-    esi_file_finish(&rc, &w->post);
-    esi_dictw_finish(&rc, &w->dict);
-    esi_storew_finish(&rc, &w->store);
-    if (rc != ES_OK)
-        return esi_err_set(e, rc, "cannot build segment %" PRIu64 ": %s", id,
-                           es_strerror(rc));
-    const esi_buf *bufs[3] = { &w->dict.out, &w->post, &w->store.out };
     for (int i = 0; i < 3; i++) {
+        esi_sink *s = &w->files[i];
+        s->err = &w->ioerr;
         char name[64];
         esi_segment_filename(name, sizeof name, id, exts[i]);
         char *path = esi_path_join(dir, name);
         if (!path)
             return esi_err_set(e, ES_ENOMEM, "out of memory");
-        rc = esi_io_write_file(path, bufs[i]->data, bufs[i]->len, sync, e);
+        rc = esi_io_wopen(&s->f, path, e);
         esi_free(path);
         if (rc != ES_OK)
             return rc;
-        sizes[i] = bufs[i]->len;
+        esi_file_begin(&rc, &s->b, magics[i], 0);
+        if (rc != ES_OK)
+            return esi_err_set(e, rc, "out of memory");
+    }
+    return ES_OK;
+}
+
+void esi_segw_free(esi_segw *w)
+{
+    for (int i = 0; i < 3; i++) {
+        esi_io_wabort(w->files[i].f);
+        w->files[i].f = NULL;
+        esi_buf_free(&w->files[i].b);
+    }
+    esi_dictw_free(&w->dict);
+    esi_storew_free(&w->store);
+    esi_postenc_free(&w->pe);
+}
+
+es_status esi_segw_finish(esi_segw *w, es_status rc, bool sync,
+                          uint64_t sizes[3], esi_err *e)
+{
+    esi_dictw_finish(&rc, &w->dict);
+    esi_storew_finish(&rc, &w->store);
+    for (int i = 0; i < 3; i++)
+        sink_finish(&rc, &w->files[i]);
+    if (rc == ES_EIO && w->ioerr.code != ES_OK) {
+        *e = w->ioerr;
+        return rc;
+    }
+    if (rc != ES_OK)
+        return esi_err_set(e, rc, "cannot build segment %" PRIu64 ": %s", w->id,
+                           es_strerror(rc));
+    for (int i = 0; i < 3; i++) {
+        esi_wfile *f = w->files[i].f;
+        w->files[i].f = NULL;
+        sizes[i] = esi_io_wsize(f);
+        rc = esi_io_wclose(f, sync, e);
+        if (rc != ES_OK)
+            return rc;
     }
     return ES_OK;
 }
@@ -188,7 +248,8 @@ uint32_t esi_segment_term_count(const esi_segment *s)
 
 const char *esi_segment_name(const esi_segment *s) { return s->name; }
 
-/* Walk one term's postings: every doc, freq and position decodes. */
+/* Walk one term's postings: every doc, freq and position decodes, and the
+ * totals match the dictionary entry. */
 static es_status check_postings(const esi_segment *s, const esi_term_info *ti,
                                 esi_err *e)
 {
@@ -205,10 +266,14 @@ static es_status check_postings(const esi_segment *s, const esi_term_info *ti,
         rc = esi_postings_positions(&c, &pos, &np);
         if (rc != ES_OK)
             break;
+        if (ti->positions && np != c.freq) {
+            rc = ES_ECORRUPT;
+            break;
+        }
         n++;
-        cf += np;
-        if (np > mtf)
-            mtf = np;
+        cf += c.freq;
+        if (c.freq > mtf)
+            mtf = c.freq;
     }
     bool tail = c.rd.p != c.rd.end;
     esi_postings_close(&c);

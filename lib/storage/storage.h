@@ -36,12 +36,21 @@ typedef struct esi_field {
     size_t value_len;
 } esi_field;
 
+/* Position of an occurrence that counts for the term's frequency but has no
+ * position: a term every occurrence of which (in a segment) is ESI_POS_NONE
+ * is stored without positions (doc numbers and frequencies only). */
+#define ESI_POS_NONE UINT32_MAX
+
 /* One term occurrence of a document being added. */
 typedef struct esi_occ {
     const uint8_t *term;   /* key bytes (borrowed) */
     uint32_t term_len;
-    uint32_t pos;          /* position; occurrences of a term must come in
-                              non-decreasing position order per term */
+    uint32_t pos;          /* position (< ESI_POS_NONE), or ESI_POS_NONE.
+                              Occurrences of a term must come in
+                              non-decreasing position order per term, and a
+                              term is either always ESI_POS_NONE or never,
+                              in one document and across the documents of
+                              one RAM buffer (ES_EINVAL otherwise) */
 } esi_occ;
 
 /* A document handed to the writer, already analyzed. All borrowed. */
@@ -64,7 +73,8 @@ typedef struct esi_ixw esi_ixw;   /* the index writer: lock, buffer, commits */
 
 typedef struct esi_ixw_opts {
     bool create;              /* create the directory / empty index if missing */
-    size_t ram_buffer_bytes;  /* flush a segment when the buffer passes this */
+    size_t ram_buffer_bytes;  /* flush a segment when the buffer passes this
+                                 (everything it allocated); 0 = 64 MiB */
     bool sync;                /* fsync on commit */
 } esi_ixw_opts;
 
@@ -73,7 +83,15 @@ typedef struct esi_ixw_opts {
 es_status esi_ixw_open(esi_ixw **out, const char *dir, const esi_ixw_opts *o,
                        esi_err *e);
 /* Buffer a document; replaces any committed or buffered doc with its id.
- * May write a new (uncommitted) segment when the buffer is full. */
+ * May write a new (uncommitted) segment when the buffer is full.
+ * ES_EINVAL (empty id, a term's positions decreasing, a term given both
+ * ESI_POS_NONE and real positions, in this doc or against the buffered
+ * ones) and ES_ELIMIT (a term
+ * key longer than 1024 bytes) change nothing. ES_ENOMEM while buffering may
+ * leave the buffer half-updated: every later call then fails and the writer
+ * must be freed (committed data is never affected). An error from the
+ * flush that follows a full buffer comes after the doc was buffered; the
+ * buffer stays intact and the next commit retries the flush. */
 es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e);
 /* Delete by id (committed or buffered); missing ids are fine. */
 es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e);
@@ -97,6 +115,9 @@ typedef struct esi_term_info {
     uint64_t post_off;      /* where its postings start in .post */
     uint64_t post_len;      /* their length in bytes */
     uint32_t max_tf;        /* largest tf in any doc (for score bounds) */
+    bool positions;         /* positions are stored (false: the term was
+                               added with ESI_POS_NONE; a merge of segments
+                               that disagree keeps none) */
 } esi_term_info;
 
 /* Look a term up; ES_ENOTFOUND if absent (not an error, no message). */
@@ -137,6 +158,7 @@ typedef struct esi_postings {
     uint32_t block_n, block_i; /* docs in the current block, index of doc */
     uint32_t block_last;       /* last docno of the current block */
     uint32_t next_base;        /* smallest docno the next block may hold */
+    bool has_pos;              /* the term has positions sections */
     const uint8_t *pos_p, *pos_end; /* undecoded positions, from doc pos_i */
     uint32_t pos_i;
     bool positions_decoded;
@@ -155,7 +177,8 @@ es_status esi_postings_next(esi_postings *c);
 /* Move to the first doc >= target: ES_OK, ES_DONE, ES_ECORRUPT. */
 es_status esi_postings_advance(esi_postings *c, uint32_t target);
 /* Positions of the current doc (sorted ascending), borrowed until the cursor
- * moves. ES_OK or ES_ECORRUPT. */
+ * moves. ES_OK or ES_ECORRUPT. A term without positions (ti.positions
+ * false) gives ES_OK with *n = 0; its frequency is still c->freq. */
 es_status esi_postings_positions(esi_postings *c, const uint32_t **pos,
                                  uint32_t *n);
 void esi_postings_close(esi_postings *c);

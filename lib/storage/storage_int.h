@@ -2,8 +2,8 @@
  * storage_int.h: the storage layer's private interfaces, shared between its
  * files and its tests but by nothing above lib/storage. The codecs of the
  * three segment files (postings.c, termdict.c, docstore.c), the segment
- * builder that writes them (segment_writer.c), the mapped segment
- * (segment_reader.c), the manifest (manifest.c) and the merge (merge.c).
+ * builder that streams them to disk and the mapped segment (segment.c),
+ * the manifest (manifest.c) and the merge (merge.c).
  * Byte layouts are in docs/FORMAT.md.
  */
 #ifndef ES_STORAGE_INT_H
@@ -26,20 +26,45 @@
 #define ESI_MAX_TERM 1024          /* longest term key in bytes */
 #define ESI_STORE_TRAILER 64
 
+/* ---- streamed file images (segment.c) -----------------------------------
+ * A segment file is written while it is built: its bytes (frame header
+ * first) gather in b and go to the file whenever b passes ESI_SINK_CHUNK,
+ * so a segment never needs its whole image in memory. The crc32 and the
+ * payload offset run across drains. An I/O error is sticky: *rc becomes
+ * ES_EIO and the message (naming the file) is kept in *err. */
+#define ESI_SINK_CHUNK ((size_t)1 << 20)
+
+typedef struct esi_sink {
+    esi_buf b;                 /* bytes not yet written */
+    uint64_t drained;          /* bytes written to f */
+    uint32_t crc;              /* crc32 of those bytes */
+    esi_wfile *f;
+    esi_err *err;              /* where an I/O error's message goes */
+} esi_sink;
+
+/* Payload offset of the next byte. */
+static inline uint64_t esi_sink_off(const esi_sink *s)
+{
+    return s->drained + s->b.len - ES_FILE_HEADER_LEN;
+}
+/* Write b out once it holds at least ESI_SINK_CHUNK bytes. */
+void esi_sink_drain(es_status *rc, esi_sink *s);
+
 /* ---- postings encoder (postings.c) --------------------------------------
  * Feed the docs of one term in ascending docno order; finish writes the
- * last block and fills the term's dictionary entry. */
+ * last block and fills the term's dictionary entry. A term begun without
+ * positions takes only docnos and frequencies (add's pos is ignored). */
 typedef struct esi_postenc {
-    esi_buf *out;              /* the .post payload being built */
+    esi_sink *out;             /* the .post file being written */
     esi_buf docsec, possec;    /* sections of the current block */
     uint32_t n;                /* docs in the current block */
     uint32_t base;             /* first possible docno of this block */
     uint32_t prev;             /* previous docno in this block */
     uint32_t blk_max_tf;
-    esi_term_info ti;          /* running totals */
+    esi_term_info ti;          /* running totals; ti.positions as begun */
 } esi_postenc;
 
-void esi_postenc_begin(esi_postenc *pe, esi_buf *out);
+void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions);
 void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
                      const uint32_t *pos, uint32_t n);
 void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out);
@@ -47,7 +72,7 @@ void esi_postenc_free(esi_postenc *pe);
 
 /* ---- dictionary (termdict.c) ------------------------------------------- */
 typedef struct esi_dictw {
-    esi_buf out;               /* the whole file image */
+    esi_sink *out;             /* the .dict file being written */
     esi_buf index;             /* block index entries */
     esi_buf firsts;            /* first terms of the blocks */
     esi_buf last;              /* previous term */
@@ -56,7 +81,7 @@ typedef struct esi_dictw {
     uint64_t next_off;         /* post_off the next entry must have */
 } esi_dictw;
 
-void esi_dictw_init(es_status *rc, esi_dictw *w);
+void esi_dictw_init(esi_dictw *w, esi_sink *out);
 /* Terms must come in strictly increasing bytewise order. */
 void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
                    size_t len, const esi_term_info *ti);
@@ -81,7 +106,7 @@ void esi_dict_iter_free(esi_dict_iter *it);
 
 /* ---- stored documents (docstore.c) -------------------------------------- */
 typedef struct esi_storew {
-    esi_buf out;               /* file image */
+    esi_sink *out;             /* the .store file being written */
     esi_buf raw;               /* the block being filled */
     esi_buf blocktab, doctab;
     esi_buf ids;               /* id bytes, in docno order */
@@ -91,7 +116,7 @@ typedef struct esi_storew {
     int level;                 /* zlib level */
 } esi_storew;
 
-void esi_storew_init(es_status *rc, esi_storew *w);
+void esi_storew_init(esi_storew *w, esi_sink *out);
 /* Encode one document record (used by the RAM buffer). */
 void esi_store_encode(es_status *rc, esi_buf *b, const char *id, size_t id_len,
                       const char *text, size_t text_len,
@@ -109,7 +134,7 @@ es_status esi_doc_read_raw(esi_doc_reader *r, const esi_segment *s,
                            uint32_t docno, const uint8_t **rec, size_t *len,
                            esi_err *e);
 
-/* ---- segments (segment_reader.c) ---------------------------------------- */
+/* ---- segments (segment.c) ---------------------------------------- */
 struct esi_segment {
     char name[32];             /* "seg_000001" */
     uint64_t id;
@@ -145,20 +170,28 @@ void esi_segment_filename(char *out, size_t n, uint64_t id, const char *ext);
 /* Walk every dict block, postings list and store block. */
 es_status esi_segment_check(const esi_segment *s, esi_err *e);
 
-/* ---- segment builder (segment_writer.c) --------------------------------- */
+/* ---- segment builder (segment.c) --------------------------------- */
 typedef struct esi_segw {
-    esi_buf post;              /* .post image */
+    esi_sink files[3];         /* .dict, .post, .store */
     esi_dictw dict;
     esi_storew store;
     esi_postenc pe;
-    bool in_term;
+    esi_err ioerr;             /* the first I/O error of a sink */
+    uint64_t id;
 } esi_segw;
 
-void esi_segw_init(es_status *rc, esi_segw *w);
+#define ESI_SEGW_POST(w) (&(w)->files[1])
+
+/* Create the three files of segment id in dir (their frame headers are
+ * buffered). On failure nothing is left behind; free w either way. */
+es_status esi_segw_open(esi_segw *w, const char *dir, uint64_t id, esi_err *e);
+/* Remove files not finished, free buffers. */
 void esi_segw_free(esi_segw *w);
-/* Write the three files of segment id (fsync when sync). */
-es_status esi_segw_write(esi_segw *w, const char *dir, uint64_t id, bool sync,
-                         uint64_t sizes[3], esi_err *e);
+/* Finish the three files (trailers, footers), fsync when sync, close.
+ * rc is the builder's sticky status: an error there (or an I/O error kept
+ * by a sink) becomes the message. */
+es_status esi_segw_finish(esi_segw *w, es_status rc, bool sync,
+                          uint64_t sizes[3], esi_err *e);
 
 /* ---- deletions & manifest (manifest.c) ---------------------------------- */
 typedef struct esi_manifest_seg {

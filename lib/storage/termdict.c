@@ -11,10 +11,10 @@
  */
 #include "storage_int.h"
 
-void esi_dictw_init(es_status *rc, esi_dictw *w)
+void esi_dictw_init(esi_dictw *w, esi_sink *out)
 {
     memset(w, 0, sizeof *w);
-    esi_file_begin(rc, &w->out, ESI_MAGIC_DICT, 0);
+    w->out = out;
 }
 
 void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
@@ -22,7 +22,7 @@ void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
 {
     if (*rc != ES_OK)
         return;
-    if (len == 0 || len > ESI_MAX_TERM || ti->df == 0) {
+    if (len == 0 || len > ESI_MAX_TERM || ti->df == 0 || ti->max_tf == 0) {
         *rc = ES_EINVAL;
         return;
     }
@@ -40,7 +40,7 @@ void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
     bool first = w->in_block == 0;
     if (first) {
         shared = 0;
-        uint64_t off = w->out.len - ES_FILE_HEADER_LEN;
+        uint64_t off = esi_sink_off(w->out);
         esi_buf_put_u64(rc, &w->index, off);
         esi_buf_put_u32(rc, &w->index, (uint32_t)w->firsts.len);
         esi_buf_put_u32(rc, &w->index, (uint32_t)len);
@@ -50,38 +50,37 @@ void esi_dictw_add(es_status *rc, esi_dictw *w, const uint8_t *term,
         *rc = ES_EINVAL;
         return;
     }
-    esi_buf_put_varint(rc, &w->out, shared);
-    esi_buf_put_varint(rc, &w->out, len - shared);
-    esi_buf_put(rc, &w->out, term + shared, len - shared);
+    esi_buf_put_varint(rc, &w->out->b, shared);
+    esi_buf_put_varint(rc, &w->out->b, len - shared);
+    esi_buf_put(rc, &w->out->b, term + shared, len - shared);
     if (first)
-        esi_buf_put_varint(rc, &w->out, ti->post_off);
-    esi_buf_put_varint(rc, &w->out, ti->df);
-    esi_buf_put_varint(rc, &w->out, ti->cf - ti->df);
-    esi_buf_put_varint(rc, &w->out, ti->max_tf);
-    esi_buf_put_varint(rc, &w->out, ti->post_len);
+        esi_buf_put_varint(rc, &w->out->b, ti->post_off);
+    esi_buf_put_varint(rc, &w->out->b, ti->df);
+    esi_buf_put_varint(rc, &w->out->b, ti->cf - ti->df);
+    esi_buf_put_varint(rc, &w->out->b, ((uint64_t)ti->max_tf << 1) | !ti->positions);
+    esi_buf_put_varint(rc, &w->out->b, ti->post_len);
     w->next_off = ti->post_off + ti->post_len;
     esi_buf_reset(&w->last);
     esi_buf_put(rc, &w->last, term, len);
     w->nterms++;
     if (++w->in_block == ESI_DICT_BLOCK)
         w->in_block = 0;
+    esi_sink_drain(rc, w->out);
 }
 
 void esi_dictw_finish(es_status *rc, esi_dictw *w)
 {
     if (*rc == ES_OK && w->firsts.len > UINT32_MAX)
         *rc = ES_ELIMIT;
-    esi_buf_put(rc, &w->out, w->index.data, w->index.len);
-    esi_buf_put(rc, &w->out, w->firsts.data, w->firsts.len);
-    esi_buf_put_u64(rc, &w->out, w->nterms);
-    esi_buf_put_u32(rc, &w->out, w->nblocks);
-    esi_buf_put_u32(rc, &w->out, (uint32_t)w->firsts.len);
-    esi_file_finish(rc, &w->out);
+    esi_buf_put(rc, &w->out->b, w->index.data, w->index.len);
+    esi_buf_put(rc, &w->out->b, w->firsts.data, w->firsts.len);
+    esi_buf_put_u64(rc, &w->out->b, w->nterms);
+    esi_buf_put_u32(rc, &w->out->b, w->nblocks);
+    esi_buf_put_u32(rc, &w->out->b, (uint32_t)w->firsts.len);
 }
 
 void esi_dictw_free(esi_dictw *w)
 {
-    esi_buf_free(&w->out);
     esi_buf_free(&w->index);
     esi_buf_free(&w->firsts);
     esi_buf_free(&w->last);
@@ -144,12 +143,15 @@ static bool read_entry(esi_rd *r, bool first, uint8_t *term, size_t *tlen,
     if (!esi_rd_varint(r, &df) || !esi_rd_varint(r, &cfx) ||
         !esi_rd_varint(r, &mtf) || !esi_rd_varint(r, &plen))
         return false;
+    bool nopos = mtf & 1;
+    mtf >>= 1;
     if (df == 0 || df > UINT32_MAX || mtf > UINT32_MAX || mtf == 0 ||
         cfx > UINT64_MAX - df)
         return false;
     ti->df = (uint32_t)df;
     ti->cf = cfx + df;
     ti->max_tf = (uint32_t)mtf;
+    ti->positions = !nopos;
     ti->post_off = off;
     ti->post_len = plen;
     return true;

@@ -1,0 +1,250 @@
+/*
+ * bench_storage.c: index size and build throughput of the storage layer on
+ * the shared corpus (main.jsonl.gz). Storage never analyzes text, so this
+ * program feeds it a stand-in for the analyzer: every CJK character is a
+ * unit term with its position, every pair of adjacent CJK characters a
+ * bigram without position (ESI_POS_NONE: phrases are verified on the single
+ * characters' positions), every ASCII letter/digit run (lower-cased) a unit term;
+ * title tokens are also indexed as "title\x1f<term>". Prints bytes per file
+ * kind against the raw UTF-8 text, build time and peak RSS.
+ *
+ * Usage: bench_storage [index-dir] [ram-buffer-MiB] [max-docs] [dry]
+ * ("dry" runs only the corpus reader and tokenizer, to subtract its time.)
+ */
+#include "storage/storage_int.h"
+#include "testutil.h"   /* tests/, for the corpus reader */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
+
+typedef struct bench {
+    esi_ixw *w;
+    esi_occ *occ;
+    size_t nocc, cap;
+    uint64_t raw, docs, occs;
+    int failed;
+    bool dry;
+} bench;
+
+static void push(bench *b, const uint8_t *t, size_t n, uint32_t pos)
+{
+    if (b->nocc == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 4096;
+        b->occ = realloc(b->occ, b->cap * sizeof *b->occ);
+    }
+    b->occ[b->nocc++] = (esi_occ){ t, (uint32_t)n, pos };
+}
+
+static bool is_cjk(uint32_t cp)
+{
+    return (cp >= 0x3400 && cp <= 0x9fff) || (cp >= 0xf900 && cp <= 0xfaff) ||
+           (cp >= 0x20000 && cp <= 0x3134f);
+}
+
+/* Tokenize s into b->occ; term bytes point into s (or into lower, for
+ * ASCII runs); prefix (a field name) is prepended via arena. */
+static uint32_t tokenize(bench *b, const char *s, size_t n, char *lower,
+                         char *arena, size_t *arena_len, const char *prefix)
+{
+    size_t i = 0;
+    uint32_t pos = 0;
+    size_t prev_start = 0, prev_len = 0;
+    bool prev_cjk = false;
+    size_t pl = prefix ? strlen(prefix) : 0;
+    while (i < n) {
+        size_t st = i;
+        uint32_t cp = esi_utf8_next((const uint8_t *)s, n, &i);
+        if (is_cjk(cp)) {
+            const char *t = s + st;
+            size_t tl = i - st;
+            if (prefix) {
+                char *a = arena + *arena_len;
+                memcpy(a, prefix, pl);
+                memcpy(a + pl, t, tl);
+                *arena_len += pl + tl;
+                t = a;
+                tl += pl;
+            }
+            push(b, (const uint8_t *)t, tl, pos);
+            if (prev_cjk) {
+                size_t bl = prev_len + (i - st);
+                char *a = arena + *arena_len;
+                memcpy(a, prefix ? prefix : "", pl);
+                memcpy(a + pl, s + prev_start, bl);
+                *arena_len += pl + bl;
+                push(b, (const uint8_t *)a, pl + bl, ESI_POS_NONE);
+            }
+            prev_cjk = true;
+            prev_start = st;
+            prev_len = i - st;
+            pos++;
+        } else if (cp < 128 && ((cp | 32) - 'a' < 26 || cp - '0' < 10)) {
+            size_t j = st;
+            while (j < n && (unsigned char)s[j] < 128 &&
+                   ((((unsigned char)s[j] | 32) - 'a') < 26 ||
+                    ((unsigned char)s[j] - '0') < 10))
+                j++;
+            char *a = arena + *arena_len;
+            memcpy(a, prefix ? prefix : "", pl);
+            for (size_t k = st; k < j; k++)
+                a[pl + k - st] = (char)((s[k] >= 'A' && s[k] <= 'Z') ? s[k] | 32 : s[k]);
+            size_t tl = j - st;
+            if (tl > 200)
+                tl = 200;
+            *arena_len += pl + (j - st);
+            push(b, (const uint8_t *)a, pl + tl, pos++);
+            i = j;
+            prev_cjk = false;
+        } else {
+            prev_cjk = false;
+        }
+    }
+    (void)lower;
+    return pos;
+}
+
+static void on_doc(const char *id, const char *title, const char *text,
+                   size_t len, void *p)
+{
+    bench *b = p;
+    if (b->failed)
+        return;
+    b->nocc = 0;
+    size_t tl = strlen(title);
+    char *arena = malloc(3 * (len + tl) * 8 + 64);
+    size_t alen = 0;
+    uint32_t doclen = tokenize(b, text, len, NULL, arena, &alen, NULL);
+    tokenize(b, title, tl, NULL, arena, &alen, "title\x1f");
+    esi_field f = { "title", 5, title, tl };
+    esi_doc_in in = { id, strlen(id), text, len, &f, 1, b->occ, b->nocc, doclen, 0 };
+    esi_err e;
+    if (b->dry) {
+        /* measure the feeder alone */
+    } else if (esi_ixw_add(b->w, &in, &e) != ES_OK) {
+        fprintf(stderr, "add %s: %s\n", id, e.msg);
+        b->failed = 1;
+    }
+    free(arena);
+    b->raw += len;
+    b->docs++;
+    b->occs += b->nocc;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) of this process so far: steadier than wall
+ * time on a shared machine. */
+static double cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void report(const char *what, const char *dir, uint64_t raw)
+{
+    esi_snapshot *s;
+    esi_err e;
+    if (esi_snapshot_open(&s, dir, false, &e) != ES_OK) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    esi_storage_stats st;
+    esi_snapshot_stats(s, &st, &e);
+    uint64_t total = st.bytes_manifest + st.bytes_dict + st.bytes_postings +
+                     st.bytes_store + st.bytes_deletes;
+    printf("%s: %zu segments, %llu terms\n", what, s->nsegs,
+           (unsigned long long)st.terms);
+    printf("  dict      %10llu  %5.1f%% of raw\n", (unsigned long long)st.bytes_dict,
+           100.0 * st.bytes_dict / raw);
+    printf("  postings  %10llu  %5.1f%%\n", (unsigned long long)st.bytes_postings,
+           100.0 * st.bytes_postings / raw);
+    printf("  store     %10llu  %5.1f%%\n", (unsigned long long)st.bytes_store,
+           100.0 * st.bytes_store / raw);
+    printf("  manifest+del %7llu\n",
+           (unsigned long long)(st.bytes_manifest + st.bytes_deletes));
+    printf("  total     %10llu  %5.1f%% of %llu raw text bytes\n",
+           (unsigned long long)total, 100.0 * total / raw, (unsigned long long)raw);
+    esi_snapshot_free(s);
+}
+
+int main(int argc, char **argv)
+{
+    if (!tu_corpus_dir()) {
+        printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
+        return 77;
+    }
+    char *dir = argc > 1 ? argv[1] : tu_tmpdir();
+    size_t ram = (argc > 2 ? (size_t)atol(argv[2]) : 64) << 20;
+    size_t max = argc > 3 ? (size_t)atol(argv[3]) : SIZE_MAX;
+    tu_rmrf(dir);
+    esi_ixw_opts o = { true, ram, true };
+    bench b = { 0 };
+    esi_err e;
+    if (esi_ixw_open(&b.w, dir, &o, &e) != ES_OK) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    b.dry = argc > 4 && strcmp(argv[4], "dry") == 0;
+    if (b.dry) {
+        double d0 = now();
+        tu_corpus_docs("main.jsonl.gz", max, on_doc, &b);
+        printf("feeder alone: %llu docs in %.2fs\n", (unsigned long long)b.docs,
+               now() - d0);
+        printf("feeder CPU %.2fs\n", cpu());
+        esi_ixw_free(b.w);
+        return 0;
+    }
+    double t0 = now(), c0 = cpu();
+    tu_corpus_docs("main.jsonl.gz", max, on_doc, &b);
+    double t1 = now(), c1 = cpu();
+    if (b.failed || esi_ixw_commit(b.w, &e) != ES_OK) {
+        fprintf(stderr, "commit: %s\n", e.msg);
+        return 1;
+    }
+    double t2 = now(), c2 = cpu();
+    printf("%llu docs, %llu raw bytes, %llu term occurrences; add %.2fs "
+           "(incl. gunzip+json+tokenize), commit %.2fs, %.1f MB/s; "
+           "CPU add %.2fs commit %.2fs\n",
+           (unsigned long long)b.docs, (unsigned long long)b.raw,
+           (unsigned long long)b.occs, t1 - t0, t2 - t1,
+           b.raw / 1e6 / (t2 - t0), c1 - c0, c2 - c1);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS after indexing %ld MiB (ram buffer %zu MiB)\n",
+           ru.ru_maxrss / 1024, ram >> 20);
+    report("after commit", dir, b.raw);
+    double t3 = now(), c3 = cpu();
+    if (esi_ixw_optimize(b.w, &e) != ES_OK) {
+        fprintf(stderr, "optimize: %s\n", e.msg);
+        return 1;
+    }
+    double t4o = now(), c4 = cpu();
+    printf("optimize %.2fs (CPU %.2fs); build incl. optimize %.2fs wall, "
+           "%.2fs CPU, %.1f MB/s by CPU\n", t4o - t3, c4 - c3, t4o - t0,
+           c4 - c0, b.raw / 1e6 / (c4 - c0));
+    report("after optimize", dir, b.raw);
+    esi_ixw_free(b.w);
+    double t4 = now();
+    if (esi_storage_check(dir, &e) != ES_OK) {
+        fprintf(stderr, "check: %s\n", e.msg);
+        return 1;
+    }
+    printf("check %.2fs\n", now() - t4);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS with optimize %ld MiB (ram buffer %zu MiB)\n", ru.ru_maxrss / 1024, ram >> 20);
+    free(b.occ);
+    if (argc <= 1) {
+        tu_rmrf(dir);
+        free(dir);
+    }
+    return 0;
+}

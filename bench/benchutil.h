@@ -1,0 +1,71 @@
+/*
+ * benchutil.h: what every benchmark driver shares: loading the corpus and
+ * the query file, the clock, peak RSS, bytes on disk, and one main loop that
+ * builds an index, times every query and prints the metrics. A driver only
+ * supplies a bench_engine (build, open, query, close) and calls bench_main().
+ *
+ * Driver command line (bench/run calls it so):
+ *     bench_X CORPUS.jsonl QUERIES INDEX_PATH COUNTS_OUT
+ * CORPUS is uncompressed JSON Lines with id, title, date, text. The driver
+ * creates the index at INDEX_PATH (which must not exist), runs the query set
+ * once untimed (warm-up) and once timed, writes "count<TAB>query" per query
+ * to COUNTS_OUT (count -1 when the engine rejected the query) and prints one
+ * "name value" line per metric on stdout.
+ */
+#ifndef BENCHUTIL_H
+#define BENCHUTIL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bench_doc {
+    char *id, *title, *date, *text;
+    size_t id_len, title_len, date_len, text_len;
+} bench_doc;
+
+typedef struct bench_corpus {
+    bench_doc *docs;
+    size_t n;
+    size_t text_bytes;  /* sum of text_len: the "raw text" of every ratio */
+} bench_corpus;
+
+typedef struct bench_query {
+    char *text;         /* the line, without its newline */
+    size_t len;
+    int phrase;         /* the line is one quoted string */
+    char *inner;        /* for a phrase: the text between the quotes */
+    size_t inner_len;
+} bench_query;
+
+typedef struct bench_engine {
+    const char *name;
+    void *st;
+    /* Build the index of every document at path; 0 or -1 (message printed). */
+    int (*build)(void *st, const bench_corpus *c, const char *path);
+    /* Open the built index for searching; 0 or -1. */
+    int (*open)(void *st, const char *path);
+    /* Count every hit of q and fetch the top 10 with their text: *count gets
+     * the hit count, or -1 if the engine rejects the query. 0 or -1 (fatal). */
+    int (*query)(void *st, const bench_query *q, long long *count);
+    void (*close)(void *st);
+} bench_engine;
+
+/* Seconds on the monotonic clock. */
+double bench_now(void);
+/* Peak resident set of this process in KiB (getrusage ru_maxrss). */
+long bench_peak_rss_kb(void);
+/* Bytes of the regular files under path (or of path itself); -1 on error. */
+long long bench_disk_bytes(const char *path);
+/* True if a query line is one quoted string. */
+int bench_is_phrase(const char *s, size_t len);
+/* Run the whole benchmark for engine e; returns the exit status. */
+int bench_main(int argc, char **argv, const bench_engine *e);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BENCHUTIL_H */
