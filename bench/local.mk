@@ -12,12 +12,16 @@ bench_bench_analyzer_LDADD = lib/libescore.la $(ES_LIBS)
 # FTS5 and Xapian drivers need libraries configure does not look for, so
 # bench/run compiles them itself with pkg-config; they are only distributed.
 BENCH_COMMON = bench/benchutil.c bench/benchutil.h tools/json.c tools/json.h
-EXTRA_PROGRAMS = bench/bench_edusearch bench/bench_reference
+EXTRA_PROGRAMS = bench/bench_edusearch bench/bench_reference bench/bench_search
 bench_bench_edusearch_SOURCES = bench/bench_edusearch.c $(BENCH_COMMON)
 bench_bench_edusearch_LDADD = lib/libedusearch.la
 bench_bench_reference_SOURCES = bench/bench_reference.c $(BENCH_COMMON)
 bench_bench_reference_LDADD = lib/libescore.la $(ES_LIBS)
 bench_bench_reference_CPPFLAGS = $(AM_CPPFLAGS) -DES_TESTING
+# bench_search: search latency and pruning on the shared corpus (reads
+# internal esi_* counters, so it links libescore).
+bench_bench_search_SOURCES = bench/bench_search.c tools/json.c tools/json.h
+bench_bench_search_LDADD = lib/libescore.la $(ES_LIBS) -lm
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/run bench/bench_fts5.c bench/bench_xapian.cc \
 	bench/queries.txt bench/make_queries.py bench/results/latest.md \

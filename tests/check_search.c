@@ -10,6 +10,7 @@
  */
 #include "search/query.h"
 #include "search/search.h"
+#include "api/api.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -151,11 +152,15 @@ static const char *all_ids(const char *q)
 
 START_TEST(test_search_lower_phrases)
 {
-    ck_assert_str_eq(low("\"教育强国\""), "[教育@0 强国@2]");
-    ck_assert_str_eq(low("\"集团化办学\""), "[集团@0 化办@2 办学@3]");
+    /* pairs cover the run and narrow the documents; from three characters
+     * on, single characters at their offsets verify the positions */
+    ck_assert_str_eq(low("\"教育强国\""), "[教育@0 强国@2 教@0 育@1 强@2 国@3]");
+    ck_assert_str_eq(low("\"集团化办学\""),
+                     "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]");
     ck_assert_str_eq(low("\"校\""), "[校@0]");
-    ck_assert_str_eq(low("“集團化辦學”"), "[集团@0 化办@2 办学@3]");
-    ck_assert_str_eq(low("\"教育，强国\""), "[教育@0 强国@2]");
+    ck_assert_str_eq(low("“集團化辦學”"),
+                     "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]");
+    ck_assert_str_eq(low("\"教育，强国\""), "[教育@0 强国@2 教@0 育@1 强@2 国@3]");
     ck_assert_str_eq(low("title:\"双减\""), "[title:双减@0]");
     ck_assert_str_eq(low("ＡＩ"), "[ai@0]");
     ck_assert_str_eq(low("\"AI数智\""), "[ai@0 数智@1]");
@@ -168,7 +173,7 @@ START_TEST(test_search_lower_bare_runs)
 {
     /* words required, whole run as the bonus */
     const char *d = low("集团化办学");
-    ck_assert_msg(!strncmp(d, "AND(", 4) && strstr(d, " +[集团@0 化办@2 办学@3])"),
+    ck_assert_msg(!strncmp(d, "AND(", 4) && strstr(d, " +[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4])"),
                   "%s", d);
     d = low("濮教函〔2025〕93号");
     ck_assert_msg(strstr(d, "[2025@0]") && strstr(d, "[93@0]"), "%s", d);
@@ -287,6 +292,70 @@ START_TEST(test_search_snippets)
                       strstr(es_results_snippet(r, i, NULL), "化辦學</b>"),
                       "%s", es_results_snippet(r, i, NULL));
     es_results_free(r);
+}
+END_TEST
+
+/* The highlighted texts of hit i, "|"-joined (static buffer). */
+static const char *ranges_text(const es_results *r, size_t i)
+{
+    static char out[1024];
+    const es_range *rg;
+    size_t nr = es_results_matches(r, i, &rg), n = 0;
+    const char *t = es_results_text(r, i, NULL);
+    out[0] = 0;
+    for (size_t k = 0; k < nr; k++)
+        n += (size_t)snprintf(out + n, sizeof out - n, "%s%.*s", k ? "|" : "",
+                              (int)(rg[k].end - rg[k].start), t + rg[k].start);
+    return out;
+}
+
+START_TEST(test_search_highlight_run_words)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, &err), ES_OK);
+    static const char *t_exact = "推进集团化办学是重要途径，文化建设也要跟上。";
+    static const char *t_district = "实行学区化办学，集团内部统筹。文化活动丰富。";
+    static const char *t_scattered = "集团内部的文化建设与办学理念相互促进。";
+    add(w, "exact", NULL, NULL, t_exact, strlen(t_exact));
+    add(w, "district", NULL, NULL, t_district, strlen(t_district));
+    add(w, "scattered", NULL, NULL, t_scattered, strlen(t_scattered));
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.snippet_sentences = 3;
+    es_results *r = run(ix, "集团化办学", &o);
+    ck_assert_uint_eq(es_results_count(r), 3);
+    ck_assert_str_eq(es_results_id(r, 0, NULL), "exact");
+    for (size_t i = 0; i < 3; i++) {
+        const char *id = es_results_id(r, i, NULL);
+        const char *sn = es_results_snippet(r, i, NULL);
+        ck_assert_msg(!strstr(sn, "[化]") && strstr(sn, "文化"), "%s: %s", id, sn);
+        if (!strcmp(id, "exact")) {
+            ck_assert_msg(strstr(sn, "[集团化办学]"), "%s", sn);
+            ck_assert_str_eq(ranges_text(r, i), "集团化办学");
+        } else if (!strcmp(id, "district")) {
+            ck_assert_msg(strstr(sn, "学区[化办学]") && strstr(sn, "[集团]"), "%s", sn);
+            ck_assert_str_eq(ranges_text(r, i), "化办学|集团");
+        } else {
+            ck_assert_msg(strstr(sn, "[集团]") && strstr(sn, "[办学]"), "%s", sn);
+            ck_assert_str_eq(ranges_text(r, i), "集团|办学");
+        }
+    }
+    es_results_free(r);
+    /* a quoted single character is highlighted wherever it occurs */
+    r = run(ix, "\"化\"", &o);
+    ck_assert_uint_eq(es_results_count(r), 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_msg(strstr(es_results_snippet(r, i, NULL), "文[化]"), "%s",
+                      es_results_snippet(r, i, NULL));
+    es_results_free(r);
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
 }
 END_TEST
 
@@ -459,6 +528,209 @@ START_TEST(test_search_phrase_equals_substring)
 }
 END_TEST
 
+/* ---- prefix* ------------------------------------------------------------ */
+
+START_TEST(test_search_prefix_expansion)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = NULL;
+    es_error err;
+    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
+    wo.fsync = 0;
+    wo.ram_buffer_bytes = 1 << 12;        /* several segments */
+    wo.extract_fields = 0;
+    ck_assert_int_eq(es_writer_open(&w, dir, &wo, &err), ES_OK);
+    uint64_t seed = tu_seed(), st = seed;
+    enum { ND = 60, NW = 12 };
+    static char words[ND][NW][8], title[ND][8];
+    static const char alpha[] = "abc1";
+    for (int d = 0; d < ND; d++) {
+        char text[256], id[16];
+        size_t n = 0;
+        for (int k = 0; k <= NW; k++) {
+            char *wd = k < NW ? words[d][k] : title[d];
+            size_t len = 1 + tu_rand(&st) % 4;
+            bool num = tu_rand(&st) % 4 == 0;
+            for (size_t i = 0; i < len; i++)
+                wd[i] = num ? (char)('1' + tu_rand(&st) % 3) : alpha[tu_rand(&st) % 3];
+            wd[len] = 0;
+            if (k < NW)
+                n += (size_t)snprintf(text + n, sizeof text - n, "%s 的 ", wd);
+        }
+        snprintf(id, sizeof id, "d%02d", d);
+        add(w, id, title[d], NULL, text, n);
+    }
+    /* a document with more than ESI_PREFIX_MAX distinct words starting x */
+    {
+        char *big = malloc(16 * 1100);
+        size_t n = 0;
+        for (int i = 0; i < 1100; i++)
+            n += (size_t)sprintf(big + n, "x%04d ", i);
+        add(w, "big", NULL, NULL, big, n);
+        free(big);
+    }
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 100;
+    static const char *pre[] = { "a", "b", "c", "ab", "ba", "cc", "abc", "1", "12",
+                                 "23", "333", "aaaa", "title:a", "title:bc" };
+    for (size_t p = 0; p < sizeof pre / sizeof *pre; p++) {
+        bool field = !strncmp(pre[p], "title:", 6);
+        const char *px = field ? pre[p] + 6 : pre[p];
+        size_t pl = strlen(px);
+        char q[32], want[ND + 1] = { 0 };
+        snprintf(q, sizeof q, "%s*", pre[p]);
+        int nwant = 0;
+        for (int d = 0; d < ND; d++) {
+            bool m = false;
+            if (field)
+                m = !strncmp(title[d], px, pl);
+            for (int k = 0; k < NW && !field && !m; k++)
+                m = !strncmp(words[d][k], px, pl);
+            want[d] = m;
+            nwant += m;
+        }
+        es_results *r = run(ix, q, &o);
+        ck_assert_msg(es_results_total(r) == (uint64_t)nwant, "seed %llu: %s: %llu "
+                      "hits, expected %d", (unsigned long long)seed, q,
+                      (unsigned long long)es_results_total(r), nwant);
+        for (size_t i = 0; i < es_results_count(r); i++) {
+            int d = atoi(es_results_id(r, i, NULL) + 1);
+            ck_assert_msg(want[d], "seed %llu: %s matched d%02d", (unsigned long long)seed,
+                          q, d);
+            ck_assert(i == 0 || es_results_score(r, i) <= es_results_score(r, i - 1));
+            if (!field) {   /* highlights: whole words starting with the prefix */
+                const es_range *rg;
+                size_t nr = es_results_matches(r, i, &rg);
+                const char *t = es_results_text(r, i, NULL);
+                ck_assert_uint_gt(nr, 0);
+                for (size_t k = 0; k < nr; k++)
+                    ck_assert(!strncmp(t + rg[k].start, px, pl));
+            }
+        }
+        es_results_free(r);
+    }
+    /* the cap */
+    es_query *qq = NULL;
+    es_results *r = NULL;
+    ck_assert_int_eq(es_query_parse(&qq, "x*", 2, &err), ES_OK);
+    ck_assert_int_eq(es_search(&r, ix, qq, &o, &err), ES_ELIMIT);
+    ck_assert_msg(strstr(err.message, "x* matches more than 1024 terms"), "%s",
+                  err.message);
+    es_query_free(qq);
+    ck_assert_int_eq(es_query_parse(&qq, "x10*", 4, &err), ES_OK);
+    ck_assert_int_eq(es_search(&r, ix, qq, &o, &err), ES_OK);
+    ck_assert_uint_eq(es_results_total(r), 1);
+    ck_assert_uint_eq(es_results_matches(r, 0, NULL), 100);   /* x1000..x1099 */
+    es_results_free(r);
+    es_query_free(qq);
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- pruning ------------------------------------------------------------ */
+
+typedef struct vocab {
+    char w[4096][32];
+    size_t n;
+} vocab;
+
+static int on_vocab(const es_token *t, void *p)
+{
+    vocab *v = p;
+    if (v->n < 4096 && t->term_len < 32 &&
+        ((t->kind == ES_TOKEN_WORD && t->span >= 2) || t->kind == ES_TOKEN_LATIN)) {
+        memcpy(v->w[v->n], t->term, t->term_len);
+        v->w[v->n++][t->term_len] = 0;
+    }
+    return 0;
+}
+
+/* Run q through the executor; returns the hits (esi_free them). */
+static esi_hit *exec_q(const es_query *q, size_t off, size_t lim, bool prune,
+                       bool exact, size_t *n, uint64_t *total, uint64_t *scored)
+{
+    esi_search_stats st = { 0 };
+    esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st };
+    esi_hit *h = NULL;
+    esi_err e = { 0 };
+    ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
+                  "%s (query %s, prune %d exact %d)", e.msg, q->text, prune, exact);
+    *scored = st.scored;
+    return h;
+}
+
+START_TEST(test_search_pruning_same_top)
+{
+    vocab *v = calloc(1, sizeof *v);
+    for (size_t i = 0; i < cp->n; i += 3)
+        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
+    ck_assert_uint_gt(v->n, 100);
+    uint64_t seed = tu_seed(), st = seed, scored_full = 0, scored_pruned = 0;
+    static const char *ops[] = { " ", " ", " ", " OR ", " -" };
+    for (int it = 0; it < 400; it++) {
+        char q[512];
+        size_t len = 0, nw = 1 + tu_rand(&st) % 4;
+        for (size_t w = 0; w < nw; w++) {
+            /* common words come first in a text: bias towards the front */
+            size_t i = tu_rand(&st) % (tu_rand(&st) % 2 ? v->n : 64);
+            const char *op = w == 0 ? "" : ops[tu_rand(&st) % 5];
+            bool quote = tu_rand(&st) % 6 == 0, title = tu_rand(&st) % 10 == 0;
+            len += (size_t)snprintf(q + len, sizeof q - len, "%s%s%s%s%s", op,
+                                    title ? "title:" : "", quote ? "\"" : "",
+                                    v->w[i], quote ? "\"" : "");
+        }
+        if (tu_rand(&st) % 5 == 0) {   /* a bare run of two words: bonus phrase */
+            size_t i = tu_rand(&st) % v->n, j = tu_rand(&st) % 64;
+            snprintf(q, sizeof q, "%s%s", v->w[j], v->w[i]);
+        }
+        es_query *pq = NULL;
+        es_error err;
+        if (es_query_parse(&pq, q, strlen(q), &err) != ES_OK)
+            continue;                  /* e.g. only excluded terms */
+        size_t off = tu_rand(&st) % 3 == 0 ? 5 : 0;
+        size_t n0, n1, n2;
+        uint64_t t0, t1, t2, s0, s1, s2;
+        esi_hit *h0 = exec_q(pq, off, 10, false, true, &n0, &t0, &s0);
+        esi_hit *h1 = exec_q(pq, off, 10, true, true, &n1, &t1, &s1);
+        esi_hit *h2 = exec_q(pq, off, 10, true, false, &n2, &t2, &s2);
+        ck_assert_msg(t1 == t0, "seed %llu: %s: exact total %llu vs %llu",
+                      (unsigned long long)seed, q, (unsigned long long)t1,
+                      (unsigned long long)t0);
+        ck_assert_msg(t2 <= t0 && (t0 == 0) == (t2 == 0), "seed %llu: %s: lower "
+                      "bound %llu of %llu", (unsigned long long)seed, q,
+                      (unsigned long long)t2, (unsigned long long)t0);
+        ck_assert_msg(n1 == n0 && n2 == n0, "seed %llu: %s: %zu/%zu/%zu hits",
+                      (unsigned long long)seed, q, n0, n1, n2);
+        for (size_t k = 0; k < n0; k++) {
+            ck_assert_msg(h1[k].seg == h0[k].seg && h1[k].doc == h0[k].doc &&
+                          h1[k].score == h0[k].score &&
+                          h2[k].seg == h0[k].seg && h2[k].doc == h0[k].doc &&
+                          h2[k].score == h0[k].score,
+                          "seed %llu: %s: hit %zu differs with pruning",
+                          (unsigned long long)seed, q, k);
+        }
+        ck_assert(s1 <= s0 && s2 <= s0);
+        scored_full += s0;
+        scored_pruned += s2;
+        esi_free(h0);
+        esi_free(h1);
+        esi_free(h2);
+        es_query_free(pq);
+    }
+    printf("pruning: %llu docs scored exhaustively, %llu pruned (seed %llu)\n",
+           (unsigned long long)scored_full, (unsigned long long)scored_pruned,
+           (unsigned long long)seed);
+    ck_assert_uint_lt(scored_pruned, scored_full);
+    free(v);
+}
+END_TEST
+
 /* ---- threads ------------------------------------------------------------ */
 
 static const char *tq[] = { "教育", "学校 教师", "\"义务教育\"", "职业教育 OR 学前教育",
@@ -544,6 +816,13 @@ static Suite *search_suite(void)
         tcase_add_test(tc, smalls[i].fn);
         suite_add_tcase(s, tc);
     }
+    tc = tcase_create("highlight_run_words");
+    tcase_add_test(tc, test_search_highlight_run_words);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("prefix_expansion");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_search_prefix_expansion);
+    suite_add_tcase(s, tc);
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
         return s;
@@ -552,6 +831,11 @@ static Suite *search_suite(void)
     tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_search_phrase_equals_substring);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("pruning_same_top");
+    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_search_pruning_same_top);
     suite_add_tcase(s, tc);
     tc = tcase_create("threads_agree");
     tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);

@@ -12,7 +12,8 @@ AM_TESTS_ENVIRONMENT = \
 	ES_TOP_SRCDIR='$(abs_top_srcdir)'; export ES_TOP_SRCDIR; \
 	ES_TOP_BUILDDIR='$(abs_top_builddir)'; export ES_TOP_BUILDDIR;
 
-check_PROGRAMS += tests/check_base tests/check_api tests/check_crash tests/check_header
+check_PROGRAMS += tests/check_base tests/check_api tests/check_crash tests/check_soak \
+	tests/check_header
 tests_check_base_SOURCES = tests/check_base.c $(TESTUTIL)
 tests_check_base_LDADD = $(TEST_LDADD)
 tests_check_base_CFLAGS = $(TEST_CFLAGS)
@@ -22,6 +23,9 @@ tests_check_api_CFLAGS = $(TEST_CFLAGS)
 tests_check_crash_SOURCES = tests/check_crash.c $(TESTUTIL)
 tests_check_crash_LDADD = $(TEST_LDADD)
 tests_check_crash_CFLAGS = $(TEST_CFLAGS)
+tests_check_soak_SOURCES = tests/check_soak.c $(TESTUTIL)
+tests_check_soak_LDADD = $(TEST_LDADD)
+tests_check_soak_CFLAGS = $(TEST_CFLAGS)
 # The public header compiles on its own under strict C11 and links.
 tests_check_header_SOURCES = tests/check_header.c
 tests_check_header_LDADD = lib/libedusearch.la $(CHECK_LIBS)
@@ -31,7 +35,8 @@ CLI_TESTS = tests/cli/exports.sh tests/cli/cli_basic.sh tests/cli/cli_errors.sh
 TESTS += $(check_PROGRAMS) $(CLI_TESTS)
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
-EXTRA_DIST += $(CLI_TESTS) tests/cli/lib.sh tests/consumer/consumer.c
+EXTRA_DIST += $(CLI_TESTS) tests/cli/lib.sh tests/consumer/consumer.c \
+	tests/run-all.sh tests/limits.sh
 
 # Installed-library check: build a program outside the tree with pkg-config
 # against the installed prefix and run it (make distcheck runs installcheck).

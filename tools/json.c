@@ -220,6 +220,8 @@ static int parse_value(parser *p, char **text, size_t *len)
         if ((size_t)(p->end - p->s) >= n && memcmp(p->s, lits[i], n) == 0) {
             if (text && i < 2) {
                 *text = strdup(lits[i]);
+                if (!*text)
+                    return fail(p, "out of memory");
                 *len = n;
             }
             p->s += n;
@@ -230,11 +232,16 @@ static int parse_value(parser *p, char **text, size_t *len)
         const char *q = p->s;
         if (*p->s == '-')
             p->s++;
-        while (p->s < p->end && strchr("0123456789.eE+-", *p->s))
+        /* *p->s != 0: strchr would match the string's own terminator */
+        while (p->s < p->end && *p->s && strchr("0123456789.eE+-", *p->s))
             p->s++;
         if (text) {
             *len = (size_t)(p->s - q);
-            *text = strndup(q, *len);
+            *text = malloc(*len + 1);
+            if (!*text)
+                return fail(p, "out of memory");
+            memcpy(*text, q, *len);
+            (*text)[*len] = '\0';
         }
         return 0;
     }

@@ -10,11 +10,22 @@
 #include "../base/base.h"
 #include "../storage/storage.h"
 
+#include <pthread.h>
+
 /* es_index: an opened snapshot. Immutable after es_index_open, so any number
- * of threads may search it; per-search state lives in es_results. */
+ * of threads may search it; per-search state lives in es_results. The only
+ * mutable part is a mutex-protected free list of per-search scratch
+ * (analyzer, doc reader, buffers; search_api.c) so that a search does not
+ * build them anew. */
 struct es_index {
     esi_snapshot *snap;   /* segments + deletions of one commit */
     char *dir;            /* the index directory */
+    pthread_mutex_t pool_mu;
+    void **pool;          /* idle scratch (search_api.c owns the type) */
+    size_t npool;
 };
+
+/* Free the idle scratch of ix->pool (search_api.c); for es_index_free. */
+void esi_api_pool_free(es_index *ix);
 
 #endif

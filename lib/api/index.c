@@ -21,6 +21,12 @@ es_status es_index_open(es_index **out, const char *dir, es_error *err)
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory opening %s", dir);
         goto fail;
     }
+    if (pthread_mutex_init(&ix->pool_mu, NULL) != 0) {
+        esi_free(ix->dir);
+        esi_free(ix);
+        rc = esi_err_set(&e, ES_ENOMEM, "out of memory opening %s", dir);
+        goto fail;
+    }
     rc = esi_snapshot_open(&ix->snap, dir, false, &e);
     if (rc != ES_OK) {
         es_index_free(ix);
@@ -37,6 +43,8 @@ void es_index_free(es_index *ix)
 {
     if (!ix)
         return;
+    esi_api_pool_free(ix);
+    pthread_mutex_destroy(&ix->pool_mu);
     esi_snapshot_free(ix->snap);
     esi_free(ix->dir);
     esi_free(ix);

@@ -4,8 +4,11 @@
  * es_search_options_init, es_search (the executor over the es_index
  * snapshot, then stored fields and snippets of the page's hits) and the
  * es_results accessors. Results own copies of everything they return, so
- * they outlive the doc reader. Every call creates its own analyzer, doc
- * reader and cursors: any number of threads may search one es_index.
+ * they outlive the doc reader. A search takes its scratch (analyzer, doc
+ * reader, snippet buffer) from the index's mutex-protected free list, or
+ * makes new scratch when the list is empty, and returns it afterwards: any
+ * number of threads may search one es_index, each with scratch of its own,
+ * and a warm index builds no ICU iterator per search.
  */
 #include "api.h"
 #include "../search/search.h"
@@ -27,6 +30,66 @@ typedef struct rhit {
     size_t nranges;
     double score;
 } rhit;
+
+/* Per-search scratch, pooled in es_index (ix->pool). */
+typedef struct scratch {
+    esi_analyzer *a;           /* created on first need */
+    esi_doc_reader *dr;
+    esi_buf sb;                /* snippet text */
+} scratch;
+
+/* Most idle scratch an index keeps (more threads than this just allocate). */
+#define POOL_MAX 32
+
+static void scratch_free(scratch *s)
+{
+    if (!s)
+        return;
+    esi_analyzer_free(s->a);
+    esi_doc_reader_free(s->dr);
+    esi_buf_free(&s->sb);
+    esi_free(s);
+}
+
+/* Take idle scratch from ix's pool, or a new empty one; NULL on ENOMEM. */
+static scratch *scratch_get(es_index *ix)
+{
+    scratch *s = NULL;
+    pthread_mutex_lock(&ix->pool_mu);
+    if (ix->npool > 0)
+        s = ix->pool[--ix->npool];
+    pthread_mutex_unlock(&ix->pool_mu);
+    return s ? s : esi_calloc(1, sizeof *s);
+}
+
+/* Give scratch back to ix's pool (or free it when the pool is full). */
+static void scratch_put(es_index *ix, scratch *s)
+{
+    if (!s)
+        return;
+    esi_buf_reset(&s->sb);
+    pthread_mutex_lock(&ix->pool_mu);
+    if (!ix->pool && (ix->pool = esi_calloc(POOL_MAX, sizeof *ix->pool)) == NULL) {
+        pthread_mutex_unlock(&ix->pool_mu);
+        scratch_free(s);
+        return;
+    }
+    if (ix->npool < POOL_MAX) {
+        ix->pool[ix->npool++] = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&ix->pool_mu);
+    scratch_free(s);
+}
+
+void esi_api_pool_free(es_index *ix)
+{
+    for (size_t i = 0; i < ix->npool; i++)
+        scratch_free(ix->pool[i]);
+    esi_free(ix->pool);
+    ix->pool = NULL;
+    ix->npool = 0;
+}
 
 struct es_results {
     uint64_t total;
@@ -139,9 +202,7 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
     esi_hit *hits = NULL;
     size_t nhits = 0;
     es_results *r = NULL;
-    esi_analyzer *a = NULL;
-    esi_doc_reader *dr = NULL;
-    esi_buf sb = { 0 };
+    scratch *sc = NULL;
     es_status rc;
     if (out)
         *out = NULL;
@@ -164,7 +225,8 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
         goto done;
     }
     esi_search_params sp = { opts->offset, opts->limit, opts->sort,
-                             opts->bm25_k1, opts->bm25_b };
+                             opts->bm25_k1, opts->bm25_b, opts->exact_total != 0,
+                             false, NULL };
     r = esi_calloc(1, sizeof *r);
     if (!r) {
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
@@ -179,8 +241,12 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
             goto done;
         }
-        if ((rc = esi_analyzer_new(&a, &e)) != ES_OK ||
-            (rc = esi_doc_reader_new(&dr, &e)) != ES_OK)
+        if (!(sc = scratch_get(ix))) {
+            rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
+            goto done;
+        }
+        if ((!sc->a && (rc = esi_analyzer_new(&sc->a, &e)) != ES_OK) ||
+            (!sc->dr && (rc = esi_doc_reader_new(&sc->dr, &e)) != ES_OK))
             goto done;
     }
     esi_snippet_params snp = { opts->hl_open ? opts->hl_open : "[",
@@ -191,20 +257,21 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
         rhit *h = &r->hits[r->n++];
         h->score = hits[i].score;
         esi_stored_doc sd;
-        rc = esi_doc_read(dr, ix->snap->segs[hits[i].seg], hits[i].doc, &sd, &e);
+        rc = esi_doc_read(sc->dr, ix->snap->segs[hits[i].seg], hits[i].doc, &sd, &e);
         if (rc != ES_OK)
             goto done;
         if ((rc = copy_doc(h, &sd)) != ES_OK) {
             esi_err_set(&e, rc, "out of memory copying a hit");
             goto done;
         }
-        esi_buf_reset(&sb);
-        rc = esi_snippet_make(a, q, h->text, h->text_len, &snp, &sb, &h->ranges,
-                              &h->nranges, &e);
+        esi_buf_reset(&sc->sb);
+        rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
+                              &h->ranges, &h->nranges, &e);
         if (rc != ES_OK)
             goto done;
-        h->snippet = esi_strndup(sb.data ? (const char *)sb.data : "", sb.len);
-        h->snippet_len = sb.len;
+        h->snippet = esi_strndup(sc->sb.data ? (const char *)sc->sb.data : "",
+                                 sc->sb.len);
+        h->snippet_len = sc->sb.len;
         if (!h->snippet) {
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory copying a snippet");
             goto done;
@@ -214,10 +281,11 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
     r = NULL;
     rc = ES_OK;
 done:
-    esi_buf_free(&sb);
     esi_free(hits);
-    esi_analyzer_free(a);
-    esi_doc_reader_free(dr);
+    if (rc == ES_OK || rc == ES_ENOMEM)
+        scratch_put(ix, sc);
+    else
+        scratch_free(sc);              /* after damage, start afresh */
     es_results_free(r);
     if (rc != ES_OK)
         esi_err_export(&e, err);
@@ -229,7 +297,7 @@ es_status es_index_get(es_results **out, es_index *ix, const char *id,
 {
     esi_err e = { 0 };
     es_results *r = NULL;
-    esi_doc_reader *dr = NULL;
+    scratch *sc = NULL;
     es_status rc = ES_ENOTFOUND;
     if (out)
         *out = NULL;
@@ -249,8 +317,12 @@ es_status es_index_get(es_results **out, es_index *ix, const char *id,
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
             goto done;
         }
-        if ((rc = esi_doc_reader_new(&dr, &e)) != ES_OK ||
-            (rc = esi_doc_read(dr, snap->segs[s], doc, &sd, &e)) != ES_OK)
+        if (!(sc = scratch_get(ix))) {
+            rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
+            goto done;
+        }
+        if ((!sc->dr && (rc = esi_doc_reader_new(&sc->dr, &e)) != ES_OK) ||
+            (rc = esi_doc_read(sc->dr, snap->segs[s], doc, &sd, &e)) != ES_OK)
             goto done;
         r->n = 1;
         r->total = 1;
@@ -265,7 +337,10 @@ es_status es_index_get(es_results **out, es_index *ix, const char *id,
     esi_err_set(&e, ES_ENOTFOUND, "no document with id %.*s",
                 (int)(id_len > 200 ? 200 : id_len), id);
 done:
-    esi_doc_reader_free(dr);
+    if (rc == ES_OK || rc == ES_ENOMEM || rc == ES_ENOTFOUND)
+        scratch_put(ix, sc);
+    else
+        scratch_free(sc);
     es_results_free(r);
     if (rc != ES_OK)
         esi_err_export(&e, err);

@@ -103,8 +103,12 @@ static es_status add_occ(es_writer *w, const char *field, const es_token *t)
         return rc;
     if (w->keys.len - off > UINT32_MAX)
         return ES_ELIMIT;
+    /* Pairs are stored without positions: a pair's presence and count are
+     * all a two-character phrase needs, and longer phrases are verified on
+     * single-character positions (query_lower.c). This halves the postings. */
+    uint32_t pos = t->kind == ES_TOKEN_BIGRAM ? ESI_POS_NONE : t->position;
     w->occs[w->nocc++] = (esi_occ){ (const uint8_t *)(uintptr_t)off,
-                                    (uint32_t)(w->keys.len - off), t->position };
+                                    (uint32_t)(w->keys.len - off), pos };
     return ES_OK;
 }
 

@@ -10,6 +10,9 @@
  *   AND     leapfrog over its positive kids (cheapest first), then reject
  *           docs where a NOT kid matches.
  *   OR      the smallest doc of its kids.
+ *   PREFIX  the terms of the dictionary starting with the prefix (at most
+ *           ESI_PREFIX_MAX distinct over the snapshot), one cursor each: the
+ *           smallest doc of the cursors; each term scores as its own word.
  *   DATE    the first doc whose date column lies in [lo, hi] (0 = no date
  *           never matches).
  * Deleted docs are skipped at the top. Every live match is counted (the
@@ -21,6 +24,8 @@
  * Everything is per call: the snapshot and the query are only read.
  */
 #include "search.h"
+
+#include <math.h>
 
 #define DOC_END UINT32_MAX
 
@@ -38,12 +43,27 @@ struct matcher {
     uint32_t *cdoc;            /* each cursor's doc, DOC_END before start */
     size_t ncur;
     bool empty;                /* a key is missing from the segment */
+    bool lazy;                 /* stop at docs holding every key; verify later */
+    bool verified;             /* lazy: tf is the exact phrase count */
     uint32_t tf;
     double idf;
+    double *pidf;              /* PREFIX: idf of each cursor's term */
     matcher *twin;             /* PHRASE: title twin; AND: bonus phrase */
     /* DATE */
     uint32_t lo, hi;
 };
+
+/* The expansion of one prefix phrase over the snapshot: distinct terms in
+ * byte order, their idf, and per segment their dictionary entries. */
+typedef struct pxset {
+    esi_buf bytes;             /* term bytes */
+    uint32_t *off, *len;
+    size_t n, cap;
+    uint64_t *df;              /* summed over segments */
+    double *idf;
+    esi_term_info *ti;         /* [seg * n + i] */
+    bool *found;
+} pxset;
 
 /* Per-search state shared by the matchers of one segment. */
 typedef struct run {
@@ -62,6 +82,10 @@ typedef struct run {
     esi_hit *heap;
     size_t nheap, k;
     uint64_t total;
+    uint64_t scored;
+    struct pxset *px;          /* per phrase: expansion of a prefix */
+    bool prune;                /* skip docs whose score bound cannot enter the heap */
+    bool lazy;                 /* exact_total off and the root allows lazy phrases */
 } run;
 
 /* True if hit a ranks before hit b. */
@@ -151,6 +175,7 @@ static void free_matchers(run *r)
         esi_free(m->cur);
         esi_free(m->cdoc);
         esi_free(m->kids);
+        esi_free(m->pidf);
         esi_free(m);
     }
     r->nall = 0;
@@ -209,6 +234,46 @@ static void sort_by_cost(matcher **k, size_t n)
     }
 }
 
+/* Build the matcher of prefix phrase ph for the current segment: one
+ * cursor per expanded term present in it. */
+static es_status build_prefix(run *r, int32_t ph, matcher **out)
+{
+    const pxset *x = &r->px[ph];
+    matcher *m = new_matcher(r, ESI_QOP_PREFIX);
+    if (!m)
+        return ES_ENOMEM;
+    *out = m;
+    m->ph = ph;
+    m->cost = 0;
+    size_t nf = 0;
+    for (size_t i = 0; i < x->n; i++)
+        nf += x->found[r->seg * x->n + i];
+    if (nf == 0) {
+        m->empty = true;
+    } else {
+        m->cur = esi_calloc(nf, sizeof *m->cur);
+        m->cdoc = esi_calloc(nf, sizeof *m->cdoc);
+        m->pidf = esi_calloc(nf, sizeof *m->pidf);
+        if (!m->cur || !m->cdoc || !m->pidf)
+            return ES_ENOMEM;
+        for (size_t i = 0; i < x->n; i++) {
+            const esi_term_info *ti = &x->ti[r->seg * x->n + i];
+            if (!x->found[r->seg * x->n + i])
+                continue;
+            es_status rc = esi_postings_open(&m->cur[m->ncur], r->s, ti, r->e);
+            if (rc != ES_OK)
+                return rc;
+            m->cdoc[m->ncur] = DOC_END;
+            m->pidf[m->ncur++] = x->idf[i];
+            m->cost += ti->df;
+        }
+    }
+    int32_t tw = r->q->phrases[ph].title_twin;
+    if (tw >= 0)
+        return build_prefix(r, tw, &m->twin);
+    return ES_OK;
+}
+
 /* Build the matcher of query node n for the current segment. */
 static es_status build(run *r, int32_t n, matcher **out)
 {
@@ -228,9 +293,7 @@ static es_status build(run *r, int32_t n, matcher **out)
         return ES_OK;
     }
     if (nd->op == ESI_QOP_PREFIX)
-        return esi_err_set(r->e, ES_EINVAL, "prefix search (*) needs term "
-                           "enumeration, which this index format does not "
-                           "offer yet; search the whole word instead");
+        return build_prefix(r, nd->phrase, out);
     matcher *m = new_matcher(r, nd->op);
     if (!m)
         return ES_ENOMEM;
@@ -288,13 +351,27 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
                                "check'", esi_segment_name(r->s));
         ix[i] = 0;
     }
+    /* Keys stored without positions (pairs) only narrowed the documents;
+     * the positional keys decide. The first of them anchors the starts. */
+    size_t a = 0;
+    while (a < m->ncur && !m->cur[a].has_pos)
+        a++;
+    if (a == m->ncur) {           /* no positions at all: use the rarest count */
+        uint32_t min = UINT32_MAX;
+        for (size_t i = 0; i < m->ncur; i++)
+            min = m->cur[i].freq < min ? m->cur[i].freq : min;
+        *tf = min;
+        return ES_OK;
+    }
     uint32_t count = 0;
-    for (uint32_t j = 0; j < np[0]; j++) {
-        if (pos[0][j] < keys[0].at)
+    for (uint32_t j = 0; j < np[a]; j++) {
+        if (pos[a][j] < keys[a].at)
             continue;
-        uint64_t start = pos[0][j] - keys[0].at;
+        uint64_t start = pos[a][j] - keys[a].at;
         bool ok = true;
-        for (size_t i = 1; i < m->ncur && ok; i++) {
+        for (size_t i = a + 1; i < m->ncur && ok; i++) {
+            if (!m->cur[i].has_pos)
+                continue;
             uint64_t want = start + keys[i].at;
             while (ix[i] < np[i] && pos[i][ix[i]] < want)
                 ix[i]++;
@@ -349,6 +426,15 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         }
         if (again)
             continue;
+        if (m->lazy && m->ncur > 1) {
+            m->doc = t;
+            m->verified = false;
+            m->tf = UINT32_MAX;
+            for (size_t i = 0; i < m->ncur; i++)
+                if (m->cur[i].freq < m->tf)
+                    m->tf = m->cur[i].freq;
+            return ES_OK;
+        }
         uint32_t tf;
         es_status rc = phrase_tf(r, m, &tf);
         if (rc != ES_OK)
@@ -356,6 +442,7 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         if (tf > 0) {
             m->doc = t;
             m->tf = tf;
+            m->verified = true;
             return ES_OK;
         }
         if (t == DOC_END - 1) {
@@ -427,6 +514,18 @@ static es_status advance(run *r, matcher *m, uint32_t target)
         m->doc = best;
         return best == DOC_END ? ES_DONE : ES_OK;
     }
+    case ESI_QOP_PREFIX: {
+        uint32_t best = DOC_END;
+        for (size_t i = 0; i < m->ncur; i++) {
+            es_status rc = cursor_to(r, m, i, target);
+            if (rc < 0)
+                return rc;
+            if (m->cdoc[i] < best)
+                best = m->cdoc[i];
+        }
+        m->doc = best;
+        return best == DOC_END ? ES_DONE : ES_OK;
+    }
     case ESI_QOP_DATE: {
         uint32_t n = esi_segment_doc_count(r->s);
         for (uint32_t d = target; d < n; d++) {
@@ -476,6 +575,23 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
         }
         break;
     }
+    case ESI_QOP_PREFIX: {
+        bool body = r->q->phrases[m->ph].body;
+        for (size_t i = 0; i < m->ncur; i++)
+            if (m->cdoc[i] == d)
+                s += esi_score_bm25(m->pidf[i], m->cur[i].freq, body ? dl : 0,
+                                    r->snap->avg_doclen, p->k1, p->b);
+        if (m->twin) {
+            double ts;
+            if ((rc = optional_on(r, m->twin, d, &on)) != ES_OK)
+                return rc;
+            if (on && (rc = score(r, m->twin, d, 0, &ts)) != ES_OK)
+                return rc;
+            if (on)
+                s += ESI_SCORE_TITLE_WEIGHT * ts;
+        }
+        break;
+    }
     case ESI_QOP_AND: case ESI_QOP_OR:
         for (size_t i = 0; i < m->npos; i++) {
             double ks;
@@ -508,6 +624,261 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
     return ES_OK;
 }
 
+/* Largest BM25 a word of idf can earn from at most tf occurrences. */
+static double bm25_bound(run *r, double idf, uint32_t tf, uint32_t dl, bool body)
+{
+    return esi_score_bm25(idf, tf, body ? dl : 0, r->snap->avg_doclen, r->p->k1,
+                          r->p->b);
+}
+
+/* Largest tf optional phrase m (title twin, bonus) can have on doc d,
+ * from its cursors alone (no positions): 0 if a key is not on d, else the
+ * smallest key freq. Cursors only move forward, as advance() would. */
+static es_status twin_tf(run *r, matcher *m, uint32_t d, uint32_t *tf)
+{
+    *tf = 0;
+    if (m->empty)
+        return ES_OK;
+    if (m->started && m->doc == d && m->verified) {
+        *tf = m->tf;
+        return ES_OK;
+    }
+    uint32_t t = UINT32_MAX;
+    for (size_t i = 0; i < m->ncur; i++) {
+        es_status rc = cursor_to(r, m, i, d);
+        if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
+            return ES_OK;
+        if (rc != ES_OK)
+            return rc;
+        if (m->cur[i].freq < t)
+            t = m->cur[i].freq;
+    }
+    *tf = t;
+    return ES_OK;
+}
+
+/* An upper bound of score(m, d) from what the cursors already know: the
+ * phrase tf (or, unverified, the smallest key freq), and for the title twin
+ * and the bonus phrase the smallest freq of their keys on d (0 when a key
+ * is absent). Never below the score. */
+static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
+{
+    es_status rc;
+    uint32_t t;
+    const esi_search_params *p = r->p;
+    double s = 0;
+    switch (m->op) {
+    case ESI_QOP_PHRASE: {
+        bool body = r->q->phrases[m->ph].body;
+        s = bm25_bound(r, m->idf, m->tf, dl, body);
+        if (m->twin) {
+            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
+                return rc;
+            s += ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(m->idf, t, 0, 0, p->k1, p->b);
+        }
+        break;
+    }
+    case ESI_QOP_PREFIX:
+        return score(r, m, d, dl, out);      /* cheap: freqs only */
+    case ESI_QOP_AND: case ESI_QOP_OR:
+        for (size_t i = 0; i < m->npos; i++) {
+            double ks;
+            if (m->kids[i]->doc != d)
+                continue;
+            if ((rc = upper(r, m->kids[i], d, dl, &ks)) != ES_OK)
+                return rc;
+            s += ks;
+        }
+        if (m->op == ESI_QOP_AND && m->twin) {
+            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
+                return rc;
+            if (t > 0) {
+                double ceiling = 0;
+                for (size_t i = 0; i < m->npos; i++)
+                    ceiling += m->kids[i]->idf * (p->k1 + 1.0);
+                s += ceiling + ESI_SCORE_PHRASE_WEIGHT *
+                     bm25_bound(r, m->twin->idf, t, dl, true);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    *out = s;
+    return ES_OK;
+}
+
+/* Verify the lazy phrases of root (itself or its positive kids) on their
+ * doc; *ok false if one of them does not really occur there. */
+static es_status verify(run *r, matcher *root, bool *ok)
+{
+    matcher *one[1] = { root };
+    matcher **k = root->op == ESI_QOP_PHRASE ? one : root->kids;
+    size_t n = root->op == ESI_QOP_PHRASE ? 1 : root->npos;
+    *ok = true;
+    for (size_t i = 0; i < n && *ok; i++) {
+        matcher *m = k[i];
+        if (m->op != ESI_QOP_PHRASE || !m->lazy || m->verified || m->empty)
+            continue;
+        uint32_t tf;
+        es_status rc = phrase_tf(r, m, &tf);
+        if (rc != ES_OK)
+            return rc;
+        m->tf = tf;
+        m->verified = true;
+        *ok = tf > 0;
+    }
+    return ES_OK;
+}
+
+/* Mark the phrases that may stop at unverified docs: only when the total
+ * need not be exact, and only a root PHRASE or the positive PHRASE kids of
+ * a root AND (there a doc is verified before it counts). */
+static void mark_lazy(run *r, matcher *root)
+{
+    if (!r->lazy)
+        return;
+    if (root->op == ESI_QOP_PHRASE)
+        root->lazy = true;
+    else if (root->op == ESI_QOP_AND)
+        for (size_t i = 0; i < root->npos; i++)
+            if (root->kids[i]->op == ESI_QOP_PHRASE)
+                root->kids[i]->lazy = true;
+}
+
+/* Collects the terms of one segment for a prefix expansion. */
+typedef struct pxcollect {
+    run *r;
+    pxset *x;
+    size_t plen;               /* prefix length: the rest must not hold 0x1F */
+    size_t seen;               /* terms of this segment */
+    bool fill;                 /* pass 2: fill ti/found; pass 1: add terms */
+    es_status rc;
+} pxcollect;
+
+/* Index of term t in x (sorted) or where it would go; *hit if present. */
+static size_t px_find(const pxset *x, const uint8_t *t, size_t n, bool *hit)
+{
+    size_t lo = 0, hi = x->n;
+    *hit = false;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t ml = x->len[mid], m = ml < n ? ml : n;
+        int c = m ? memcmp(x->bytes.data + x->off[mid], t, m) : 0;
+        if (c == 0)
+            c = ml < n ? -1 : ml > n;
+        if (c == 0) {
+            *hit = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* esi_segment_prefix_terms callback: add (pass 1) or locate (pass 2). */
+static int px_term(const uint8_t *t, size_t n, const esi_term_info *ti, void *p)
+{
+    pxcollect *c = p;
+    pxset *x = c->x;
+    if (memchr(t + c->plen, ESI_FIELD_SEP, n - c->plen))
+        return 0;                      /* a field term, not a body word */
+    bool hit;
+    size_t at = px_find(x, t, n, &hit);
+    if (c->fill) {
+        if (hit) {
+            x->ti[c->r->seg * x->n + at] = *ti;
+            x->found[c->r->seg * x->n + at] = true;
+        }
+        return 0;
+    }
+    if (!hit) {
+        if (x->n >= ESI_PREFIX_MAX) {
+            c->rc = ES_ELIMIT;
+            return 1;
+        }
+        if (x->n == x->cap) {
+            size_t cap = x->cap ? x->cap * 2 : 16;
+            uint32_t *o = esi_realloc(x->off, cap * sizeof *o);
+            if (o)
+                x->off = o;
+            uint32_t *l = o ? esi_realloc(x->len, cap * sizeof *l) : NULL;
+            if (l)
+                x->len = l;
+            uint64_t *d = l ? esi_realloc(x->df, cap * sizeof *d) : NULL;
+            if (!d) {
+                c->rc = ES_ENOMEM;
+                return 1;
+            }
+            x->df = d;
+            x->cap = cap;
+        }
+        size_t off = x->bytes.len;
+        esi_buf_put(&c->rc, &x->bytes, t, n);
+        if (c->rc != ES_OK)
+            return 1;
+        memmove(x->off + at + 1, x->off + at, (x->n - at) * sizeof *x->off);
+        memmove(x->len + at + 1, x->len + at, (x->n - at) * sizeof *x->len);
+        memmove(x->df + at + 1, x->df + at, (x->n - at) * sizeof *x->df);
+        x->off[at] = (uint32_t)off;
+        x->len[at] = (uint32_t)n;
+        x->df[at] = 0;
+        x->n++;
+    }
+    x->df[at] += ti->df;
+    return 0;
+}
+
+/* Expand prefix phrase ph over every segment into r->px[ph]. */
+static es_status expand_prefix(run *r, size_t ph)
+{
+    const es_query *q = r->q;
+    const esi_qkey *k = &q->keys[q->phrases[ph].first_key];
+    const uint8_t *pre = esi_qkey_bytes(q, k);
+    pxset *x = &r->px[ph];
+    pxcollect c = { r, x, k->len, 0, false, ES_OK };
+    for (int pass = 0; pass < 2; pass++) {
+        c.fill = pass == 1;
+        if (c.fill) {
+            size_t n;
+            if (!esi_mul_ok(r->snap->nsegs, x->n ? x->n : 1, &n))
+                return ES_ELIMIT;
+            x->ti = esi_calloc(n, sizeof *x->ti);
+            x->found = esi_calloc(n, sizeof *x->found);
+            x->idf = esi_calloc(x->n ? x->n : 1, sizeof *x->idf);
+            if (!x->ti || !x->found || !x->idf)
+                return ES_ENOMEM;
+            for (size_t i = 0; i < x->n; i++)
+                x->idf[i] = esi_score_idf(x->df[i], r->snap->live_docs);
+        }
+        for (r->seg = 0; r->seg < r->snap->nsegs; r->seg++) {
+            es_status rc = esi_segment_prefix_terms(r->snap->segs[r->seg], pre,
+                                                    k->len, px_term, &c, r->e);
+            if (rc == ES_OK)
+                rc = c.rc;
+            if (rc == ES_ELIMIT) {
+                const char *t = (const char *)pre;
+                size_t n = k->len;
+                const char *sep = memchr(t, ESI_FIELD_SEP, n);
+                if (sep) {
+                    n -= (size_t)(sep + 1 - t);
+                    t = sep + 1;
+                }
+                return esi_err_set(r->e, ES_ELIMIT, "%.*s* matches more than %d "
+                                   "terms; give more letters before the *",
+                                   (int)n, t, ESI_PREFIX_MAX);
+            }
+            if (rc != ES_OK)
+                return rc;
+        }
+    }
+    r->seg = 0;
+    return ES_OK;
+}
+
 /* Look every key up in every segment and compute each phrase's idf from
  * its rarest key's document frequency summed over segments. */
 static es_status prepare(run *r)
@@ -519,6 +890,14 @@ static es_status prepare(run *r)
     r->ti = esi_calloc(n ? n : 1, sizeof *r->ti);
     r->found = esi_calloc(n ? n : 1, sizeof *r->found);
     r->ph_idf = esi_calloc(q->nphrases ? q->nphrases : 1, sizeof *r->ph_idf);
+    r->px = esi_calloc(q->nphrases ? q->nphrases : 1, sizeof *r->px);
+    if (!r->px)
+        return ES_ENOMEM;
+    for (size_t i = 0; i < q->nphrases; i++) {
+        es_status rc = q->phrases[i].prefix ? expand_prefix(r, i) : ES_OK;
+        if (rc != ES_OK)
+            return rc;
+    }
     uint64_t *df = esi_calloc(q->nkeys ? q->nkeys : 1, sizeof *df);
     if (!r->ti || !r->found || !r->ph_idf || !df) {
         esi_free(df);
@@ -551,24 +930,44 @@ static es_status prepare(run *r)
     return ES_OK;
 }
 
-/* Run the query over segment r->seg. */
+/* Run the query over segment r->seg. With pruning, a doc whose score
+ * bound cannot beat the worst hit of a full heap is not scored (new docs
+ * lose ties: they come after every hit in the heap); with a lazy root it
+ * is not even verified, and then not counted. */
 static es_status run_segment(run *r)
 {
     matcher *root;
     es_status rc = build(r, r->q->root, &root);
     uint32_t t = 0;
+    if (rc == ES_OK)
+        mark_lazy(r, root);
     while (rc == ES_OK) {
         rc = advance(r, root, t);
         if (rc != ES_OK)
             break;
         uint32_t d = root->doc;
         if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
-            r->total++;
+            bool ok = true, skip = false;
+            uint32_t dl = 0;
             if (r->k) {
+                dl = esi_segment_doclen(r->s, d);
+                if (r->prune && r->nheap == r->k) {
+                    double thr = r->heap[0].score, ub;
+                    if ((rc = upper(r, root, d, dl, &ub)) != ES_OK)
+                        break;
+                    skip = ub + 1e-9 * (1.0 + fabs(thr)) < thr;
+                }
+            }
+            if (!(skip && r->lazy) && (rc = verify(r, root, &ok)) != ES_OK)
+                break;
+            if (ok && !(skip && r->lazy))
+                r->total++;
+            if (ok && r->k && !skip) {
                 esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
-                rc = score(r, root, d, esi_segment_doclen(r->s, d), &h.score);
+                rc = score(r, root, d, dl, &h.score);
                 if (rc != ES_OK)
                     break;
+                r->scored++;
                 offer(r, &h);
             }
         }
@@ -617,6 +1016,8 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
         rc = ES_ENOMEM;
         goto done;
     }
+    r.prune = !p->no_prune && p->sort == ES_SORT_SCORE && r.k > 0;
+    r.lazy = r.prune && !p->exact_total;
     if ((rc = prepare(&r)) != ES_OK)
         goto done;
     for (r.seg = 0; r.seg < snap->nsegs && rc == ES_OK; r.seg++) {
@@ -627,6 +1028,8 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
         goto done;
     heap_sort(&r);
     *total = r.total;
+    if (p->stats)
+        p->stats->scored = r.scored;
     if (r.nheap > p->offset) {
         size_t n = r.nheap - p->offset;
         memmove(r.heap, r.heap + p->offset, n * sizeof *r.heap);
@@ -645,5 +1048,15 @@ done:
     esi_free(r.ti);
     esi_free(r.found);
     esi_free(r.ph_idf);
+    for (size_t i = 0; r.px && i < q->nphrases; i++) {
+        esi_buf_free(&r.px[i].bytes);
+        esi_free(r.px[i].off);
+        esi_free(r.px[i].len);
+        esi_free(r.px[i].df);
+        esi_free(r.px[i].idf);
+        esi_free(r.px[i].ti);
+        esi_free(r.px[i].found);
+    }
+    esi_free(r.px);
     return rc;
 }

@@ -19,11 +19,19 @@
 #include "query.h"
 #include "../storage/storage.h"
 
+/* What a search did (for benchmarks and tests). */
+typedef struct esi_search_stats {
+    uint64_t scored;          /* documents whose full score was computed */
+} esi_search_stats;
+
 /* What to compute. */
 typedef struct esi_search_params {
     size_t offset, limit;     /* page; limit 0 = count only */
     es_sort sort;
     double k1, b;             /* BM25 */
+    bool exact_total;         /* count every match; else *total is a lower bound */
+    bool no_prune;            /* score every match (reference for tests) */
+    esi_search_stats *stats;  /* optional: filled in */
 } esi_search_params;
 
 /* One hit of a page. */
@@ -32,6 +40,9 @@ typedef struct esi_hit {
     uint32_t date;            /* yyyymmdd or 0 */
     double score;
 } esi_hit;
+
+/* Most distinct terms one prefix* may expand to (else ES_ELIMIT). */
+#define ESI_PREFIX_MAX 1024
 
 /* Run q over snap: *hits (esi_free it) gets the page [offset, offset+limit)
  * in result order, *total the exact number of matching live documents. */

@@ -10,6 +10,13 @@
  * window around their first match, with the markers inserted at range
  * boundaries — which are always UTF-8 character boundaries.
  * Phrases reachable only through NOT are not highlighted.
+ *
+ * Words of a bare run (the PHRASE kids of an AND with a bonus phrase): the
+ * whole run is a phrase of its own, so where it occurs it is highlighted
+ * as one piece. A word of ONE CJK character (化 of 集团/化/办学) is kept only
+ * where it touches another matched word of the same run (化 in 学区化办学,
+ * next to 办学), never alone (化 in 文化); the ranges of
+ * es_results_matches are built from the same filtered matches.
  */
 #include "search.h"
 
@@ -22,10 +29,11 @@ typedef struct dunit {
     bool latin;               /* LATIN or NUMBER (prefix matching) */
 } dunit;
 
-/* A match: byte range plus the phrase it came from. */
+/* A match: byte range plus the phrase it came from and its units. */
 typedef struct match {
     size_t start, end;
     int32_t ph;
+    uint32_t ustart, uend;     /* units [ustart, uend) */
 } match;
 
 typedef struct sn {
@@ -35,6 +43,9 @@ typedef struct sn {
     es_status rc;
     size_t (*sent)[2];
     size_t nsent, scap;
+    const char *text;
+    size_t last_end;           /* end of the last match (0: none) */
+    size_t want, nonblank;     /* sentences to choose; non-blank ones seen */
 } sn;
 
 /* Analyzer callback: keep the units (not bigrams or words). */
@@ -63,10 +74,24 @@ static int on_token(const es_token *t, void *payload)
     return 0;
 }
 
-/* Sentence callback: record [start, end). */
+static bool space_at(const char *t, size_t i, size_t end, size_t *n);
+
+/* Sentence callback: record [start, end). Stops once a sentence starts
+ * after the last match and enough non-blank sentences are known: later
+ * sentences score 0 and come last in text order, so they could only be
+ * chosen if fewer than `want` non-blank sentences came before. */
 static int on_sentence(size_t start, size_t end, void *payload)
 {
     sn *s = payload;
+    if (s->text && start >= s->last_end && s->nonblank >= s->want)
+        return 1;
+    if (s->text) {
+        size_t sp;
+        bool blank = true;
+        for (size_t b = start; b < end && blank; b += sp)
+            blank = space_at(s->text, b, end, &sp);
+        s->nonblank += !blank;
+    }
     if (s->nsent == s->scap) {
         size_t cap = s->scap ? s->scap * 2 : 64, bytes;
         void *p;
@@ -95,6 +120,84 @@ static void collect(const es_query *q, int32_t n, bool *want)
         want[nd->phrase] = true;
     for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next)
         collect(q, k, want);
+}
+
+/* For every phrase, the bare run (1 + its index among runs, up to 32) it is
+ * a word of, or 0; single[ph] is true for a run word of one CJK char. */
+static void runs_of(const es_query *q, int32_t n, uint8_t *run, bool *single,
+                    uint8_t *nruns)
+{
+    const esi_qnode *nd = &q->nodes[n];
+    if (nd->op == ESI_QOP_AND && nd->phrase >= 0 && *nruns < 32) {
+        uint8_t id = ++*nruns;
+        for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next) {
+            const esi_qnode *kd = &q->nodes[k];
+            if (kd->op != ESI_QOP_PHRASE || kd->phrase < 0)
+                continue;
+            const esi_qphrase *f = &q->phrases[kd->phrase];
+            run[kd->phrase] = id;
+            if (f->nunits == 1) {
+                const esi_qkey *u = &q->units[f->first_unit];
+                size_t i = 0;
+                uint32_t cp = esi_utf8_next(esi_qkey_bytes(q, u), u->len, &i);
+                single[kd->phrase] = i == u->len && esi_is_cjk(cp);
+            }
+        }
+    }
+    for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next)
+        runs_of(q, k, run, single, nruns);
+}
+
+/* Drop the matches of one-character run words that touch no other matched
+ * word of their run; compacts m, returns the new count. */
+static size_t drop_lone_chars(const es_query *q, match *m, size_t nm, size_t nu,
+                              es_status *rc)
+{
+    uint8_t *run = esi_calloc(q->nphrases ? q->nphrases : 1, 1);
+    bool *single = esi_calloc(q->nphrases ? q->nphrases : 1, sizeof *single);
+    uint32_t *starts = NULL, *ends = NULL;    /* per unit: runs starting/ending */
+    uint8_t nruns = 0;
+    size_t out = nm;
+    if (!run || !single) {
+        *rc = ES_ENOMEM;
+        goto done;
+    }
+    runs_of(q, q->root, run, single, &nruns);
+    bool any = false;
+    for (size_t i = 0; i < nm && !any; i++)
+        any = single[m[i].ph];
+    if (!any)
+        goto done;
+    starts = esi_calloc(nu + 1, sizeof *starts);
+    ends = esi_calloc(nu + 1, sizeof *ends);
+    if (!starts || !ends) {
+        *rc = ES_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < nm; i++) {
+        uint8_t id = run[m[i].ph];
+        if (id) {
+            starts[m[i].ustart] |= 1u << (id - 1);
+            ends[m[i].uend] |= 1u << (id - 1);   /* ends[u]: a word ends before u */
+        }
+    }
+    out = 0;
+    for (size_t i = 0; i < nm; i++) {
+        if (single[m[i].ph]) {
+            uint32_t bit = 1u << (run[m[i].ph] - 1);
+            bool left = (ends[m[i].ustart] & bit) != 0;
+            bool right = m[i].uend <= nu && (starts[m[i].uend] & bit) != 0;
+            if (!left && !right)
+                continue;
+        }
+        m[out++] = m[i];
+    }
+done:
+    esi_free(run);
+    esi_free(single);
+    esi_free(starts);
+    esi_free(ends);
+    return out;
 }
 
 /* True if document unit u equals query unit k (a prefix for PREFIX). */
@@ -207,9 +310,13 @@ es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
                 m = np;
                 mcap = cap;
             }
-            m[nm++] = (match){ s.u[i].start, s.u[i + f->nunits - 1].end, (int32_t)ph };
+            m[nm++] = (match){ s.u[i].start, s.u[i + f->nunits - 1].end, (int32_t)ph,
+                               (uint32_t)i, (uint32_t)(i + f->nunits) };
         }
     }
+    nm = drop_lone_chars(q, m, nm, s.nu, &rc);
+    if (rc != ES_OK)
+        goto done;
     if (nm)
         qsort(m, nm, sizeof *m, cmp_match);
     /* 2. merged ranges */
@@ -232,11 +339,17 @@ es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
         *nranges = n;
     }
     /* 3. sentences, scored */
+    s.text = text;
+    s.want = p->sentences < 1 ? 1 : p->sentences > 3 ? 3 : p->sentences;
+    for (size_t i = 0; i < nm; i++)
+        if (m[i].end > s.last_end)
+            s.last_end = m[i].end;
     rc = esi_sentences(a, text, len, on_sentence, &s, e);
     if (rc == ES_OK && s.rc != ES_OK)
         rc = s.rc;
     if (rc != ES_OK)
         goto done;
+    s.text = NULL;                           /* no early stop from here on */
     if (s.nsent == 0 && len > 0 && on_sentence(0, len, &s))
         rc = ES_ENOMEM;
     if (rc != ES_OK)

@@ -5,6 +5,7 @@ ES_SOURCES += \
 	lib/storage/storage_int.h \
 	lib/storage/postings.c \
 	lib/storage/termdict.c \
+	lib/storage/term_iter.c \
 	lib/storage/docstore.c \
 	lib/storage/segment.c \
 	lib/storage/manifest.c \

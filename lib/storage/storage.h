@@ -123,6 +123,16 @@ typedef struct esi_term_info {
 /* Look a term up; ES_ENOTFOUND if absent (not an error, no message). */
 es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
                              size_t len, esi_term_info *out, esi_err *e);
+/* Called per term by esi_segment_prefix_terms (term borrowed for the
+ * call); return non-zero to stop. */
+typedef int (*esi_term_cb)(const uint8_t *term, size_t len,
+                           const esi_term_info *ti, void *payload);
+/* Every term of s that starts with prefix (len 0: every term), in byte
+ * order (term_iter.c). ES_OK (also when stopped by cb), ES_ECORRUPT,
+ * ES_ENOMEM. */
+es_status esi_segment_prefix_terms(const esi_segment *s, const uint8_t *prefix,
+                                   size_t len, esi_term_cb cb, void *payload,
+                                   esi_err *e);
 uint32_t esi_segment_doc_count(const esi_segment *s);  /* incl. deleted */
 uint32_t esi_segment_term_count(const esi_segment *s);
 const char *esi_segment_name(const esi_segment *s);

@@ -1,0 +1,543 @@
+/*
+ * bench_search.c: search latency on the shared corpus, in one process. Not
+ * run by make check.
+ *
+ *   bench_search [INDEX_DIR [CORPUS.jsonl.gz [REPS [DUMP]]]]
+ *
+ * Opens INDEX_DIR (default /tmp/edusearch-bench-index) if it already holds
+ * every document of the corpus, else (re)builds it with the public writer
+ * API from the JSONL corpus (default /work/shared/corpus/main.jsonl.gz,
+ * read with tools/json.c). Then generates a fixed query set from the corpus
+ * with a fixed seed (the same queries on every run):
+ *   - 1..4 bare words, common (high df) and rare (low df) ICU words
+ *   - quoted phrases of 1..8 CJK characters cut from the documents
+ * and times, per query, es_query_parse + es_search for "exact total + top
+ * 10 with snippets" (REPS passes after one warm-up; every sample counts).
+ * Also reported, per query class, through the internal executor
+ * (esi_search_run, hence libescore): documents scored with and without
+ * dynamic pruning, and whether the top 10 (ids and scores) agree.
+ * With DUMP, every query's total, ids, snippets and match ranges are also
+ * written to that file (to compare two builds' output with diff).
+ */
+#include "api/api.h"
+#include "search/search.h"
+#include "edusearch.h"
+#include "../tools/json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#define NQ_MAX 512
+
+typedef struct doc {
+    char *text;
+    size_t len;
+} doc;
+
+typedef struct corpus {
+    doc *d;
+    size_t n, cap;
+} corpus;
+
+typedef struct wordc {
+    char *w;
+    size_t len;
+    uint32_t df, last;   /* documents of the sample holding it; last doc seen */
+} wordc;
+
+typedef struct words {
+    wordc *v;
+    size_t n, cap;
+    size_t *slot;        /* open-addressing hash into v */
+    size_t nslot;
+    uint32_t cur;        /* current doc */
+} words;
+
+typedef struct query {
+    char text[256];
+    int cls;             /* 0 common words, 1 rare words, 2 mixed, 3 phrase */
+} query;
+
+static const char *cls_name[4] = { "common words", "rare words", "mixed words",
+                                   "phrases 1-8" };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the calling thread (fair on a busy machine). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545F4914F6CDD1DULL;
+}
+
+static void die(const char *what, const char *msg)
+{
+    fprintf(stderr, "bench_search: %s: %s\n", what, msg);
+    exit(1);
+}
+
+/* Read every line of a gzip'ed JSONL file; fn(obj) per object. */
+static void read_jsonl(const char *path, void (*fn)(const jl_object *, void *),
+                       void *p)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        die(path, "cannot open the corpus (pass its path as the 2nd argument)");
+    size_t cap = 1 << 20, len = 0;
+    char *line = malloc(cap);
+    char buf[1 << 16];
+    int n;
+    for (;;) {
+        n = gzread(f, buf, sizeof buf);
+        if (n < 0)
+            die(path, "gzread failed");
+        for (int i = 0; i < n || (n == 0 && len > 0 && i == 0); i++) {
+            char c = n ? buf[i] : '\n';
+            if (c != '\n') {
+                if (len + 1 >= cap)
+                    line = realloc(line, cap *= 2);
+                line[len++] = c;
+                continue;
+            }
+            if (len) {
+                jl_object o = { 0 };
+                char err[128];
+                if (jl_parse(line, len, &o, err, sizeof err) != 0)
+                    die(path, err);
+                fn(&o, p);
+                jl_free(&o);
+            }
+            len = 0;
+        }
+        if (n == 0)
+            break;
+    }
+    free(line);
+    gzclose(f);
+}
+
+static void on_obj_keep(const jl_object *o, void *p)
+{
+    corpus *c = p;
+    const jl_field *t = jl_get(o, "text");
+    if (!t)
+        return;
+    if (c->n == c->cap)
+        c->d = realloc(c->d, (c->cap = c->cap ? c->cap * 2 : 4096) * sizeof *c->d);
+    c->d[c->n].text = malloc(t->value_len + 1);
+    memcpy(c->d[c->n].text, t->value, t->value_len + 1);
+    c->d[c->n].len = t->value_len;
+    c->n++;
+}
+
+typedef struct build {
+    es_writer *w;
+    size_t n;
+} build;
+
+static void on_obj_add(const jl_object *o, void *p)
+{
+    build *b = p;
+    const jl_field *id = jl_get(o, "id");
+    if (!id)
+        return;
+    es_doc *d;
+    if (es_doc_new(&d, id->value, id->value_len, NULL) != ES_OK)
+        die("es_doc_new", id->value);
+    static const char *fields[] = { "title", "date", "source" };
+    for (size_t i = 0; i < 3; i++) {
+        const jl_field *f = jl_get(o, fields[i]);
+        if (f && f->value_len)
+            es_doc_set_field(d, fields[i], f->value, f->value_len);
+    }
+    const jl_field *t = jl_get(o, "text");
+    if (t)
+        es_doc_set_text(d, t->value, t->value_len);
+    if (es_writer_add(b->w, d) != ES_OK)
+        die("es_writer_add", es_writer_errmsg(b->w));
+    es_doc_free(d);
+    b->n++;
+}
+
+/* Hash of bytes (FNV-1a). */
+static uint64_t hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void words_add(words *ws, const char *w, size_t len)
+{
+    if (ws->n * 2 >= ws->nslot) {
+        size_t ns = ws->nslot ? ws->nslot * 2 : 1 << 16;
+        size_t *sl = malloc(ns * sizeof *sl);
+        for (size_t i = 0; i < ns; i++)
+            sl[i] = SIZE_MAX;
+        for (size_t i = 0; i < ws->n; i++) {
+            size_t h = hash(ws->v[i].w, ws->v[i].len) & (ns - 1);
+            while (sl[h] != SIZE_MAX)
+                h = (h + 1) & (ns - 1);
+            sl[h] = i;
+        }
+        free(ws->slot);
+        ws->slot = sl;
+        ws->nslot = ns;
+    }
+    size_t h = hash(w, len) & (ws->nslot - 1);
+    while (ws->slot[h] != SIZE_MAX) {
+        wordc *c = &ws->v[ws->slot[h]];
+        if (c->len == len && !memcmp(c->w, w, len)) {
+            if (c->last != ws->cur) {
+                c->df++;
+                c->last = ws->cur;
+            }
+            return;
+        }
+        h = (h + 1) & (ws->nslot - 1);
+    }
+    if (ws->n == ws->cap)
+        ws->v = realloc(ws->v, (ws->cap = ws->cap ? ws->cap * 2 : 4096) * sizeof *ws->v);
+    wordc *c = &ws->v[ws->n];
+    c->w = malloc(len + 1);
+    memcpy(c->w, w, len);
+    c->w[len] = 0;
+    c->len = len;
+    c->df = 1;
+    c->last = ws->cur;
+    ws->slot[h] = ws->n++;
+}
+
+/* Word tokens of 2+ CJK chars (and numbers) feed the vocabulary. */
+static int on_word(const es_token *t, void *p)
+{
+    if ((t->kind == ES_TOKEN_WORD && t->span >= 2) ||
+        (t->kind == ES_TOKEN_LATIN && t->term_len >= 3))
+        words_add(p, t->term, t->term_len);
+    return 0;
+}
+
+static int by_df_desc(const void *a, const void *b)
+{
+    const wordc *x = a, *y = b;
+    if (x->df != y->df)
+        return x->df < y->df ? 1 : -1;
+    return strcmp(x->w, y->w);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, size_t n, double p)
+{
+    if (!n)
+        return 0;
+    size_t i = (size_t)ceil(p * (double)n) - 1;
+    return v[i >= n ? n - 1 : i];
+}
+
+/* A quoted phrase of k CJK characters from a random place of a random doc;
+ * false if none found there. */
+static bool cut_phrase(const corpus *c, uint64_t *st, size_t k, char *out,
+                       size_t cap)
+{
+    const doc *d = &c->d[rnd(st) % c->n];
+    if (d->len < 64)
+        return false;
+    size_t at = rnd(st) % d->len;
+    while (at < d->len && ((uint8_t)d->text[at] & 0xc0) == 0x80)
+        at++;
+    size_t j = at;
+    for (size_t i = 0; i < k; i++) {
+        size_t pj = j;
+        if (j >= d->len)
+            return false;
+        uint32_t u = esi_utf8_next((const uint8_t *)d->text, d->len, &j);
+        if (!esi_is_cjk(u) || j - pj != 3)
+            return false;
+    }
+    if (j - at + 3 > cap)
+        return false;
+    snprintf(out, cap, "\"%.*s\"", (int)(j - at), d->text + at);
+    return true;
+}
+
+static size_t make_queries(const corpus *c, query *qs)
+{
+    words ws = { 0 };
+    for (size_t i = 0; i < c->n; i += 8) {   /* a 1-in-8 sample for df */
+        ws.cur = (uint32_t)i + 1;
+        es_tokenize(c->d[i].text, c->d[i].len, ES_TOKENIZE_WORDS, on_word, &ws, NULL);
+    }
+    qsort(ws.v, ws.n, sizeof *ws.v, by_df_desc);
+    size_t ncommon = ws.n < 300 ? ws.n : 300;
+    size_t rare_lo = ws.n / 4, rare_n = ws.n / 2;   /* mid-to-low df band */
+    uint64_t st = 0x9e3779b97f4a7c15ULL;
+    size_t n = 0;
+    for (int cls = 0; cls < 3; cls++)
+        for (int i = 0; i < 60; i++) {
+            size_t nw = 1 + (size_t)i % 4;
+            char *p = qs[n].text;
+            size_t left = sizeof qs[n].text;
+            for (size_t w = 0; w < nw; w++) {
+                bool common = cls == 0 || (cls == 2 && w % 2 == 0);
+                const wordc *x = common ? &ws.v[rnd(&st) % ncommon]
+                                        : &ws.v[rare_lo + rnd(&st) % rare_n];
+                int k = snprintf(p, left, "%s%s", w ? " " : "", x->w);
+                if (k < 0 || (size_t)k >= left)
+                    break;
+                p += k;
+                left -= (size_t)k;
+            }
+            qs[n++].cls = cls;
+        }
+    for (int i = 0; n < NQ_MAX && i < 80;) {
+        if (cut_phrase(c, &st, 1 + (size_t)i % 8, qs[n].text, sizeof qs[n].text)) {
+            qs[n++].cls = 3;
+            i++;
+        }
+    }
+    for (size_t i = 0; i < ws.n; i++)
+        free(ws.v[i].w);
+    free(ws.v);
+    free(ws.slot);
+    return n;
+}
+
+/* Internal run of q: scored docs, and the top 10. */
+static uint64_t internal_run(es_index *ix, const es_query *q, bool prune,
+                             bool exact, esi_hit **hits, size_t *nh)
+{
+    esi_search_stats st = { 0 };
+    esi_search_params sp = { 0, 10, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st };
+    uint64_t total;
+    esi_err e = { 0 };
+    if (esi_search_run(ix->snap, q, &sp, hits, nh, &total, &e) != ES_OK)
+        die("esi_search_run", e.msg);
+    return st.scored;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "/tmp/edusearch-bench-index";
+    const char *path = argc > 2 ? argv[2] : "/work/shared/corpus/main.jsonl.gz";
+    int reps = argc > 3 ? atoi(argv[3]) : 3;
+    if (reps < 1)
+        reps = 1;
+    corpus c = { 0 };
+    double t0 = now_s();
+    read_jsonl(path, on_obj_keep, &c);
+    printf("corpus: %zu docs read in %.2f s\n", c.n, now_s() - t0);
+    es_index *ix = NULL;
+    es_error err;
+    if (es_index_open(&ix, dir, &err) != ES_OK || es_index_doc_count(ix) != c.n) {
+        es_index_free(ix);
+        ix = NULL;
+        es_writer_options wo = ES_WRITER_OPTIONS_INIT;
+        wo.fsync = 0;
+        wo.ram_buffer_bytes = (size_t)512 << 20;
+        build b = { 0 };
+        t0 = now_s();
+        if (es_writer_open(&b.w, dir, &wo, &err) != ES_OK)
+            die(dir, err.message);
+        read_jsonl(path, on_obj_add, &b);
+        if (es_writer_commit(b.w) != ES_OK)
+            die("commit", es_writer_errmsg(b.w));
+        es_writer_free(b.w);
+        printf("index: built %s (%zu docs) in %.1f s\n", dir, b.n, now_s() - t0);
+        if (es_index_open(&ix, dir, &err) != ES_OK)
+            die(dir, err.message);
+    } else {
+        printf("index: reusing %s\n", dir);
+    }
+    es_stats stt = { .version = ES_STATS_VERSION };
+    es_index_stats(ix, &stt);
+    printf("index: %llu docs, %llu segments\n", (unsigned long long)stt.documents,
+           (unsigned long long)stt.segments);
+
+    static query qs[NQ_MAX];
+    size_t nq = make_queries(&c, qs);
+    printf("queries: %zu (60 common-word, 60 rare-word, 60 mixed, %zu phrases)\n",
+           nq, nq - 180);
+    for (size_t i = 0; i < c.n; i++)
+        free(c.d[i].text);
+    free(c.d);
+
+    /* parsed queries, for the internal runs */
+    es_query **pq = calloc(nq, sizeof *pq);
+    for (size_t i = 0; i < nq; i++)
+        if (es_query_parse(&pq[i], qs[i].text, strlen(qs[i].text), &err) != ES_OK)
+            die(qs[i].text, err.message);
+
+    if (argc > 4) {
+        FILE *f = fopen(argv[4], "w");
+        if (!f)
+            die(argv[4], "cannot write the dump");
+        es_search_options od = ES_SEARCH_OPTIONS_INIT;
+        for (size_t i = 0; i < nq; i++) {
+            es_results *r;
+            if (es_search(&r, ix, pq[i], &od, &err) != ES_OK)
+                die(qs[i].text, err.message);
+            fprintf(f, "Q %s\t%llu\n", qs[i].text,
+                    (unsigned long long)es_results_total(r));
+            for (size_t k = 0; k < es_results_count(r); k++) {
+                const es_range *rg;
+                size_t nr = es_results_matches(r, k, &rg);
+                fprintf(f, "%s %.6f %zu", es_results_id(r, k, NULL),
+                        es_results_score(r, k), nr);
+                for (size_t j = 0; j < nr; j++)
+                    fprintf(f, " %zu-%zu", rg[j].start, rg[j].end);
+                fprintf(f, "\n%s\n", es_results_snippet(r, k, NULL));
+            }
+            es_results_free(r);
+        }
+        fclose(f);
+    }
+
+    /* 1. latency through the public API */
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 10;
+    o.exact_total = 1;
+    double *lat = malloc(sizeof *lat * nq * (size_t)reps);
+    double *cpu = malloc(sizeof *cpu * nq * (size_t)reps);
+    double *lcls[4];
+    size_t ncls[4] = { 0 };
+    for (int k = 0; k < 4; k++)
+        lcls[k] = malloc(sizeof *lat * nq * (size_t)reps);
+    size_t nl = 0;
+    uint64_t hits_total = 0;
+    for (int rep = -1; rep < reps; rep++)
+        for (size_t i = 0; i < nq; i++) {
+            double a = now_s(), ca = cpu_s();
+            es_query *q;
+            es_results *r;
+            if (es_query_parse(&q, qs[i].text, strlen(qs[i].text), &err) != ES_OK)
+                die(qs[i].text, err.message);
+            if (es_search(&r, ix, q, &o, &err) != ES_OK)
+                die(qs[i].text, err.message);
+            double ms = (now_s() - a) * 1e3;
+            if (rep >= 0) {
+                cpu[nl] = (cpu_s() - ca) * 1e3;
+                lat[nl++] = ms;
+                lcls[qs[i].cls][ncls[qs[i].cls]++] = ms;
+            } else {
+                hits_total += es_results_total(r);
+            }
+            es_results_free(r);
+            es_query_free(q);
+        }
+    qsort(lat, nl, sizeof *lat, cmp_double);
+    printf("\nlatency, parse + search (exact total, top 10 with snippets), "
+           "%d passes, ms:\n", reps);
+    printf("  %-14s n=%-4zu p50 %7.3f  p95 %7.3f  p99 %7.3f  max %7.3f\n", "all",
+           nl, pct(lat, nl, .5), pct(lat, nl, .95), pct(lat, nl, .99), lat[nl - 1]);
+    qsort(cpu, nl, sizeof *cpu, cmp_double);
+    printf("  %-14s n=%-4zu p50 %7.3f  p95 %7.3f  p99 %7.3f  max %7.3f\n",
+           "all, CPU time", nl, pct(cpu, nl, .5), pct(cpu, nl, .95),
+           pct(cpu, nl, .99), cpu[nl - 1]);
+    for (int k = 0; k < 4; k++) {
+        qsort(lcls[k], ncls[k], sizeof *lat, cmp_double);
+        printf("  %-14s n=%-4zu p50 %7.3f  p95 %7.3f  p99 %7.3f\n", cls_name[k],
+               ncls[k], pct(lcls[k], ncls[k], .5), pct(lcls[k], ncls[k], .95),
+               pct(lcls[k], ncls[k], .99));
+    }
+    printf("  (matching documents over the set: %llu)\n",
+           (unsigned long long)hits_total);
+
+    /* 1b. where the time goes: parse alone, search without a page */
+    {
+        double *pa = malloc(sizeof *pa * nq), *cn = malloc(sizeof *cn * nq);
+        es_search_options oc = ES_SEARCH_OPTIONS_INIT;
+        oc.limit = 0;
+        for (size_t i = 0; i < nq; i++) {
+            es_query *q;
+            es_results *r;
+            double a = now_s();
+            if (es_query_parse(&q, qs[i].text, strlen(qs[i].text), &err) != ES_OK)
+                die(qs[i].text, err.message);
+            double b = now_s();
+            if (es_search(&r, ix, pq[i], &oc, &err) != ES_OK)
+                die(qs[i].text, err.message);
+            double d = now_s();
+            pa[i] = (b - a) * 1e3;
+            cn[i] = (d - b) * 1e3;
+            es_results_free(r);
+            es_query_free(q);
+        }
+        qsort(pa, nq, sizeof *pa, cmp_double);
+        qsort(cn, nq, sizeof *cn, cmp_double);
+        printf("  %-14s p50 %7.3f  p95 %7.3f  p99 %7.3f\n", "parse only",
+               pct(pa, nq, .5), pct(pa, nq, .95), pct(pa, nq, .99));
+        printf("  %-14s p50 %7.3f  p95 %7.3f  p99 %7.3f\n", "count only",
+               pct(cn, nq, .5), pct(cn, nq, .95), pct(cn, nq, .99));
+        free(pa);
+        free(cn);
+    }
+
+    /* 2. executor only, pruned vs exhaustive */
+    uint64_t sc[4][2] = { { 0 } };
+    double tx[4][2] = { { 0 } };
+    size_t differ = 0;
+    for (size_t i = 0; i < nq; i++) {
+        esi_hit *h0, *h1;
+        size_t n0, n1;
+        double a = now_s();
+        sc[qs[i].cls][0] += internal_run(ix, pq[i], false, true, &h0, &n0);
+        double b = now_s();
+        sc[qs[i].cls][1] += internal_run(ix, pq[i], true, false, &h1, &n1);
+        double d = now_s();
+        tx[qs[i].cls][0] += b - a;
+        tx[qs[i].cls][1] += d - b;
+        bool same = n0 == n1;
+        for (size_t k = 0; same && k < n0; k++)
+            same = h0[k].seg == h1[k].seg && h0[k].doc == h1[k].doc &&
+                   fabs(h0[k].score - h1[k].score) <= 1e-9 * fabs(h0[k].score);
+        if (!same) {
+            differ++;
+            printf("  top-10 differs: %s\n", qs[i].text);
+        }
+        esi_free(h0);
+        esi_free(h1);
+    }
+    printf("\nexecutor only (top 10): documents scored, exhaustive vs pruned "
+           "(exact_total=0):\n");
+    for (int k = 0; k < 4; k++)
+        printf("  %-14s %10llu  %10llu  factor %6.2f   time %.3f vs %.3f ms/query\n",
+               cls_name[k], (unsigned long long)sc[k][0],
+               (unsigned long long)sc[k][1],
+               sc[k][1] ? (double)sc[k][0] / (double)sc[k][1] : 0.0,
+               tx[k][0] * 1e3 / (double)(ncls[k] / (size_t)reps),
+               tx[k][1] * 1e3 / (double)(ncls[k] / (size_t)reps));
+    printf("  top-10 identical on %zu of %zu queries\n", nq - differ, nq);
+    for (size_t i = 0; i < nq; i++)
+        es_query_free(pq[i]);
+    free(pq);
+    free(lat);
+    free(cpu);
+    for (int k = 0; k < 4; k++)
+        free(lcls[k]);
+    es_index_free(ix);
+    return differ ? 1 : 0;
+}
