@@ -82,6 +82,9 @@ static int open_index(void *st, const char *path)
     if (lim && *lim)
         s->so.limit = (size_t)strtoul(lim, NULL, 10);
     s->so.exact_total = 1;
+    /* like the peers' drivers: ids and text of the top 10, no snippets
+     * (BENCH_ES_SNIPPETS=1 measures with them) */
+    s->so.snippets = getenv("BENCH_ES_SNIPPETS") ? 1 : 0;
     es_stats stats;
     memset(&stats, 0, sizeof stats);
     stats.version = ES_STATS_VERSION;

@@ -429,9 +429,14 @@ typedef struct es_search_options {
     size_t snippet_sentences;  /**< 1..3 sentences per snippet, default 2 */
     double bm25_k1;            /**< BM25 k1, default 1.2 */
     double bm25_b;             /**< BM25 b, default 0.75 */
+    int snippets;              /**< build snippets and match ranges for the
+                                    page's hits (default 1); 0 skips that work
+                                    when only ids, text, fields and scores
+                                    are wanted: es_results_snippet() is then
+                                    "" and es_results_matches() 0 */
 } es_search_options;
 #define ES_SEARCH_OPTIONS_INIT \
-    { ES_SEARCH_OPTIONS_VERSION, 0, 10, ES_SORT_SCORE, 1, "[", "]", 2, 1.2, 0.75 }
+    { ES_SEARCH_OPTIONS_VERSION, 0, 10, ES_SORT_SCORE, 1, "[", "]", 2, 1.2, 0.75, 1 }
 
 /**
  * Fill *opts with the defaults of the given options version.

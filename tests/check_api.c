@@ -77,7 +77,21 @@ START_TEST(test_api_end_to_end)
     ck_assert_ptr_null(es_results_field(r, 0, "nosuch", &len));
     ck_assert_ptr_null(es_results_id(r, 5, &len));
     ck_assert(es_results_score(r, 0) > 0);
+    const es_range *m;
+    ck_assert_uint_gt(es_results_matches(r, 0, &m), 0);
     es_results_free(r);
+    /* snippets off: same hit, no snippet work */
+    es_query *q = NULL;
+    ck_assert_int_eq(es_query_parse(&q, "集团化办学", strlen("集团化办学"), NULL), ES_OK);
+    es_search_options so = ES_SEARCH_OPTIONS_INIT;
+    so.snippets = 0;
+    ck_assert_int_eq(es_search(&r, ix, q, &so, NULL), ES_OK);
+    ck_assert_uint_eq(es_results_count(r), 1);
+    ck_assert_str_eq(es_results_snippet(r, 0, &len), "");
+    ck_assert_uint_eq(es_results_matches(r, 0, &m), 0);
+    ck_assert_str_eq(es_results_text(r, 0, &len), "各校：\n为推进集团化办学，扩大优质教育资源。");
+    es_results_free(r);
+    es_query_free(q);
     es_index_free(ix);
 }
 END_TEST

@@ -265,8 +265,9 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
             goto done;
         }
         esi_buf_reset(&sc->sb);
-        rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
-                              &h->ranges, &h->nranges, &e);
+        if (opts->snippets)
+            rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
+                                  &h->ranges, &h->nranges, &e);
         if (rc != ES_OK)
             goto done;
         h->snippet = esi_strndup(sc->sb.data ? (const char *)sc->sb.data : "",
