@@ -99,6 +99,11 @@ typedef struct esi_dict_iter {
     uint64_t seen;
 } esi_dict_iter;
 
+/* The last dictionary block whose first term sorts before key (or equal to
+ * it, when inclusive); block 0 if none. ES_ECORRUPT on a damaged index. */
+es_status esi_dict_seek_block(const esi_segment *s, const uint8_t *key,
+                              size_t len, bool inclusive, uint32_t *block,
+                              esi_err *e);
 void esi_dict_iter_init(esi_dict_iter *it, const esi_segment *s);
 /* ES_OK with it->term/it->ti set, ES_DONE, ES_ECORRUPT or ES_ENOMEM. */
 es_status esi_dict_iter_next(esi_dict_iter *it, esi_err *e);

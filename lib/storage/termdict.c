@@ -171,12 +171,10 @@ static es_status dict_corrupt(const esi_segment *s, esi_err *e, const char *what
                        "'edusearch check'", s->name, what);
 }
 
-es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
-                             size_t len, esi_term_info *out, esi_err *e)
+es_status esi_dict_seek_block(const esi_segment *s, const uint8_t *key,
+                              size_t len, bool inclusive, uint32_t *block,
+                              esi_err *e)
 {
-    if (s->dict_nblocks == 0 || len > ESI_MAX_TERM)
-        return ES_ENOTFOUND;
-    /* last block whose first term <= term */
     uint32_t lo = 0, hi = s->dict_nblocks;
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -184,11 +182,25 @@ es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
         size_t n;
         if (!block_first(s, mid, &t, &n))
             return dict_corrupt(s, e, "block index out of range");
-        if (cmp_bytes(t, n, term, len) <= 0)
+        int c = cmp_bytes(t, n, key, len);
+        if (c < 0 || (inclusive && c == 0))
             lo = mid;
         else
             hi = mid;
     }
+    *block = lo;
+    return ES_OK;
+}
+
+es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
+                             size_t len, esi_term_info *out, esi_err *e)
+{
+    if (s->dict_nblocks == 0 || len > ESI_MAX_TERM)
+        return ES_ENOTFOUND;
+    uint32_t lo;
+    es_status rc = esi_dict_seek_block(s, term, len, true, &lo, e);
+    if (rc != ES_OK)
+        return rc;
     esi_rd r;
     if (!block_range(s, lo, &r))
         return dict_corrupt(s, e, "block index out of range");
