@@ -423,7 +423,10 @@ typedef struct es_search_options {
     size_t offset;             /**< hits to skip (pagination), default 0 */
     size_t limit;              /**< hits to return, default 10; 0 = count only */
     es_sort sort;              /**< default ES_SORT_SCORE */
-    int exact_total;           /**< count every match (default 1) */
+    int exact_total;           /**< count every match (default 1); 0:
+                                    es_results_total() may be a lower bound,
+                                    letting top-k skip documents that cannot
+                                    enter the page */
     const char *hl_open;       /**< highlight markers in snippets; default "[" */
     const char *hl_close;      /**< default "]" */
     size_t snippet_sentences;  /**< 1..3 sentences per snippet, default 2 */
@@ -455,7 +458,8 @@ typedef struct es_results es_results;
  * @param opts      NULL for defaults.
  * @param err       optional error details.
  * @return ES_OK (also with zero hits), ES_ECORRUPT (names the file),
- *         ES_EINVAL, ES_ENOMEM.
+ *         ES_ELIMIT (a prefix* matching more than 1024 terms, or offset +
+ *         limit above 2^24), ES_EINVAL, ES_ENOMEM.
  * Thread safety: any number of threads may search one es_index at once,
  * each with its own results.
  */
