@@ -4,7 +4,8 @@
 #   2. build with -Werror and run `make check` (Check's summary lines shown),
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      run the suite again,
-#   4. `make distcheck` (tarball builds, tests pass, installs, and a program
+#   4. the 8-thread search test under ThreadSanitizer,
+#   5. `make distcheck` (tarball builds, tests pass, installs, and a program
 #      compiled with `pkg-config --cflags --libs edusearch` runs).
 # Usage: sh tests/run-all.sh        (from the top of the source tree)
 set -eu
@@ -68,6 +69,16 @@ run_suite werror --enable-werror
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite sanitizers --enable-werror --enable-sanitizers --disable-shared
+
+echo "== [tsan] 8 threads searching one index, under ThreadSanitizer"
+tsan="$top/_ci/tsan"
+rm -rf "$tsan"; mkdir -p "$tsan"
+(cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
+    CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&
+ make -j"$jobs" tests/check_search >/dev/null &&
+ ES_SAMPLES_DIR="$top/data/samples" TSAN_OPTIONS=halt_on_error=1 \
+ CK_RUN_CASE=threads_agree CK_FORK=no ./tests/check_search) || {
+    echo "== [tsan] FAILED"; exit 1; }
 
 echo "== make distcheck"
 (cd "$top/_ci/werror" && make -j"$jobs" distcheck >distcheck.log 2>&1) || {

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 
 #ifdef ES_TESTING
-static size_t alloc_count;   /* allocations since the last esi_alloc_fail_at */
-static size_t alloc_fail_n;  /* fail from this allocation on; 0 = never */
+static _Atomic size_t alloc_count;   /* allocations since the last esi_alloc_fail_at;
+                                        atomic: tests allocate from threads */
+static _Atomic size_t alloc_fail_n;  /* fail from this allocation on; 0 = never */
 
 size_t esi_alloc_fail_at(size_t n)
 {

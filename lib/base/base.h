@@ -40,7 +40,8 @@ static inline bool esi_mul_ok(size_t a, size_t b, size_t *out)
 #ifdef ES_TESTING
 /* Make the allocation numbered `n` (counting from 1 after this call) and all
  * later ones fail; 0 disables. Returns how many allocations ran since the
- * last call. Test-only: not thread-safe. */
+ * last call. Test-only; the counter is atomic, so threads may allocate
+ * meanwhile (set the failure point from one thread). */
 size_t esi_alloc_fail_at(size_t n);
 #endif
 

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #ifdef ES_TESTING
-static size_t io_count;
-static size_t io_fail_n;
-static int io_fail_errno;
+static _Atomic size_t io_count;      /* atomic: tests do I/O from threads */
+static _Atomic size_t io_fail_n;
+static _Atomic int io_fail_errno;
 
 size_t esi_io_fail_at(size_t n, int err)
 {
