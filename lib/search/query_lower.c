@@ -51,14 +51,11 @@ static es_status fail(lower *l, es_status code, size_t pos, const char *fmt, ...
     __attribute__((format(printf, 4, 5)));
 static es_status fail(lower *l, es_status code, size_t pos, const char *fmt, ...)
 {
-    char msg[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    es_status rc = esi_query_vfail(l->e, l->errpos, code, pos, fmt, ap);
     va_end(ap);
-    if (l->errpos)
-        *l->errpos = pos;
-    return esi_err_set(l->e, code, "query: %s (at byte %zu)", msg, pos);
+    return rc;
 }
 
 /* Grow *arr (of *cap elements of size sz) to hold one more; false on ENOMEM. */

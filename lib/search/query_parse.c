@@ -45,14 +45,21 @@ static es_status fail(parser *p, es_status code, size_t pos, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 static es_status fail(parser *p, es_status code, size_t pos, const char *fmt, ...)
 {
-    char msg[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    es_status rc = esi_query_vfail(p->e, p->errpos, code, pos, fmt, ap);
     va_end(ap);
-    if (p->errpos)
-        *p->errpos = pos;
-    return esi_err_set(p->e, code, "query: %s (at byte %zu)", msg, pos);
+    return rc;
+}
+
+es_status esi_query_vfail(esi_err *e, size_t *errpos, es_status code,
+                          size_t pos, const char *fmt, va_list ap)
+{
+    char msg[400];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (errpos)
+        *errpos = pos;
+    return esi_err_set(e, code, "query: %s (at byte %zu)", msg, pos);
 }
 
 /* True for ASCII and Unicode white space (U+3000 ideographic space too). */
