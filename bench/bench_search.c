@@ -18,6 +18,14 @@
  * dynamic pruning, and whether the top 10 (ids and scores) agree.
  * With DUMP, every query's total, ids, snippets and match ranges are also
  * written to that file (to compare two builds' output with diff).
+ *
+ *   bench_search --snippets INDEX_DIR QUERIES [REPS [DUMP]]
+ *
+ * times esi_snippet_make alone: for every line of QUERIES (the file of
+ * bench/run), the top 10 hits are fetched without snippets, then each hit's
+ * snippet is built REPS times (default 5) on the thread's CPU clock; the
+ * median and p95 over hits of the per-hit median are printed, also for hits
+ * in documents of 64 KB and more. DUMP gets every snippet and its ranges.
  */
 #include "api/api.h"
 #include "search/search.h"
@@ -339,8 +347,113 @@ static uint64_t internal_run(es_index *ix, const es_query *q, bool prune,
     return st.scored;
 }
 
+static double median_of(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return pct(v, n, .5);
+}
+
+/* The --snippets mode (see the top of the file). */
+static int snippet_bench(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_search --snippets INDEX_DIR QUERIES [REPS [DUMP]]\n");
+        return 2;
+    }
+    int reps = argc > 4 ? atoi(argv[4]) : 5;
+    if (reps < 1 || reps > 64)
+        reps = 5;
+    FILE *qf = fopen(argv[3], "r");
+    if (!qf)
+        die(argv[3], "cannot read the query file");
+    FILE *dump = argc > 5 ? fopen(argv[5], "w") : NULL;
+    if (argc > 5 && !dump)
+        die(argv[5], "cannot write the dump");
+    es_index *ix = NULL;
+    es_error err;
+    if (es_index_open(&ix, argv[2], &err) != ES_OK)
+        die(argv[2], err.message);
+    esi_analyzer *a = NULL;
+    esi_err e = { 0 };
+    if (esi_analyzer_new(&a, &e) != ES_OK)
+        die("analyzer", e.msg);
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 10;
+    o.snippets = 0;
+    esi_snippet_params sp = { "[", "]", 2, 120 };
+    size_t cap = 8192, n = 0, nbig = 0;
+    double *t = malloc(cap * sizeof *t), *tb = malloc(cap * sizeof *tb);
+    double one[64], sum = 0;
+    esi_buf out = { 0 };
+    char line[1024];
+    while (fgets(line, sizeof line, qf)) {
+        size_t ll = strcspn(line, "\r\n");
+        line[ll] = 0;
+        es_query *q;
+        es_results *r;
+        if (!ll || es_query_parse(&q, line, ll, &err) != ES_OK)
+            continue;
+        if (es_search(&r, ix, q, &o, &err) != ES_OK)
+            die(line, err.message);
+        if (dump)
+            fprintf(dump, "Q %s\n", line);
+        for (size_t k = 0; k < es_results_count(r); k++) {
+            size_t len;
+            const char *text = es_results_text(r, k, &len);
+            es_range *rg = NULL;
+            size_t nr = 0;
+            for (int rep = 0; rep < reps; rep++) {
+                esi_free(rg);
+                esi_buf_reset(&out);
+                double c0 = cpu_s();
+                if (esi_snippet_make(a, q, text, len, &sp, &out, &rg, &nr, &e) != ES_OK)
+                    die("esi_snippet_make", e.msg);
+                one[rep] = (cpu_s() - c0) * 1e3;
+            }
+            if (n == cap) {
+                cap *= 2;
+                t = realloc(t, cap * sizeof *t);
+                tb = realloc(tb, cap * sizeof *tb);
+            }
+            double m = median_of(one, (size_t)reps);
+            sum += m;
+            t[n++] = m;
+            if (len >= 65536)
+                tb[nbig++] = m;
+            if (dump) {
+                fprintf(dump, "%s %zu", es_results_id(r, k, NULL), nr);
+                for (size_t j = 0; j < nr; j++)
+                    fprintf(dump, " %zu-%zu", rg[j].start, rg[j].end);
+                fprintf(dump, "\n%.*s\n", (int)out.len, out.data ? (char *)out.data : "");
+            }
+            esi_free(rg);
+        }
+        es_results_free(r);
+        es_query_free(q);
+    }
+    qsort(t, n, sizeof *t, cmp_double);
+    qsort(tb, nbig, sizeof *tb, cmp_double);
+    printf("snippet per hit, CPU ms: n=%zu median %.4f p95 %.4f p99 %.4f max %.4f "
+           "mean %.4f\n", n, pct(t, n, .5), pct(t, n, .95), pct(t, n, .99),
+           n ? t[n - 1] : 0.0, n ? sum / (double)n : 0.0);
+    if (nbig)
+        printf("  docs >= 64 KB: n=%zu median %.4f p95 %.4f max %.4f\n", nbig,
+               pct(tb, nbig, .5), pct(tb, nbig, .95), tb[nbig - 1]);
+    esi_buf_free(&out);
+    free(t);
+    free(tb);
+    esi_analyzer_free(a);
+    es_index_free(ix);
+    fclose(qf);
+    if (dump)
+        fclose(dump);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--snippets"))
+        return snippet_bench(argc, argv);
     const char *dir = argc > 1 ? argv[1] : "/tmp/edusearch-bench-index";
     const char *path = argc > 2 ? argv[2] : "/work/shared/corpus/main.jsonl.gz";
     int reps = argc > 3 ? atoi(argv[3]) : 3;
