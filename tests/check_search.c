@@ -792,6 +792,243 @@ START_TEST(test_search_threads_agree)
 }
 END_TEST
 
+/* ---- snippets over regions (snippet.c) ---------------------------------- */
+
+/* The units of text as the whole-text analysis gives them. */
+typedef struct refunit {
+    char key[64];
+    size_t klen, start, end;
+} refunit;
+
+typedef struct refunits {
+    refunit *v;
+    size_t n, cap;
+} refunits;
+
+static int ref_on_token(const es_token *t, void *p)
+{
+    refunits *u = p;
+    if (t->kind != ES_TOKEN_HAN && t->kind != ES_TOKEN_LATIN && t->kind != ES_TOKEN_NUMBER)
+        return 0;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? 2 * u->cap : 256;
+        u->v = realloc(u->v, u->cap * sizeof *u->v);
+        ck_assert_ptr_nonnull(u->v);
+    }
+    refunit *r = &u->v[u->n++];
+    r->klen = t->term_len < sizeof r->key ? t->term_len : sizeof r->key;
+    memcpy(r->key, t->term, r->klen);
+    r->start = t->start;
+    r->end = t->end;
+    return 0;
+}
+
+/* The pieces random documents are made of: plain and traditional CJK,
+ * full-width and ASCII letters and digits, sentence ends, line breaks,
+ * combining marks (U+0301, U+3099), compatibility jamo, a ligature, a
+ * square era name (two units from one character), a supplementary
+ * ideograph and invalid UTF-8. */
+static const char *const pieces[] = {
+    "学", "學", "办", "辦", "集", "团", "團", "化", "教", "育", "的", "规", "規",
+    "か", "\xe3\x82\x99", "e", "E", "\xcc\x81", "2025", "２０", "ｅ", "ﬁ", "㍻",
+    "平成", "ㅎ", "ㅏ", "한", "𠀀", "。", "，", "！", "？", "!", "\n", " ", "　",
+    "”", "（", "）", "1,000", "44.8", "\xff", "\xe5\xad", "\x80", "a", "b",
+};
+
+/* Append n random pieces to out. */
+static size_t random_doc(uint64_t *st, char *out, size_t cap, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = pieces[tu_rand(st) % (sizeof pieces / sizeof *pieces)];
+        size_t l = strlen(p);
+        if (len + l > cap)
+            break;
+        memcpy(out + len, p, l);
+        len += l;
+    }
+    return len;
+}
+
+/* Every occurrence of the unit sequence of ph in the doc units d, merged
+ * as snippet.c merges ranges, into r (returns the count). */
+static size_t ref_ranges(const refunits *d, const refunits *ph, es_range *r, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; ph->n && i + ph->n <= d->n; i++) {
+        size_t j = 0;
+        while (j < ph->n && d->v[i + j].klen == ph->v[j].klen &&
+               !memcmp(d->v[i + j].key, ph->v[j].key, ph->v[j].klen))
+            j++;
+        if (j < ph->n)
+            continue;
+        size_t a = d->v[i].start, b = d->v[i + ph->n - 1].end;
+        if (n && a <= r[n - 1].end) {
+            if (b > r[n - 1].end)
+                r[n - 1].end = b;
+        } else if (n < cap) {
+            r[n++] = (es_range){ a, b };
+        }
+    }
+    return n;
+}
+
+/* Property: for random documents and quoted phrases (cut from the document
+ * or random), the ranges equal every occurrence found by analyzing the
+ * whole document, each on character boundaries, and the snippet holds a
+ * highlight exactly when there is a range. */
+START_TEST(test_search_snippet_regions_exact)
+{
+    uint64_t st = tu_seed();
+    esi_analyzer *a = NULL;
+    esi_err e = { 0 };
+    ck_assert_int_eq(esi_analyzer_new(&a, &e), ES_OK);
+    static char doc[24000], qt[512];
+    static es_range want[4096];
+    static bool bound[sizeof doc + 1];
+    esi_snippet_params sp = { "[", "]", 2, 120 };
+    size_t checked = 0, with_hits = 0;
+    for (int it = 0; it < 400; it++) {
+        size_t n = 1 + tu_rand(&st) % (it % 10 == 0 ? 4000 : 400);
+        size_t len = random_doc(&st, doc, sizeof doc, n);
+        refunits du = { 0 }, pu = { 0 };
+        ck_assert_int_eq(es_tokenize(doc, len, ES_TOKENIZE_INDEX, ref_on_token, &du, NULL),
+                         ES_OK);
+        /* the phrase: 1..6 units of the document, or random pieces */
+        size_t plen = 0;
+        if (du.n && tu_rand(&st) % 4) {
+            size_t k = 1 + tu_rand(&st) % 6, i0 = tu_rand(&st) % du.n;
+            if (i0 + k > du.n)
+                k = du.n - i0;
+            plen = du.v[i0 + k - 1].end - du.v[i0].start;
+            if (plen + 3 > sizeof qt)
+                plen = 0;
+            else
+                memcpy(qt + 1, doc + du.v[i0].start, plen);
+        } else {
+            plen = random_doc(&st, qt + 1, sizeof qt - 3, 1 + tu_rand(&st) % 4);
+        }
+        qt[0] = '"';
+        qt[plen + 1] = '"';
+        qt[plen + 2] = 0;
+        es_query *q = NULL;
+        if (memchr(qt + 1, '"', plen) ||
+            es_query_parse(&q, qt, plen + 2, NULL) != ES_OK) {
+            free(du.v);
+            continue;
+        }
+        ck_assert_int_eq(es_tokenize(qt + 1, plen, ES_TOKENIZE_INDEX, ref_on_token, &pu,
+                                     NULL), ES_OK);
+        size_t nw = ref_ranges(&du, &pu, want, sizeof want / sizeof *want);
+        /* character boundaries of the decoding (invalid bytes included) */
+        memset(bound, 0, len + 1);
+        for (size_t i = 0; i < len;) {
+            bound[i] = true;
+            esi_utf8_next((const uint8_t *)doc, len, &i);
+        }
+        bound[len] = true;
+        esi_buf out = { 0 };
+        es_range *rg = NULL;
+        size_t nr = 0;
+        ck_assert_int_eq(esi_snippet_make(a, q, doc, len, &sp, &out, &rg, &nr, &e), ES_OK);
+        ck_assert_msg(nr == nw, "it %d: %zu ranges, whole-text analysis %zu "
+                      "(query %s, doc %zu bytes)", it, nr, nw, qt, len);
+        for (size_t k = 0; k < nr; k++) {
+            ck_assert_msg(rg[k].start == want[k].start && rg[k].end == want[k].end,
+                          "it %d range %zu: %zu-%zu, expected %zu-%zu (query %s)", it,
+                          k, rg[k].start, rg[k].end, want[k].start, want[k].end, qt);
+            ck_assert(rg[k].start < rg[k].end && rg[k].end <= len);
+            ck_assert_msg(bound[rg[k].start] && bound[rg[k].end],
+                          "it %d: range %zu-%zu splits a character", it, rg[k].start,
+                          rg[k].end);
+        }
+        bool marked = out.data && strchr((const char *)out.data, '[');
+        ck_assert_msg(marked == (nr > 0) || (!nr && marked && strchr(qt, '[')),
+                      "it %d: snippet %s, %zu ranges", it,
+                      out.data ? (const char *)out.data : "", nr);
+        checked++;
+        with_hits += nr > 0;
+        esi_free(rg);
+        esi_buf_free(&out);
+        es_query_free(q);
+        free(du.v);
+        free(pu.v);
+    }
+    ck_assert_uint_gt(checked, 200);
+    ck_assert_uint_gt(with_hits, 100);
+    esi_analyzer_free(a);
+}
+END_TEST
+
+/* A match 1 MB deep in a large document still gets its snippet and its
+ * exact range; the same text through the public API. */
+START_TEST(test_search_snippet_deep_match)
+{
+    static const char fill[] = "各地要统筹推进教育发展规划，落实各项政策措施。\n";
+    static const char needle[] = "积极探索集团化办学的新路径。";
+    size_t fl = strlen(fill), nl = strlen(needle);
+    size_t reps = (1u << 20) / fl + 1, len = reps * fl + nl + 2 * fl;
+    char *doc = malloc(len + 1);
+    ck_assert_ptr_nonnull(doc);
+    size_t at = 0;
+    for (size_t i = 0; i < reps; i++, at += fl)
+        memcpy(doc + at, fill, fl);
+    size_t deep = at;
+    memcpy(doc + at, needle, nl);
+    at += nl;
+    memcpy(doc + at, fill, fl);
+    at += fl;
+    memcpy(doc + at, fill, fl);
+    at += fl;
+    doc[at] = 0;
+    ck_assert_uint_eq(at, len);
+    ck_assert_uint_gt(deep, 1u << 20);
+    esi_analyzer *a = NULL;
+    esi_err e = { 0 };
+    ck_assert_int_eq(esi_analyzer_new(&a, &e), ES_OK);
+    const char *qs[] = { "集团化办学", "\"集团化办学\"" };
+    for (size_t k = 0; k < 2; k++) {
+        es_query *q = NULL;
+        ck_assert_int_eq(es_query_parse(&q, qs[k], strlen(qs[k]), NULL), ES_OK);
+        esi_snippet_params sp = { "[", "]", 2, 120 };
+        esi_buf out = { 0 };
+        es_range *rg = NULL;
+        size_t nr = 0;
+        ck_assert_int_eq(esi_snippet_make(a, q, doc, len, &sp, &out, &rg, &nr, &e), ES_OK);
+        size_t off = deep + strlen("积极探索");
+        ck_assert_uint_eq(nr, 1);
+        ck_assert_uint_eq(rg[0].start, off);
+        ck_assert_uint_eq(rg[0].end, off + strlen("集团化办学"));
+        ck_assert_msg(strstr((const char *)out.data, "积极探索[集团化办学]的新路径。"), "%s",
+                      (const char *)out.data);
+        esi_free(rg);
+        esi_buf_free(&out);
+        es_query_free(q);
+    }
+    esi_analyzer_free(a);
+    /* through the index and es_search */
+    char *dir = tu_tmpdir();
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, &err), ES_OK);
+    add(w, "big", NULL, NULL, doc, len);
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    es_results *r = run(ix, "集团化办学", &o);
+    ck_assert_uint_eq(es_results_count(r), 1);
+    ck_assert_msg(strstr(es_results_snippet(r, 0, NULL), "[集团化办学]"), "%s",
+                  es_results_snippet(r, 0, NULL));
+    es_results_free(r);
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+    free(doc);
+}
+END_TEST
+
 static Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
@@ -818,6 +1055,14 @@ static Suite *search_suite(void)
     }
     tc = tcase_create("highlight_run_words");
     tcase_add_test(tc, test_search_highlight_run_words);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("snippet_regions_exact");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_search_snippet_regions_exact);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("snippet_deep_match");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_search_snippet_deep_match);
     suite_add_tcase(s, tc);
     tc = tcase_create("prefix_expansion");
     tcase_set_timeout(tc, 60);

@@ -12,17 +12,17 @@
  * Phrases reachable only through NOT are not highlighted.
  *
  * Only small regions of the text are analyzed, yet every match of the whole
- * text is found (the ranges are exact). A byte scan first folds each code
- * point of the text on its own through a process-wide cache (g_fold) of the
- * key normalizer's output for one BMP code point alone. A code point is
- * "risky" when that alone-value may differ in context (NFKC_CF has no
- * boundary before it, so it may combine with what precedes; it maps to
- * several code points; or it is supplementary and not cached). A match's
- * first raw character of any of its units either is risky or folds to that
- * unit's first key code point, so for each phrase one unit is chosen as the
- * anchor (the one whose code point is rarest in this text, counted by a
- * first scan) and every occurrence of an anchor code point, and every risky
- * code point, is a candidate. Each candidate gets a region reaching at
+ * text is found (the ranges are exact). One scan folds each code point of
+ * the text on its own through a process-wide cache (g_fold) of the key
+ * normalizer's output for one BMP code point alone. A code point is "risky"
+ * when that alone-value may differ in context (NFKC_CF has no boundary
+ * before it, so it may combine with what precedes; it maps to several code
+ * points; or it is supplementary and not cached). The first raw character
+ * of any unit of a match either is risky or folds to that unit's first key
+ * code point, so for each phrase one unit is chosen as the anchor (the one
+ * whose code point the scan counted least often in this text) and every
+ * occurrence of an anchor code point, and every risky code point, is a
+ * candidate. Each candidate gets a region reaching at
  * least W+2 plain CJK characters (W = the longest phrase in units) on both
  * sides; overlapping regions merge. Region ends are plain CJK characters:
  * NFKC_CF has a boundary there, a Latin/number run cannot continue across
@@ -32,12 +32,19 @@
  * margins keep every match, and every word next to a one-character run
  * word (drop_lone_chars), inside its anchor's region.
  *
- * Sentences are broken (ICU) only in windows around groups of matches, from
- * SENT_CTX bytes before to SENT_CTX bytes after; the first and last
- * sentence of a window are dropped as possibly cut unless they touch the
- * text's ends, and a window whose cut sentences would hold a match grows.
- * Only when fewer sentences hold matches than are wanted are the first
- * sentences of the text broken too (the old choice: earliest non-blank).
+ * Sentences are broken (ICU) only where they can be chosen, and chosen as
+ * if the whole text had been broken. Matches are grouped between "sure
+ * stops" (sure_stop: places where the whole text surely has a sentence
+ * boundary); a group's score (distinct phrases, hits) bounds the score of
+ * every sentence inside it. Groups are broken best first, each in a window
+ * from the sure stop before it to a little past the sure stop after it
+ * (the window's first and last sentences, maybe cut, are dropped; ICU
+ * restarted at a boundary finds the same boundaries after it), until
+ * `want` sentences are known that no remaining group can beat. Without
+ * sure stops, a window of SENT_CTX bytes each side grows until its cut
+ * sentences hold no match. Only when fewer sentences hold matches than are
+ * wanted are the first sentences of the text broken too (the old choice:
+ * earliest non-blank).
  *
  * Words of a bare run (the PHRASE kids of an AND with a bonus phrase): the
  * whole run is a phrase of its own, so where it occurs it is highlighted
@@ -50,9 +57,6 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#ifdef SNIPDEBUG
-#include <stdio.h>
-#endif
 
 #include <unicode/unorm2.h>
 
@@ -1261,9 +1265,7 @@ es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
     }
     esi_buf_terminate(&brc, out);
     rc = brc;
-#ifdef SNIPDEBUG
-    fprintf(stderr, "DBG len %zu nu %zu nm %zu nsent %zu\n", len, s.nu, nm, s.nsent);
-#endif
+
 done:
     if (rc != ES_OK) {
         esi_free(*ranges);
