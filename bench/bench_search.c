@@ -26,6 +26,13 @@
  * snippet is built REPS times (default 5) on the thread's CPU clock; the
  * median and p95 over hits of the per-hit median are printed, also for hits
  * in documents of 64 KB and more. DUMP gets every snippet and its ranges.
+ *
+ *   bench_search --count INDEX_DIR QUERIES [REPS [COUNTS]]
+ *
+ * times counting alone (es_search with limit 0, exact total) per query on
+ * the thread's CPU clock (median of REPS, default 5): p50/p95/p99 over all
+ * queries and over the quoted ones, the ten slowest, and with COUNTS the
+ * "count<TAB>query" lines of bench/run's COUNTS files.
  */
 #include "api/api.h"
 #include "search/search.h"
@@ -450,8 +457,102 @@ static int snippet_bench(int argc, char **argv)
     return 0;
 }
 
+/* A query's time, for the slowest list. */
+typedef struct qtime {
+    double ms;
+    char *text;
+} qtime;
+
+static int cmp_qtime(const void *a, const void *b)
+{
+    const qtime *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+/* The --count mode (see the top of the file). */
+static int count_bench(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_search --count INDEX_DIR QUERIES [REPS [COUNTS]]\n");
+        return 2;
+    }
+    int reps = argc > 4 ? atoi(argv[4]) : 5;
+    if (reps < 1 || reps > 64)
+        reps = 5;
+    FILE *qf = fopen(argv[3], "r");
+    if (!qf)
+        die(argv[3], "cannot read the query file");
+    FILE *cf = argc > 5 ? fopen(argv[5], "w") : NULL;
+    if (argc > 5 && !cf)
+        die(argv[5], "cannot write the counts");
+    es_index *ix = NULL;
+    es_error err;
+    if (es_index_open(&ix, argv[2], &err) != ES_OK)
+        die(argv[2], err.message);
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 0;
+    o.exact_total = 1;
+    qtime *all = calloc(4096, sizeof *all);
+    double *ph = calloc(4096, sizeof *ph), *t = calloc(4096, sizeof *t), one[64];
+    size_t n = 0, nph = 0;
+    char line[1024];
+    while (fgets(line, sizeof line, qf) && n < 4096) {
+        size_t ll = strcspn(line, "\r\n");
+        line[ll] = 0;
+        es_query *q;
+        es_results *r;
+        if (!ll)
+            continue;
+        if (es_query_parse(&q, line, ll, &err) != ES_OK) {
+            if (cf)
+                fprintf(cf, "-1\t%s\n", line);
+            continue;
+        }
+        uint64_t total = 0;
+        for (int rep = 0; rep < reps; rep++) {
+            double c0 = cpu_s();
+            if (es_search(&r, ix, q, &o, &err) != ES_OK)
+                die(line, err.message);
+            one[rep] = (cpu_s() - c0) * 1e3;
+            total = es_results_total(r);
+            es_results_free(r);
+        }
+        if (cf)
+            fprintf(cf, "%llu\t%s\n", (unsigned long long)total, line);
+        double m = median_of(one, (size_t)reps);
+        all[n].ms = m;
+        all[n].text = strdup(line);
+        t[n++] = m;
+        if (line[0] == '"')
+            ph[nph++] = m;
+        es_query_free(q);
+    }
+    qsort(t, n, sizeof *t, cmp_double);
+    qsort(ph, nph, sizeof *ph, cmp_double);
+    printf("count only, CPU ms: all n=%zu p50 %.4f p95 %.4f p99 %.4f max %.4f\n", n,
+           pct(t, n, .5), pct(t, n, .95), pct(t, n, .99), n ? t[n - 1] : 0.0);
+    printf("  phrases n=%zu p50 %.4f p95 %.4f p99 %.4f max %.4f\n", nph,
+           pct(ph, nph, .5), pct(ph, nph, .95), pct(ph, nph, .99),
+           nph ? ph[nph - 1] : 0.0);
+    qsort(all, n, sizeof *all, cmp_qtime);
+    for (size_t i = 0; i < n && i < 10; i++)
+        printf("  %.4f %s\n", all[i].ms, all[i].text);
+    for (size_t i = 0; i < n; i++)
+        free(all[i].text);
+    free(all);
+    free(ph);
+    free(t);
+    if (cf)
+        fclose(cf);
+    fclose(qf);
+    es_index_free(ix);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--count"))
+        return count_bench(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "--snippets"))
         return snippet_bench(argc, argv);
     const char *dir = argc > 1 ? argv[1] : "/tmp/edusearch-bench-index";

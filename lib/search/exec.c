@@ -45,6 +45,9 @@ struct matcher {
     bool empty;                /* a key is missing from the segment */
     bool lazy;                 /* stop at docs holding every key; verify later */
     bool verified;             /* lazy: tf is the exact phrase count */
+    uint32_t *same;            /* per cursor: first cursor of the same key */
+    uint32_t *cand;            /* phrase_tf scratch: candidate starts */
+    size_t ccap;
     uint32_t tf;
     double idf;
     double *pidf;              /* PREFIX: idf of each cursor's term */
@@ -174,6 +177,8 @@ static void free_matchers(run *r)
             esi_postings_close(&m->cur[c]);
         esi_free(m->cur);
         esi_free(m->cdoc);
+        esi_free(m->same);
+        esi_free(m->cand);
         esi_free(m->kids);
         esi_free(m->pidf);
         esi_free(m);
@@ -205,8 +210,20 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
     }
     m->cur = esi_calloc(f->nkeys, sizeof *m->cur);
     m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
-    if (!m->cur || !m->cdoc)
+    m->same = esi_calloc(f->nkeys, sizeof *m->same);
+    if (!m->cur || !m->cdoc || !m->same)
         return ES_ENOMEM;
+    /* a key that occurs twice (规 in 法规规定) is decoded once */
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        const esi_qkey *ki = &q->keys[f->first_key + i];
+        m->same[i] = i;
+        for (uint32_t j = 0; j < i && m->same[i] == i; j++) {
+            const esi_qkey *kj = &q->keys[f->first_key + j];
+            if (kj->len == ki->len &&
+                !memcmp(esi_qkey_bytes(q, kj), esi_qkey_bytes(q, ki), ki->len))
+                m->same[i] = j;
+        }
+    }
     for (uint32_t i = 0; i < f->nkeys; i++) {
         size_t at = r->seg * q->nkeys + f->first_key + i;
         es_status rc = esi_postings_open(&m->cur[i], r->s, &r->ti[at], r->e);
@@ -332,8 +349,32 @@ static es_status build(run *r, int32_t n, matcher **out)
     return ES_OK;
 }
 
+/* First index >= y of sorted p[0..n) whose value is >= want (n if none):
+ * doubling steps, then binary search. */
+static uint32_t gallop_to(const uint32_t *p, uint32_t n, uint32_t y, uint64_t want)
+{
+    uint32_t step = 1, lo = y, hi = y;
+    while (hi < n && p[hi] < want) {
+        lo = hi + 1;
+        hi = n - hi > step ? hi + step : n;
+        step *= 2;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p[mid] < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Count the starts where every key of phrase m sits at its offset; the
- * cursors are all on the same doc. */
+ * cursors are all on the same doc. The positional keys are taken rarest
+ * first (by their freq in this doc, known without decoding): the rarest
+ * gives the candidate starts, each next one keeps the candidates it
+ * confirms, and once none is left the commoner keys are never decoded. A
+ * key occurring twice in the phrase is decoded once. */
 static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
 {
     const esi_qphrase *f = &r->q->phrases[m->ph];
@@ -342,44 +383,72 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
         *tf = m->cur[0].freq;
         return ES_OK;
     }
-    const uint32_t *pos[ESI_QUERY_MAX_TERMS];
-    uint32_t np[ESI_QUERY_MAX_TERMS], ix[ESI_QUERY_MAX_TERMS];
-    for (size_t i = 0; i < m->ncur; i++) {
-        es_status rc = esi_postings_positions(&m->cur[i], &pos[i], &np[i]);
-        if (rc != ES_OK)
-            return esi_err_set(r->e, rc, "%s: damaged positions; run 'edusearch "
-                               "check'", esi_segment_name(r->s));
-        ix[i] = 0;
-    }
     /* Keys stored without positions (pairs) only narrowed the documents;
-     * the positional keys decide. The first of them anchors the starts. */
-    size_t a = 0;
-    while (a < m->ncur && !m->cur[a].has_pos)
-        a++;
-    if (a == m->ncur) {           /* no positions at all: use the rarest count */
+     * the positional keys decide. */
+    uint32_t ord[ESI_QUERY_MAX_TERMS];
+    const uint32_t *pos[ESI_QUERY_MAX_TERMS];
+    uint32_t np[ESI_QUERY_MAX_TERMS];
+    size_t n = 0;
+    for (size_t i = 0; i < m->ncur; i++) {
+        pos[i] = NULL;
+        if (!m->cur[i].has_pos)
+            continue;
+        size_t j = n++;
+        while (j > 0 && m->cur[ord[j - 1]].freq > m->cur[i].freq) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = (uint32_t)i;
+    }
+    if (n == 0) {                 /* no positions at all: use the rarest count */
         uint32_t min = UINT32_MAX;
         for (size_t i = 0; i < m->ncur; i++)
             min = m->cur[i].freq < min ? m->cur[i].freq : min;
         *tf = min;
         return ES_OK;
     }
-    uint32_t count = 0;
-    for (uint32_t j = 0; j < np[a]; j++) {
-        if (pos[a][j] < keys[a].at)
-            continue;
-        uint64_t start = pos[a][j] - keys[a].at;
-        bool ok = true;
-        for (size_t i = a + 1; i < m->ncur && ok; i++) {
-            if (!m->cur[i].has_pos)
-                continue;
-            uint64_t want = start + keys[i].at;
-            while (ix[i] < np[i] && pos[i][ix[i]] < want)
-                ix[i]++;
-            ok = ix[i] < np[i] && pos[i][ix[i]] == want;
+    uint32_t cnt = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = ord[k], src = m->same[i];
+        if (!pos[src]) {
+            es_status rc = esi_postings_positions(&m->cur[src], &pos[src], &np[src]);
+            if (rc != ES_OK)
+                return esi_err_set(r->e, rc, "%s: damaged positions; run 'edusearch "
+                                   "check'", esi_segment_name(r->s));
         }
-        count += ok;
+        const uint32_t *p = pos[src];
+        uint32_t pn = np[src], at = keys[i].at;
+        if (k == 0) {
+            if (pn > m->ccap) {
+                size_t cap = pn, bytes;
+                uint32_t *c;
+                if (!esi_mul_ok(cap, sizeof *c, &bytes) || !(c = esi_realloc(m->cand, bytes)))
+                    return esi_err_set(r->e, ES_ENOMEM, "out of memory matching a phrase");
+                m->cand = c;
+                m->ccap = cap;
+            }
+            for (uint32_t j = 0; j < pn; j++)
+                if (p[j] >= at)
+                    m->cand[cnt++] = p[j] - at;
+            continue;
+        }
+        uint32_t out = 0, y = 0;
+        bool gallop = (uint64_t)cnt * 16 < pn;   /* few candidates, long list */
+        for (uint32_t x = 0; x < cnt && y < pn; x++) {
+            uint64_t want = (uint64_t)m->cand[x] + at;
+            if (gallop)
+                y = gallop_to(p, pn, y, want);
+            else
+                while (y < pn && p[y] < want)
+                    y++;
+            if (y < pn && p[y] == want)
+                m->cand[out++] = m->cand[x];
+        }
+        cnt = out;
+        if (cnt == 0)
+            break;
     }
-    *tf = count;
+    *tf = cnt;
     return ES_OK;
 }
 
