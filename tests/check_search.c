@@ -943,9 +943,13 @@ START_TEST(test_search_snippet_regions_exact)
                           rg[k].end);
         }
         bool marked = out.data && strchr((const char *)out.data, '[');
-        ck_assert_msg(marked == (nr > 0) || (!nr && marked && strchr(qt, '[')),
-                      "it %d: snippet %s, %zu ranges", it,
-                      out.data ? (const char *)out.data : "", nr);
+        /* (a range may start at white space that a combining character
+         * after it joined to its unit; the snippet trims that sentence's
+         * trailing white space, so such a range can show unmarked) */
+        bool ws_start = nr && (strchr(" \t\r\n", doc[rg[0].start]) ||
+                               !memcmp(doc + rg[0].start, "\xe3\x80\x80", 3));
+        ck_assert_msg(marked == (nr > 0) || ws_start, "it %d: snippet %s, %zu ranges",
+                      it, out.data ? (const char *)out.data : "", nr);
         checked++;
         with_hits += nr > 0;
         esi_free(rg);
