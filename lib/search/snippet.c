@@ -22,9 +22,10 @@
  * code point, so for each phrase one unit is chosen as the anchor (the one
  * whose code point the scan counted least often in this text) and every
  * occurrence of an anchor code point, and every risky code point, is a
- * candidate. Each candidate gets a region reaching at
- * least W+2 plain CJK characters (W = the longest phrase in units) on both
- * sides; overlapping regions merge. Region ends are plain CJK characters:
+ * candidate. Each candidate gets a region reaching a margin of plain CJK
+ * characters on both sides (its phrase's units + 1; W + 1 for a risky code
+ * point or a one-character run word, W = the longest phrase in units);
+ * overlapping regions merge. Region ends are plain CJK characters:
  * NFKC_CF has a boundary there, a Latin/number run cannot continue across
  * them and CJK units do not depend on their neighbours, so analyzing a
  * region alone gives exactly the units the whole text has there. A barrier
@@ -616,17 +617,22 @@ static es_status find_units(sn *s, const es_query *q, const bool *want,
         return ES_OK;
     if (w > REGION_W_MAX)
         return analyze_regions(s, text, len, NULL, 0);
+    size_t nph = q->nphrases ? q->nphrases : 1;
     uint32_t *all = esi_calloc(nuk, sizeof *all), *cnt = esi_calloc(nuk, sizeof *cnt);
-    bool *anchor = esi_calloc(nuk, sizeof *anchor);
+    uint32_t *margin = esi_calloc(nuk, sizeof *margin);
+    uint8_t *run = esi_calloc(nph, 1);
+    bool *single = esi_calloc(nph, sizeof *single);
+    uint8_t nruns = 0;
     region *rg = NULL;
     cand *cv = NULL;
-    size_t nrg = 0, rcap = 0, ncv = 0, k = 0, risky = 0, R = w + 2;
+    size_t nrg = 0, rcap = 0, ncv = 0, k = 0, risky = 0;
     cpset cs;
     es_status rc = ES_OK;
-    if (!all || !cnt || !anchor) {
+    if (!all || !cnt || !margin || !run || !single) {
         rc = ES_ENOMEM;
         goto done;
     }
+    runs_of(q, q->root, run, single, &nruns);
     for (size_t ph = 0; ph < q->nphrases; ph++) {
         const esi_qphrase *f = &q->phrases[ph];
         if (!want[ph])
@@ -638,7 +644,10 @@ static es_status find_units(sn *s, const es_query *q, const bool *want,
     if ((rc = scan_cands(s, t, len, &cs, cnt, &risky, &cv, &ncv)) != ES_OK)
         goto done;
     /* per phrase, the unit whose code point is rarest here anchors it; with
-     * no risky code point, a unit that never occurs rules the phrase out */
+     * no risky code point, a unit that never occurs rules the phrase out.
+     * Its margin: the phrase's units + 1 on each side (the anchor may be any
+     * of them), for a one-character run word w + 1 (the words it may touch
+     * must lie in the same region for drop_lone_chars). */
     for (size_t ph = 0; ph < q->nphrases; ph++) {
         const esi_qphrase *f = &q->phrases[ph];
         if (!want[ph] || f->nunits == 0)
@@ -652,23 +661,21 @@ static es_status find_units(sn *s, const es_query *q, const bool *want,
                 best = x;
             }
         }
-        if (bc > 0 || risky > 0)
-            anchor[best] = true;
+        uint32_t need = (uint32_t)(single[ph] ? w + 1 : f->nunits + 1);
+        if ((bc > 0 || risky > 0) && need > margin[best])
+            margin[best] = need;
     }
     for (size_t i = 0; i < ncv; i++) {
-        if (cv[i].idx != CAND_RISKY && !anchor[cv[i].idx])
+        size_t r = cv[i].idx == CAND_RISKY ? w + 1 : margin[cv[i].idx];
+        if (r == 0)
             continue;
         size_t o = cv[i].off;
-        size_t e = fwd_plain(s, t, len, o, R + 1);
-        if (nrg && o <= rg[nrg - 1].e) {
-            if (e > rg[nrg - 1].e)
-                rg[nrg - 1].e = e;
-            continue;
-        }
-        size_t st = back_plain(s, t, len, o, R);
-        if (nrg && st <= rg[nrg - 1].e) {
-            rg[nrg - 1].e = e;
-            continue;
+        size_t e = fwd_plain(s, t, len, o, r);
+        size_t st = back_plain(s, t, len, o, r);
+        while (nrg && st <= rg[nrg - 1].e) {      /* merge what it reaches */
+            st = rg[nrg - 1].s < st ? rg[nrg - 1].s : st;
+            e = rg[nrg - 1].e > e ? rg[nrg - 1].e : e;
+            nrg--;
         }
         if (nrg == rcap) {
             size_t c2 = rcap ? rcap * 2 : 16, bytes;
@@ -689,7 +696,9 @@ static es_status find_units(sn *s, const es_query *q, const bool *want,
 done:
     esi_free(all);
     esi_free(cnt);
-    esi_free(anchor);
+    esi_free(margin);
+    esi_free(run);
+    esi_free(single);
     esi_free(cv);
     esi_free(rg);
     return rc;
