@@ -354,6 +354,7 @@ static uint64_t internal_run(es_index *ix, const es_query *q, bool prune,
     return st.scored;
 }
 
+/* Median of v[0..n) (sorts v). */
 static double median_of(double *v, size_t n)
 {
     qsort(v, n, sizeof *v, cmp_double);
@@ -463,6 +464,7 @@ typedef struct qtime {
     char *text;
 } qtime;
 
+/* Order query times slowest first. */
 static int cmp_qtime(const void *a, const void *b)
 {
     const qtime *x = a, *y = b;

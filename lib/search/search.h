@@ -8,8 +8,9 @@
  * esi_postings_advance, OR = union, NOT = exclusion, date = column filter),
  * skipping deleted documents, counting every match exactly and keeping the
  * best offset+limit in a heap. score.c holds BM25 and the bonuses. snippet.c
- * re-analyzes a hit's stored text to find the byte ranges of its matches
- * and builds the highlighted snippet.
+ * analyzes the parts of a hit's stored text that can hold a match (found
+ * by a scan of the text) to find the byte ranges of all its matches, and
+ * builds the highlighted snippet.
  *
  * Threads: everything here is per call; the snapshot and query are only read.
  */
@@ -69,8 +70,10 @@ typedef struct esi_snippet_params {
     size_t window;             /* longest sentence, in characters, before trimming */
 } esi_snippet_params;
 
-/* Find q's body matches in text (by re-analysis), merge them into sorted
- * byte ranges (*ranges, esi_free it) and append the snippet to out. */
+/* Find every body match of q in text (by analyzing the regions around
+ * candidate characters, with the same result as analyzing all of it), merge
+ * them into sorted byte ranges (*ranges, esi_free it) and append the
+ * snippet to out. */
 es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
                            size_t len, const esi_snippet_params *p, esi_buf *out,
                            es_range **ranges, size_t *nranges, esi_err *e);

@@ -114,7 +114,6 @@ typedef struct sn {
     /* a window's sentences, before they are kept */
     size_t (*ws)[2];
     size_t nws, wscap;
-    size_t ws_limit;           /* stop breaking after a sentence ending past this */
 } sn;
 
 /* Grow a pair array to hold one more. */
@@ -181,8 +180,7 @@ static int on_token(const es_token *t, void *payload)
 
 static bool space_at(const char *t, size_t i, size_t end, size_t *n);
 
-/* Sentence callback of a window: record [base+start, base+end); stops after
- * the first sentence that ends past ws_limit. */
+/* Sentence callback of a window: record [base+start, base+end). */
 static int on_sentence(size_t start, size_t end, void *payload)
 {
     sn *s = payload;
@@ -193,7 +191,7 @@ static int on_sentence(size_t start, size_t end, void *payload)
     s->ws[s->nws][0] = s->base + start;
     s->ws[s->nws][1] = s->base + end;
     s->nws++;
-    return s->base + end > s->ws_limit;
+    return 0;
 }
 
 /* ---- folding and regions ------------------------------------------------- */
@@ -265,6 +263,7 @@ static size_t cpset_index(const cpset *c, uint32_t cp)
     return lo;
 }
 
+/* Order code points ascending. */
 static int cmp_u32(const void *x, const void *y)
 {
     uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
@@ -704,14 +703,11 @@ done:
     return rc;
 }
 
-/* Append the sentences of text[ws, we) to s->ws (cleared first), stopping
- * after the first that ends past limit. */
-static es_status break_window(sn *s, const char *text, size_t ws, size_t we,
-                              size_t limit)
+/* Put the sentences of text[ws, we) into s->ws (cleared first). */
+static es_status break_window(sn *s, const char *text, size_t ws, size_t we)
 {
     s->nws = 0;
     s->base = ws;
-    s->ws_limit = limit;
     es_status rc = esi_sentences(s->a, text + ws, we - ws, on_sentence, s, s->e);
     if (rc == ES_OK && s->rc != ES_OK)
         rc = s->rc;
@@ -777,7 +773,7 @@ static es_status window_sentences(sn *s, const char *text, size_t len, size_t ms
         bool last_try = ctx >= SENT_CTX_MAX;
         size_t ws = ms > ctx ? char_start(text, ms - ctx, ms) : 0;
         size_t we = len - me > ctx ? char_start(text, me + ctx, len) : len;
-        es_status rc = break_window(s, text, ws, we, SIZE_MAX);
+        es_status rc = break_window(s, text, ws, we);
         if (rc != ES_OK)
             return rc;
         size_t a = 0, b = s->nws;
@@ -970,7 +966,7 @@ static es_status group_sentences(sn *s, const char *text, size_t len,
         size_t ws = g->ps;
         size_t we = len - g->ns > STOP_AHEAD ? char_start(text, g->ns + STOP_AHEAD, len)
                                              : len;
-        es_status rc = break_window(s, text, ws, we, SIZE_MAX);
+        es_status rc = break_window(s, text, ws, we);
         if (rc != ES_OK)
             return rc;
         size_t a = 0, b = s->nws;
@@ -1054,7 +1050,7 @@ static es_status head_sentences(sn *s, const char *text, size_t len,
 {
     for (size_t ctx = 2048;; ctx *= 4) {
         size_t we = len > ctx ? char_start(text, ctx, len) : len;
-        es_status rc = break_window(s, text, 0, we, SIZE_MAX);
+        es_status rc = break_window(s, text, 0, we);
         if (rc != ES_OK)
             return rc;
         size_t b = s->nws, got = 0, mi = 0, k;
