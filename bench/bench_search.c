@@ -32,7 +32,9 @@
  * times counting alone (es_search with limit 0, exact total) per query on
  * the thread's CPU clock (median of REPS, default 5): p50/p95/p99 over all
  * queries and over the quoted ones, the ten slowest, and with COUNTS the
- * "count<TAB>query" lines of bench/run's COUNTS files.
+ * "count<TAB>query" lines of bench/run's COUNTS files. The environment
+ * variables BENCH_LIMIT=N and BENCH_SNIPPETS=1 time a page of N hits (with
+ * snippets) instead.
  */
 #include "api/api.h"
 #include "search/search.h"
@@ -492,7 +494,8 @@ static int count_bench(int argc, char **argv)
     if (es_index_open(&ix, argv[2], &err) != ES_OK)
         die(argv[2], err.message);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
-    o.limit = 0;
+    o.limit = getenv("BENCH_LIMIT") ? (size_t)strtoul(getenv("BENCH_LIMIT"), NULL, 10) : 0;
+    o.snippets = getenv("BENCH_SNIPPETS") ? 1 : 0;
     o.exact_total = 1;
     qtime *all = calloc(4096, sizeof *all);
     double *ph = calloc(4096, sizeof *ph), *t = calloc(4096, sizeof *t), one[64];
@@ -531,8 +534,8 @@ static int count_bench(int argc, char **argv)
     }
     qsort(t, n, sizeof *t, cmp_double);
     qsort(ph, nph, sizeof *ph, cmp_double);
-    printf("count only, CPU ms: all n=%zu p50 %.4f p95 %.4f p99 %.4f max %.4f\n", n,
-           pct(t, n, .5), pct(t, n, .95), pct(t, n, .99), n ? t[n - 1] : 0.0);
+    printf("limit %zu%s, CPU ms: all n=%zu p50 %.4f p95 %.4f p99 %.4f max %.4f\n",
+           o.limit, o.snippets ? " with snippets" : "", n, pct(t, n, .5), pct(t, n, .95), pct(t, n, .99), n ? t[n - 1] : 0.0);
     printf("  phrases n=%zu p50 %.4f p95 %.4f p99 %.4f max %.4f\n", nph,
            pct(ph, nph, .5), pct(ph, nph, .95), pct(ph, nph, .99),
            nph ? ph[nph - 1] : 0.0);
