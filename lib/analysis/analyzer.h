@@ -36,6 +36,8 @@
 
 #include "../base/base.h"
 
+#include <stdatomic.h>
+
 /* Per-thread analysis state (cloned ICU iterators, scratch buffers). Cheap
  * to create after the first one in a process; not shareable between threads. */
 typedef struct esi_analyzer esi_analyzer;
@@ -71,5 +73,33 @@ es_status esi_sentences(esi_analyzer *a, const char *text, size_t len,
 
 /* True if cp is a CJK unit (Han ideograph, kana, hangul syllable). */
 bool esi_is_cjk(uint32_t cp);
+
+/* How code point cp normalizes ON ITS OWN (what esi_normalize_key makes of
+ * it alone), for scanning raw text without analyzing it (fold.c):
+ * ESI_FOLD_RISKY if that may differ in context (NFKC_CF has no boundary
+ * before cp, so it may combine with what precedes; it folds to several code
+ * points; cp is supplementary; or the computation failed), else
+ * ESI_FOLD_SEP if it folds to nothing (a separator), else the code point it
+ * folds to (ESI_FOLD_CP) with ESI_FOLD_CJK set when that is a CJK unit.
+ * ESI_FOLD_DONE is always set. Thread-safe (a's scratch is not used by
+ * the cached path; pass the calling thread's own analyzer). */
+#define ESI_FOLD_DONE 0x80000000u
+#define ESI_FOLD_SEP 0x40000000u
+#define ESI_FOLD_RISKY 0x20000000u
+#define ESI_FOLD_CJK 0x10000000u
+#define ESI_FOLD_CP(f) ((f) & 0x1fffffu)
+
+extern _Atomic uint32_t esi_fold_cache[0x10000];  /* 0: not computed yet */
+uint32_t esi_fold_compute(esi_analyzer *a, uint32_t cp);
+
+static inline uint32_t esi_fold_alone(esi_analyzer *a, uint32_t cp)
+{
+    if (cp < 0x10000) {
+        uint32_t f = atomic_load_explicit(&esi_fold_cache[cp], memory_order_relaxed);
+        if (f)
+            return f;
+    }
+    return esi_fold_compute(a, cp);
+}
 
 #endif /* ES_ANALYZER_H */

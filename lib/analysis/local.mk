@@ -5,6 +5,7 @@ ES_SOURCES += \
 	lib/analysis/normalize.h \
 	lib/analysis/normalize.c \
 	lib/analysis/analyzer.c \
+	lib/analysis/fold.c \
 	lib/analysis/sentences.c \
 	lib/analysis/tokenize_api.c
 

@@ -13,9 +13,9 @@
  *
  * Only small regions of the text are analyzed, yet every match of the whole
  * text is found (the ranges are exact). One scan folds each code point of
- * the text on its own through a process-wide cache (g_fold) of the key
- * normalizer's output for one BMP code point alone. A code point is "risky"
- * when that alone-value may differ in context (NFKC_CF has no boundary
+ * the text on its own (esi_fold_alone in analyzer.h: the key normalizer's
+ * output for one code point alone, cached per process). A code point is
+ * "risky" when that alone-value may differ in context (NFKC_CF has no boundary
  * before it, so it may combine with what precedes; it maps to several code
  * points; or it is supplementary and not cached). The first raw character
  * of any unit of a match either is risky or folds to that unit's first key
@@ -56,10 +56,7 @@
  */
 #include "search.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
-
-#include <unicode/unorm2.h>
 
 /* Bytes of context each side of a group of matches for sentence breaking. */
 #define SENT_CTX 768
@@ -68,17 +65,6 @@
 /* Longest phrase (units) handled with regions; longer: analyze everything. */
 #define REGION_W_MAX 256
 
-/* g_fold entries: 0 = not computed yet. */
-#define F_DONE 0x80000000u
-#define F_SEP 0x40000000u      /* folds to nothing (a separator) */
-#define F_RISKY 0x20000000u    /* may fold differently in context */
-#define F_CJK 0x10000000u      /* folds to one CJK unit */
-#define F_CP(x) ((x) & 0x1fffffu)
-
-/* Alone-fold of every BMP code point, filled lazily by any thread: an entry
- * is computed from the analyzer's own normalizer and is the same whoever
- * computes it, so relaxed atomic loads and stores are enough. */
-static _Atomic uint32_t g_fold[0x10000];
 
 /* One unit of the document. */
 typedef struct dunit {
@@ -104,7 +90,6 @@ typedef struct sn {
     esi_analyzer *a;
     esi_err *e;
     esi_buf keys;
-    esi_buf tmp;               /* fold_compute scratch */
     dunit *u;
     size_t nu, ucap;
     es_status rc;
@@ -195,36 +180,6 @@ static int on_sentence(size_t start, size_t end, void *payload)
 }
 
 /* ---- folding and regions ------------------------------------------------- */
-
-/* Compute the g_fold entry of BMP code point c (see the top of the file). */
-static uint32_t fold_compute(sn *s, uint32_t c)
-{
-    uint8_t u8[4];
-    size_t l = esi_utf8_put(u8, c);
-    esi_buf_reset(&s->tmp);
-    es_status rc = esi_normalize_key(s->a, (const char *)u8, l, &s->tmp, s->e);
-    if (rc != ES_OK) {
-        s->rc = rc;
-        return F_DONE | F_RISKY;           /* not cached */
-    }
-    UErrorCode st = U_ZERO_ERROR;
-    const UNormalizer2 *n2 = unorm2_getNFKCCasefoldInstance(&st);
-    uint32_t f = F_DONE;
-    size_t i = 0, n = 0;
-    uint32_t cp = 0;
-    while (i < s->tmp.len) {
-        cp = esi_utf8_next(s->tmp.data, s->tmp.len, &i);
-        n++;
-    }
-    if (U_FAILURE(st) || !unorm2_hasBoundaryBefore(n2, (UChar32)c) || n > 1)
-        f |= F_RISKY;
-    else if (n == 0)
-        f |= F_SEP;
-    else
-        f |= cp | (esi_is_cjk(cp) ? F_CJK : 0);
-    atomic_store_explicit(&g_fold[c], f, memory_order_relaxed);
-    return f;
-}
 
 /* A small set of code points: a 1024-bit filter and a sorted list. */
 typedef struct cpset {
@@ -320,19 +275,16 @@ static inline uint32_t decode(const uint8_t *t, size_t len, size_t *i)
     return esi_utf8_next(t, len, i);
 }
 
-/* Fold entry of code point c (BMP cached; supplementary: risky). */
+/* Alone-fold of code point c (analyzer.h, esi_fold_alone). */
 static inline uint32_t fold_of(sn *s, uint32_t c)
 {
-    if (c >= 0x10000)
-        return F_DONE | F_RISKY;
-    uint32_t f = atomic_load_explicit(&g_fold[c], memory_order_relaxed);
-    return f ? f : fold_compute(s, c);
+    return esi_fold_alone(s->a, c);
 }
 
 /* True for a plain CJK code point: one unit, a boundary before it. */
 static inline bool plain_cjk(uint32_t f)
 {
-    return (f & (F_CJK | F_RISKY)) == F_CJK;
+    return (f & (ESI_FOLD_CJK | ESI_FOLD_RISKY)) == ESI_FOLD_CJK;
 }
 
 /* One pass over the text: every risky code point and every plain one whose
@@ -347,11 +299,11 @@ static es_status scan_cands(sn *s, const uint8_t *t, size_t len, const cpset *c,
         size_t o = i;
         uint32_t f = fold_of(s, decode(t, len, &i));
         uint32_t idx;
-        if (f & F_RISKY) {
+        if (f & ESI_FOLD_RISKY) {
             idx = CAND_RISKY;
             r++;
-        } else if (!(f & F_SEP) && cpset_has(c, F_CP(f))) {
-            idx = (uint32_t)cpset_index(c, F_CP(f));
+        } else if (!(f & ESI_FOLD_SEP) && cpset_has(c, ESI_FOLD_CP(f))) {
+            idx = (uint32_t)cpset_index(c, ESI_FOLD_CP(f));
             cnt[idx]++;
         } else {
             continue;
@@ -858,7 +810,7 @@ static size_t sure_stop(sn *s, const char *text, size_t len, size_t from, size_t
             if (j < to) {
                 size_t k = j;
                 uint32_t f = fold_of(s, decode(t, len, &k));
-                if (!(f & (F_RISKY | F_SEP)))
+                if (!(f & (ESI_FOLD_RISKY | ESI_FOLD_SEP)))
                     return i;
             }
             continue;
@@ -1280,7 +1232,6 @@ done:
             esi_err_set(e, rc, "out of memory building a snippet");
     }
     esi_buf_free(&s.keys);
-    esi_buf_free(&s.tmp);
     esi_free(s.u);
     esi_free(s.sent);
     esi_free(s.ws);
