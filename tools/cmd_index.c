@@ -90,9 +90,13 @@ static bool unchanged(run *r, const char *id, size_t idlen, const char *text,
 }
 
 /* Add one document; reports and counts a rejected one. Returns -1 only on a
- * writer failure that makes going on pointless (I/O, memory). */
+ * writer failure that makes going on pointless (I/O, memory). If owned is
+ * not NULL, *owned is text's malloc'ed buffer: it is freed (and set to NULL)
+ * once the document holds its copy, so that a huge file is not in memory
+ * three times while the writer works. */
 static int add_doc(run *r, const char *where, const char *id, size_t idlen,
-                   const char *text, size_t len, const jl_object *fields)
+                   const char *text, size_t len, const jl_object *fields,
+                   char **owned)
 {
     es_doc *d = NULL;
     es_error err;
@@ -124,6 +128,10 @@ static int add_doc(run *r, const char *where, const char *id, size_t idlen,
         r->skipped++;
         es_doc_free(d);
         return 0;
+    }
+    if (owned) {
+        free(*owned);
+        *owned = NULL;
     }
     rc = es_writer_add(r->w, d);
     es_doc_free(d);
@@ -198,7 +206,7 @@ static int index_jsonl(run *r, FILE *f, const char *name)
             r->skipped++;
         } else {
             rc = add_doc(r, where, id->value, id->value_len, text->value,
-                         text->value_len, &o);
+                         text->value_len, &o, NULL);
         }
         jl_free(&o);
         if (rc != 0)
@@ -279,7 +287,7 @@ static int index_path(run *r, const char *path, bool explicit)
             r->skipped++;
             rc = 0;
         } else {
-            rc = add_doc(r, path, path, strlen(path), text, len, NULL);
+            rc = add_doc(r, path, path, strlen(path), text, len, NULL, &text);
             free(text);
         }
     }

@@ -201,8 +201,8 @@ static es_status prepare(worker *k, bool extract, const es_doc *doc, prepared *p
     return ES_OK;
 }
 
-/* Hand a prepared document to storage. */
-static es_status integrate(es_writer *w, const es_doc *doc, const prepared *pr,
+/* Hand a prepared document to storage (which empties pr->grp). */
+static es_status integrate(es_writer *w, const es_doc *doc, prepared *pr,
                            esi_err *e)
 {
     esi_doc_in in = {

@@ -95,6 +95,18 @@ static uint32_t hash_bytes(const void *p, size_t n)
     return h;
 }
 
+/* True if the n bytes at a and b are equal. Term keys are mostly 3 to 6
+ * bytes, for which a call to memcmp costs more than the comparison. */
+static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* Grow *arr (elements of size sz) to hold at least need; false on ENOMEM. */
 static bool grow(void **arr, size_t *cap, size_t need, size_t sz)
 {
@@ -172,7 +184,7 @@ static size_t term_slot(const esi_ixw *w, const uint8_t *t, size_t n, uint32_t h
     while (w->thash[i]) {
         const bterm *bt = &w->terms[w->thash[i] - 1];
         if (bt->hash == h && bt->len == n &&
-            memcmp(w->arena.data + bt->off, t, n) == 0)
+            key_eq(w->arena.data + bt->off, t, n))
             return i;
         i = (i + 1) & mask;
     }
@@ -415,7 +427,7 @@ es_status esi_grp_add(esi_grp *g, const uint8_t *term, size_t len, uint32_t pos,
     while (g->hash[s]) {
         gterm *c = &g->terms[g->hash[s] - 1];
         if (c->hash == h && c->len == len &&
-            memcmp(g->keys.data + c->key_off, term, len) == 0) {
+            key_eq(g->keys.data + c->key_off, term, len)) {
             t = c;
             break;
         }
@@ -967,8 +979,8 @@ static inline bool post_room(esi_ixw *w, bterm *bt, size_t n)
     if (b->cap - b->len >= n)
         return true;
     size_t cap = b->cap ? b->cap * 2 : 16;
-    while (cap - b->len < n)
-        cap *= 2;
+    if (cap - b->len < n)   /* a long list at once (a huge document): exact */
+        cap = b->len + n;
     uint8_t *p = esi_realloc(b->data, cap);
     if (!p)
         return false;
@@ -1011,6 +1023,8 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, const esi_grp *g,
         return esi_err_set(e, ES_ENOMEM, "out of memory");
     for (size_t k = 0; k < nd; k++) {
         const gterm *gt = &g->terms[k];
+        if (k + 8 < nd && w->thash_cap)   /* the buffer's hash is much larger than the caches */
+            __builtin_prefetch(&w->thash[g->terms[k + 8].hash & (w->thash_cap - 1)]);
         int64_t t = term_get(w, g->keys.data + gt->key_off, gt->len, gt->hash);
         if (t < 0)
             return esi_err_set(e, ES_ENOMEM, "out of memory");
@@ -1055,17 +1069,17 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, const esi_grp *g,
     return ES_OK;
 }
 
-es_status esi_ixw_add_grouped(esi_ixw *w, const esi_doc_in *doc,
-                              const esi_grp *g, esi_err *e)
+es_status esi_ixw_add_grouped(esi_ixw *w, const esi_doc_in *doc, esi_grp *g,
+                              esi_err *e)
 {
     es_status rc = check_usable(w, e);
-    if (rc != ES_OK)
-        return rc;
-    if (doc->id_len == 0)
-        return esi_err_set(e, ES_EINVAL, "a document needs a non-empty id");
-    if (w->ndocs >= UINT32_MAX - 1)
-        return esi_err_set(e, ES_ELIMIT, "too many buffered documents");
-    rc = add_doc(w, doc, g, e);
+    if (rc == ES_OK && doc->id_len == 0)
+        rc = esi_err_set(e, ES_EINVAL, "a document needs a non-empty id");
+    if (rc == ES_OK && w->ndocs >= UINT32_MAX - 1)
+        rc = esi_err_set(e, ES_ELIMIT, "too many buffered documents");
+    if (rc == ES_OK)
+        rc = add_doc(w, doc, g, e);
+    esi_grp_reset(g);   /* before a flush: a huge document's lists are copied */
     if (rc == ES_EINVAL)
         return rc;   /* refused before any change */
     if (rc != ES_OK) {

@@ -75,8 +75,8 @@ typedef struct esi_doc_in {
  * buffer's term hash once per distinct term instead of once per occurrence.
  * It costs about one byte per positional occurrence (none for ESI_POS_NONE
  * occurrences, which only count), plus the distinct keys. Built occurrence
- * by occurrence with esi_grp_add from one thread; once built it is only
- * read, so another thread may hand it to esi_ixw_add_grouped. */
+ * by occurrence with esi_grp_add in one thread, it may then be handed to
+ * esi_ixw_add_grouped in another (which empties it). */
 typedef struct esi_grp esi_grp;
 
 es_status esi_grp_new(esi_grp **out, esi_err *e);
@@ -121,9 +121,11 @@ es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e);
 /* esi_ixw_add for a document whose terms are grouped in g (doc->occs and
  * doc->nocc are ignored). Same rules and errors; its ES_EINVAL is a key
  * g holds without positions that the buffer holds with them, or the
- * reverse. esi_ixw_add groups its occurrences and calls this. */
-es_status esi_ixw_add_grouped(esi_ixw *w, const esi_doc_in *doc,
-                              const esi_grp *g, esi_err *e);
+ * reverse. On return g is empty (esi_grp_reset), whatever the outcome: its
+ * memory is released before a full buffer is flushed. esi_ixw_add groups
+ * its occurrences and calls this. */
+es_status esi_ixw_add_grouped(esi_ixw *w, const esi_doc_in *doc, esi_grp *g,
+                              esi_err *e);
 /* Delete by id (committed or buffered); missing ids are fine. */
 es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e);
 /* Flush the buffer, write deletion files and MANIFEST-<gen+1> atomically,
