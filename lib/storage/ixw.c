@@ -512,6 +512,18 @@ static es_status seg_push(esi_ixw *w, esi_segment *s, uint8_t *del,
     return ES_OK;
 }
 
+/* Read a varint of the buffer's own postings (written by put_v and
+ * esi_grp_add: at most 32 bits, never truncated), advancing *p. */
+static inline uint32_t get_v(const uint8_t **p)
+{
+    const uint8_t *q = *p;
+    uint32_t v = *q & 0x7f;
+    for (int sh = 7; *q++ & 0x80; sh += 7)
+        v |= (uint32_t)(*q & 0x7f) << sh;
+    *p = q;
+    return v;
+}
+
 /* Order of buffered terms for flushing: bytewise. */
 static int cmp_term_ix(const void *a, const void *b, void *p)
 {
@@ -552,15 +564,13 @@ static es_status flush(esi_ixw *w, esi_err *e)
         if (bt->post.len == 0)
             continue;
         esi_postenc_begin(&sw.pe, ESI_SEGW_POST(&sw), !bt->nopos);
-        esi_rd r = esi_rd_make(bt->post.data, bt->post.len);
-        uint64_t doc = 0;
-        while (esi_rd_left(&r) > 0 && rc == ES_OK) {
-            uint64_t dd, f;
-            esi_rd_varint(&r, &dd);
-            esi_rd_varint(&r, &f);
-            doc += dd;
+        const uint8_t *r = bt->post.data, *end = r + bt->post.len;
+        uint32_t doc = 0;
+        while (r < end && rc == ES_OK) {
+            doc += get_v(&r);
+            uint32_t f = get_v(&r);
             if (bt->nopos) {
-                esi_postenc_add(&rc, &sw.pe, (uint32_t)doc, NULL, (uint32_t)f);
+                esi_postenc_add(&rc, &sw.pe, doc, NULL, f);
                 continue;
             }
             if (!grow((void **)&w->posbuf, &w->posbuf_cap, (size_t)f,
@@ -568,14 +578,12 @@ static es_status flush(esi_ixw *w, esi_err *e)
                 rc = ES_ENOMEM;
                 break;
             }
-            uint64_t p = 0;
-            for (uint64_t j = 0; j < f; j++) {
-                uint64_t dp;
-                esi_rd_varint(&r, &dp);
-                p += dp;
-                w->posbuf[j] = (uint32_t)p;
+            uint32_t p = 0;
+            for (uint32_t j = 0; j < f; j++) {
+                p += get_v(&r);
+                w->posbuf[j] = p;
             }
-            esi_postenc_add(&rc, &sw.pe, (uint32_t)doc, w->posbuf, (uint32_t)f);
+            esi_postenc_add(&rc, &sw.pe, doc, w->posbuf, f);
         }
         esi_term_info ti;
         esi_postenc_finish(&rc, &sw.pe, &ti);
