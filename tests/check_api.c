@@ -524,6 +524,19 @@ static size_t same_dirs(const char *a, const char *b)
     return n;
 }
 
+/* Run s with threads = 1 and with threads = 4: the same files. */
+static void same_with_threads(const wscript *s, size_t ram)
+{
+    char *d1 = tu_tmpdir(), *d4 = tu_tmpdir();
+    run_script(d1, s, 1, ram);
+    run_script(d4, s, 4, ram);
+    ck_assert_uint_ge(same_dirs(d1, d4), 3);
+    tu_rmrf(d1);
+    tu_rmrf(d4);
+    free(d1);
+    free(d4);
+}
+
 /* Property: random scripts of adds, replacements, deletes and commits give
  * byte-identical index files with threads = 1 and threads = 4 (small RAM
  * buffers: flushes and merges happen mid-script). */
@@ -532,15 +545,7 @@ START_TEST(test_api_threads_deterministic)
     uint64_t st = tu_seed() + (uint64_t)_i * 104729;
     wscript s = { 0 };
     random_script(&s, &st, 300);
-    char *d1 = tu_tmpdir(), *d4 = tu_tmpdir();
-    size_t ram = _i % 2 ? (size_t)64 << 10 : (size_t)64 << 20;
-    run_script(d1, &s, 1, ram);
-    run_script(d4, &s, 4, ram);
-    ck_assert_uint_ge(same_dirs(d1, d4), 3);
-    tu_rmrf(d1);
-    tu_rmrf(d4);
-    free(d1);
-    free(d4);
+    same_with_threads(&s, _i % 2 ? (size_t)64 << 10 : (size_t)64 << 20);
     free_script(&s);
 }
 END_TEST
@@ -579,14 +584,7 @@ START_TEST(test_api_threads_deterministic_corpus)
         free_script(&s);
         return;
     }
-    char *d1 = tu_tmpdir(), *d4 = tu_tmpdir();
-    run_script(d1, &s, 1, (size_t)1 << 20);
-    run_script(d4, &s, 4, (size_t)1 << 20);
-    ck_assert_uint_ge(same_dirs(d1, d4), 3);
-    tu_rmrf(d1);
-    tu_rmrf(d4);
-    free(d1);
-    free(d4);
+    same_with_threads(&s, (size_t)1 << 20);
     free_script(&s);
 }
 END_TEST
