@@ -31,7 +31,7 @@
 #define HUGE_DOC ((size_t)8 << 20)         /* analyzed in the caller's thread */
 #define QUEUE_BYTES ((size_t)32 << 20)     /* copied text waiting in the ring */
 #define SLOTS_PER_THREAD 4
-#define KEEP_COPY ((size_t)1 << 20)        /* a slot's copy buffer kept for reuse */
+#define KEEP_COPY ((size_t)256 << 10)      /* a slot's copy buffer kept for reuse */
 
 /* A document analyzed and ready for esi_ixw_add_grouped. */
 typedef struct prepared {
@@ -465,6 +465,7 @@ es_status es_writer_open(es_writer **out, const char *dir,
         rc = esi_grp_new(&w->pr.grp, &e);
     if (rc != ES_OK)
         goto fail;
+    size_t n = thread_count(threads);
     esi_ixw_opts o = { opts->create != 0,
                        opts->ram_buffer_bytes ? opts->ram_buffer_bytes
                                               : (size_t)64 << 20,
@@ -472,8 +473,8 @@ es_status es_writer_open(es_writer **out, const char *dir,
     rc = esi_ixw_open(&w->ixw, dir, &o, &e);
     if (rc != ES_OK)
         goto fail;
+    esi_ixw_set_threads(w->ixw, n > 1);
     w->extract = opts->extract_fields != 0;
-    size_t n = thread_count(threads);
     if (n > 1) {
         rc = start_workers(w, n, &e);
         if (rc != ES_OK)

@@ -29,6 +29,7 @@
 #include "storage_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -81,6 +82,7 @@ struct esi_ixw {
     uint32_t *scratch;      /* per add: buffer term of each grouped term */
     size_t scratch_cap;
     esi_grp *grp;           /* esi_ixw_add's grouping of its occurrences */
+    bool threads;           /* esi_ixw_set_threads */
     uint32_t *posbuf;       /* positions while flushing */
     size_t posbuf_cap;
 };
@@ -256,7 +258,7 @@ static void buffer_clear(esi_ixw *w)
 
 #define GRP_PAGE ((size_t)64 << 10)  /* bump pages for short position lists */
 #define GRP_SMALL 256                /* lists up to this size live in pages */
-#define GRP_KEEP ((size_t)1 << 20)   /* memory esi_grp_reset may keep */
+#define GRP_KEEP ((size_t)512 << 10) /* memory esi_grp_reset may keep */
 
 /* One distinct key of the document being grouped. */
 typedef struct gterm {
@@ -537,7 +539,31 @@ static int cmp_term_ix(const void *a, const void *b, void *p)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Write the RAM buffer as a new segment (uncommitted) and clear it. */
+/* The stored records of a flush, written by store_main. */
+typedef struct store_job {
+    const esi_ixw *w;
+    esi_segw *sw;
+    es_status rc;
+    esi_err err;           /* the .store sink's I/O error while threaded */
+    pthread_t th;
+} store_job;
+
+/* Feed the buffered records to the segment's store writer (which
+ * compresses them: with threads, alongside the postings). */
+static void *store_main(void *p)
+{
+    store_job *sj = p;
+    const esi_ixw *w = sj->w;
+    for (size_t d = 0; d < w->ndocs; d++)
+        esi_storew_add(&sj->rc, &sj->sw->store, w->recs.data + w->docs[d].off,
+                       w->docs[d].len, w->docs[d].doclen, w->docs[d].date);
+    return NULL;
+}
+
+/* Write the RAM buffer as a new segment (uncommitted) and clear it. With
+ * the threads option the .store file is written by a second thread while
+ * this one writes postings and dictionary (different files; the same
+ * bytes). */
 static es_status flush(esi_ixw *w, esi_err *e)
 {
     if (w->ndocs == 0)
@@ -553,9 +579,16 @@ static es_status flush(esi_ixw *w, esi_err *e)
         rc = esi_err_set(e, ES_ENOMEM, "out of memory flushing a segment");
         goto done;
     }
-    for (size_t d = 0; d < w->ndocs; d++)
-        esi_storew_add(&rc, &sw.store, w->recs.data + w->docs[d].off,
-                       w->docs[d].len, w->docs[d].doclen, w->docs[d].date);
+    store_job sj = { .w = w, .sw = &sw, .rc = ES_OK };
+    bool threaded = false;
+    if (w->threads) {   /* the .store file in a thread of its own */
+        sw.files[2].err = &sj.err;
+        threaded = pthread_create(&sj.th, NULL, store_main, &sj) == 0;
+        if (!threaded)
+            sw.files[2].err = &sw.ioerr;
+    }
+    if (!threaded)
+        store_main(&sj);
     for (size_t i = 0; i < w->nterms; i++)
         order[i] = (uint32_t)i;
     qsort_r(order, w->nterms, sizeof *order, cmp_term_ix, w);
@@ -589,6 +622,14 @@ static es_status flush(esi_ixw *w, esi_err *e)
         esi_postenc_finish(&rc, &sw.pe, &ti);
         esi_dictw_add(&rc, &sw.dict, w->arena.data + bt->off, bt->len, &ti);
     }
+    if (threaded) {
+        pthread_join(sj.th, NULL);
+        sw.files[2].err = &sw.ioerr;
+        if (sj.err.code != ES_OK && sw.ioerr.code == ES_OK)
+            sw.ioerr = sj.err;
+    }
+    if (rc == ES_OK)
+        rc = sj.rc;
     uint64_t sizes[3];
     rc = esi_segw_finish(&sw, rc, w->o.sync, sizes, e);
     if (rc == ES_OK)
@@ -910,6 +951,11 @@ done:
     }
     *out = w;
     return ES_OK;
+}
+
+void esi_ixw_set_threads(esi_ixw *w, bool on)
+{
+    w->threads = on;
 }
 
 void esi_ixw_free(esi_ixw *w)

@@ -81,7 +81,7 @@ typedef struct esi_grp esi_grp;
 
 es_status esi_grp_new(esi_grp **out, esi_err *e);
 void esi_grp_free(esi_grp *g);   /* NULL is fine */
-/* Empty g for the next document; keeps up to about 1 MiB of its memory for
+/* Empty g for the next document; keeps about half a MiB of its memory for
  * reuse and releases the rest (what a huge document made it take). */
 void esi_grp_reset(esi_grp *g);
 /* Count one occurrence of key term[0..len) at pos (or ESI_POS_NONE), with
@@ -134,6 +134,9 @@ es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e);
 es_status esi_ixw_commit(esi_ixw *w, esi_err *e);
 /* Merge every segment into one (purging deleted docs) and commit. */
 es_status esi_ixw_optimize(esi_ixw *w, esi_err *e);
+/* Let a flush write its .store file in a thread of its own while it writes
+ * postings and dictionary (the files are the same). Off by default. */
+void esi_ixw_set_threads(esi_ixw *w, bool on);
 /* Discard uncommitted work, release the lock, free. NULL is fine. */
 void esi_ixw_free(esi_ixw *w);
 
