@@ -221,7 +221,7 @@ ES_API void es_doc_free(es_doc *doc);
 /** The single writer of an index directory. */
 typedef struct es_writer es_writer;
 
-#define ES_WRITER_OPTIONS_VERSION 1
+#define ES_WRITER_OPTIONS_VERSION 2
 /** Options for es_writer_open(). */
 typedef struct es_writer_options {
     unsigned version;         /**< ES_WRITER_OPTIONS_VERSION */
@@ -233,8 +233,16 @@ typedef struct es_writer_options {
                                    proposal, date, disclosure, result) in the
                                    text and store the ones the document does
                                    not set itself (default 1; docs/FIELDS.md) */
+    /* version 2 */
+    unsigned threads;         /**< analysis threads the writer starts: 0 = one
+                                   per online CPU, at most 8 (default); 1 = none,
+                                   everything runs in the caller's thread.
+                                   The index written is byte for byte the same
+                                   for every value; see es_writer_add() for
+                                   how errors are reported with threads.
+                                   Callers of version 1 get 1. */
 } es_writer_options;
-#define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1, 1 }
+#define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1, 1, 0 }
 
 /**
  * Fill *opts with the defaults of the given options version.
@@ -260,24 +268,41 @@ ES_API es_status es_writer_open(es_writer **out, const char *dir,
 
 /**
  * Add a document; a committed or pending document with the same id is
- * replaced. The document is analyzed and copied: the caller may free it at
- * once. May flush a segment to disk (not yet committed) when the RAM buffer
- * is full.
- * @return ES_OK, ES_EINVAL, ES_EIO, ES_ENOMEM; on failure nothing committed
- *         is affected and the writer may still be used or freed.
+ * replaced. The document is copied: the caller may free it at once. May
+ * flush a segment to disk (not yet committed) when the RAM buffer is full.
+ *
+ * With threads (es_writer_options.threads != 1) the copy is analyzed by a
+ * worker thread while the caller goes on, and documents enter the index in
+ * the order they were added (ids, replacements, deletes and the files
+ * written are exactly as without threads). At most a few documents (and
+ * 32 MiB of their text) wait in the queue; a document over 8 MiB is
+ * analyzed in the caller's thread once the queue is empty. A document whose
+ * analysis fails in a worker (ES_ENOMEM; ES_ELIMIT for a term over 1024
+ * bytes) is not added, and its error is returned by a LATER call on the
+ * writer: es_writer_add() or es_writer_delete() (whose own document or
+ * delete was still accepted), or es_writer_commit()/es_writer_optimize()
+ * (which then commit nothing: call again to commit the rest). The message
+ * names the failed document's id ("document 'ID': ...") and how many other
+ * documents failed with it.
+ * @return ES_OK, ES_EINVAL, ES_ELIMIT, ES_EIO, ES_ENOMEM; on failure nothing
+ *         committed is affected and the writer may still be used or freed.
  */
 ES_API es_status es_writer_add(es_writer *w, const es_doc *doc);
 
 /**
- * Delete the document with this id (committed or pending).
- * @return ES_OK (also when no such document exists), ES_EINVAL, ES_ENOMEM.
+ * Delete the document with this id (committed or pending). Waits for the
+ * documents queued for analysis first.
+ * @return ES_OK (also when no such document exists), ES_EINVAL, ES_ENOMEM,
+ *         or the error of a queued document (see es_writer_add()).
  */
 ES_API es_status es_writer_delete(es_writer *w, const char *id, size_t id_len);
 
 /**
  * Make everything added or deleted so far durable and visible, atomically:
- * after a crash the index holds either all of it or none of it.
- * @return ES_OK, ES_EIO (the previous commit stays intact), ES_ENOMEM.
+ * after a crash the index holds either all of it or none of it. Waits for
+ * the documents queued for analysis first.
+ * @return ES_OK, ES_EIO (the previous commit stays intact), ES_ENOMEM, or
+ *         the error of a queued document (see es_writer_add()).
  */
 ES_API es_status es_writer_commit(es_writer *w);
 
@@ -295,7 +320,8 @@ ES_API const char *es_writer_errmsg(const es_writer *w);
 
 /**
  * Release the writer and its lock. Uncommitted changes are discarded
- * (files of unfinished segments are removed). NULL is allowed.
+ * (files of unfinished segments are removed); analysis threads finish the
+ * document in hand and are joined. NULL is allowed.
  */
 ES_API void es_writer_free(es_writer *w);
 

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,364 @@ START_TEST(test_api_fields_get_and_facets)
 }
 END_TEST
 
+/* ---- threads ------------------------------------------------------------- */
+
+/* The allocation fault hook of lib/base (the tests link the ES_TESTING
+ * build): the nth allocation from now on and every later one fail. */
+size_t esi_alloc_fail_at(size_t n);
+
+/* One operation of a writer script. */
+typedef struct wop {
+    enum { OP_ADD, OP_DELETE, OP_COMMIT } kind;
+    char id[32];
+    char *text;
+    size_t len;
+    char title[64];
+    char date[16];
+} wop;
+
+typedef struct wscript {
+    wop *ops;
+    size_t n, cap;
+} wscript;
+
+static wop *push_op(wscript *s)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->ops = realloc(s->ops, s->cap * sizeof *s->ops);
+        ck_assert_ptr_nonnull(s->ops);
+    }
+    wop *o = &s->ops[s->n++];
+    memset(o, 0, sizeof *o);
+    return o;
+}
+
+static void free_script(wscript *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->ops[i].text);
+    free(s->ops);
+}
+
+/* Random text: CJK characters of a small set, Latin words, numbers,
+ * punctuation and line breaks, so that terms repeat across documents. */
+static char *random_text(uint64_t *st, size_t *len)
+{
+    static const char *const pieces[] = {
+        "教", "育", "部", "关", "于", "学", "校", "的", "通", "知", "强", "国",
+        "义", "务", "双", "减", "，", "。", "\n", " ", "AI ", "2025", "年",
+        "Policy ", "44.8", "第", "号", "（", "）", "〔2025〕", "发", "文",
+    };
+    size_t n = tu_rand(st) % 400, cap = n * 12 + 1, k = 0;
+    char *t = malloc(cap);
+    ck_assert_ptr_nonnull(t);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = pieces[tu_rand(st) % (sizeof pieces / sizeof pieces[0])];
+        size_t l = strlen(p);
+        memcpy(t + k, p, l);
+        k += l;
+    }
+    t[k] = 0;
+    *len = k;
+    return t;
+}
+
+/* A random script: adds (ids reused: replacements), deletes, commits. */
+static void random_script(wscript *s, uint64_t *st, size_t nops)
+{
+    for (size_t i = 0; i < nops; i++) {
+        wop *o = push_op(s);
+        unsigned r = (unsigned)(tu_rand(st) % 100);
+        snprintf(o->id, sizeof o->id, "r%u", (unsigned)(tu_rand(st) % 150));
+        if (r < 8) {
+            o->kind = OP_DELETE;
+        } else if (r < 10) {
+            o->kind = OP_COMMIT;
+        } else {
+            o->kind = OP_ADD;
+            o->text = random_text(st, &o->len);
+            if (tu_rand(st) % 2)
+                snprintf(o->title, sizeof o->title, "关于%u的通知",
+                         (unsigned)(tu_rand(st) % 1000));
+            if (tu_rand(st) % 3 == 0)
+                snprintf(o->date, sizeof o->date, "20%02u-0%u-1%u",
+                         (unsigned)(tu_rand(st) % 30), 1 + (unsigned)(tu_rand(st) % 9),
+                         (unsigned)(tu_rand(st) % 10));
+        }
+    }
+}
+
+/* Add a script's document through w; returns the writer's status. */
+static es_status add_op(es_writer *w, const wop *o)
+{
+    es_doc *d = NULL;
+    ck_assert_int_eq(es_doc_new(&d, o->id, strlen(o->id), NULL), ES_OK);
+    ck_assert_int_eq(es_doc_set_text(d, o->text, o->len), ES_OK);
+    if (o->title[0])
+        ck_assert_int_eq(es_doc_set_field(d, "title", o->title, strlen(o->title)), ES_OK);
+    if (o->date[0])
+        ck_assert_int_eq(es_doc_set_field(d, "date", o->date, strlen(o->date)), ES_OK);
+    es_status rc = es_writer_add(w, d);
+    es_doc_free(d);
+    return rc;
+}
+
+/* Run script s into directory d with the given threads and RAM buffer,
+ * then commit and optimize. */
+static void run_script(const char *d, const wscript *s, unsigned threads, size_t ram)
+{
+    es_writer_options o = ES_WRITER_OPTIONS_INIT;
+    o.threads = threads;
+    o.ram_buffer_bytes = ram;
+    o.fsync = 0;
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_msg(es_writer_open(&w, d, &o, &err) == ES_OK, "%s", err.message);
+    for (size_t i = 0; i < s->n; i++) {
+        const wop *op = &s->ops[i];
+        es_status rc = op->kind == OP_ADD ? add_op(w, op)
+                     : op->kind == OP_DELETE ? es_writer_delete(w, op->id, strlen(op->id))
+                     : es_writer_commit(w);
+        ck_assert_msg(rc == ES_OK, "%s", es_writer_errmsg(w));
+    }
+    ck_assert_msg(es_writer_commit(w) == ES_OK, "%s", es_writer_errmsg(w));
+    ck_assert_msg(es_writer_optimize(w) == ES_OK, "%s", es_writer_errmsg(w));
+    es_writer_free(w);
+}
+
+/* Every file of directory a (LOCK aside) has the same bytes in b, and b
+ * has no other file; returns the number of files compared. */
+static size_t same_dirs(const char *a, const char *b)
+{
+    size_t n = 0, nb = 0;
+    DIR *da = opendir(a), *db = opendir(b);
+    ck_assert_ptr_nonnull(da);
+    ck_assert_ptr_nonnull(db);
+    struct dirent *de;
+    while ((de = readdir(da)) != NULL) {
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "LOCK") == 0)
+            continue;
+        char pa[4096], pb[4096];
+        snprintf(pa, sizeof pa, "%s/%s", a, de->d_name);
+        snprintf(pb, sizeof pb, "%s/%s", b, de->d_name);
+        size_t la = 0, lb = 0;
+        char *x = tu_read_file(pa, &la), *y = tu_read_file(pb, &lb);
+        ck_assert_msg(x && y, "%s is missing from one index", de->d_name);
+        ck_assert_msg(la == lb && memcmp(x, y, la) == 0, "%s differs", de->d_name);
+        free(x);
+        free(y);
+        n++;
+    }
+    while ((de = readdir(db)) != NULL)
+        if (de->d_name[0] != '.' && strcmp(de->d_name, "LOCK") != 0)
+            nb++;
+    closedir(da);
+    closedir(db);
+    ck_assert_uint_eq(n, nb);
+    return n;
+}
+
+/* Run s with threads = 1 and with threads = 4: the same files. */
+static void same_with_threads(const wscript *s, size_t ram)
+{
+    char *d1 = tu_tmpdir(), *d4 = tu_tmpdir();
+    run_script(d1, s, 1, ram);
+    run_script(d4, s, 4, ram);
+    ck_assert_uint_ge(same_dirs(d1, d4), 3);
+    tu_rmrf(d1);
+    tu_rmrf(d4);
+    free(d1);
+    free(d4);
+}
+
+/* Property: random scripts of adds, replacements, deletes and commits give
+ * byte-identical index files with threads = 1 and threads = 4 (small RAM
+ * buffers: flushes and merges happen mid-script). */
+START_TEST(test_api_threads_deterministic)
+{
+    uint64_t st = tu_seed() + (uint64_t)_i * 104729;
+    wscript s = { 0 };
+    random_script(&s, &st, 300);
+    same_with_threads(&s, _i % 2 ? (size_t)64 << 10 : (size_t)64 << 20);
+    free_script(&s);
+}
+END_TEST
+
+/* Collects corpus documents into a script. */
+static void corpus_op(const char *id, const char *title, const char *text,
+                      size_t len, void *p)
+{
+    wop *o = push_op(p);
+    o->kind = OP_ADD;
+    snprintf(o->id, sizeof o->id, "%.31s", id);
+    if (title)
+        snprintf(o->title, sizeof o->title, "%.63s", title);
+    while (o->title[0] && ((unsigned char)o->title[strlen(o->title) - 1] & 0xC0) == 0x80)
+        o->title[strlen(o->title) - 1] = 0;   /* cut to whole characters */
+    if (o->title[0] && (unsigned char)o->title[strlen(o->title) - 1] >= 0xC0)
+        o->title[strlen(o->title) - 1] = 0;
+    o->text = malloc(len + 1);
+    ck_assert_ptr_nonnull(o->text);
+    memcpy(o->text, text, len);
+    o->text[len] = 0;
+    o->len = len;
+}
+
+/* The sample corpus, with threads = 1 and 4: byte-identical files. */
+START_TEST(test_api_threads_deterministic_corpus)
+{
+    if (!tu_corpus_dir()) {
+        printf("SKIP: threads_deterministic_corpus: no corpus\n");
+        return;
+    }
+    wscript s = { 0 };
+    size_t n = tu_corpus_docs("edu-sample.jsonl", 1000, corpus_op, &s);
+    if (n == 0) {
+        printf("SKIP: threads_deterministic_corpus: edu-sample.jsonl unreadable\n");
+        free_script(&s);
+        return;
+    }
+    same_with_threads(&s, (size_t)1 << 20);
+    free_script(&s);
+}
+END_TEST
+
+/* Replacements and deletes interleaved with queued adds keep their order;
+ * version-1 options still open a writer. */
+START_TEST(test_api_threads_order)
+{
+    es_writer_options o;
+    ck_assert_int_eq(es_writer_options_init(&o, 1), ES_OK);
+    ck_assert_uint_eq(o.version, 1);
+    ck_assert_int_eq(es_writer_options_init(&o, ES_WRITER_OPTIONS_VERSION), ES_OK);
+    ck_assert_uint_eq(o.threads, 0);
+    o.threads = 4;
+    o.fsync = 0;
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, &o, NULL), ES_OK);
+    char id[16], text[64];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 60; i++) {
+            snprintf(id, sizeof id, "d%d", i);
+            snprintf(text, sizeof text, "第%d轮 教育 编号%d", round, i);
+            add(w, id, NULL, text);
+            if (i % 3 == 0)
+                ck_assert_int_eq(es_writer_delete(w, id, strlen(id)), ES_OK);
+        }
+    }
+    add(w, "d0", NULL, "最后 教育");   /* re-added after its delete */
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    es_results *r = search(&ix, "教育");
+    ck_assert_uint_eq(es_results_total(r), 41);   /* 40 survivors + d0 */
+    es_results_free(r);
+    es_index_free(ix);
+    r = search(&ix, "\"第2轮\"");
+    ck_assert_uint_eq(es_results_total(r), 40);
+    es_results_free(r);
+    es_index_free(ix);
+    r = search(&ix, "\"第1轮\"");
+    ck_assert_uint_eq(es_results_total(r), 0);    /* all replaced */
+    es_results_free(r);
+    es_index_free(ix);
+    r = search(&ix, "最后");
+    ck_assert_uint_eq(es_results_total(r), 1);
+    es_results_free(r);
+    es_index_free(ix);
+    /* a version-1 options struct (no threads field) opens a writer */
+    es_writer_options v1;
+    ck_assert_int_eq(es_writer_options_init(&v1, 1), ES_OK);
+    ck_assert_int_eq(es_writer_open(&w, dir, &v1, NULL), ES_OK);
+    ck_assert_int_eq(es_writer_optimize(w), ES_OK);
+    es_writer_free(w);
+}
+END_TEST
+
+/* Allocation failures while documents are queued: each call returns ES_OK
+ * or ES_ENOMEM, a worker's failure comes back from a later call naming the
+ * document, nothing crashes or leaks, and the index stays at a commit. */
+START_TEST(test_api_threads_worker_enomem)
+{
+    es_writer_options o = ES_WRITER_OPTIONS_INIT;
+    o.threads = 2;
+    o.fsync = 0;
+    bool named = false;
+    for (size_t k = 1; k < 400; k += 7) {
+        es_writer *w = NULL;
+        ck_assert_int_eq(es_writer_open(&w, dir, &o, NULL), ES_OK);
+        char id[16], text[160];
+        for (int i = 0; i < 4; i++) {
+            snprintf(id, sizeof id, "w%d", i);
+            snprintf(text, sizeof text, "教育部关于第%d号文件的通知。义务教育", i);
+            add(w, id, "通知", text);
+        }
+        esi_alloc_fail_at(k);
+        es_status rc = ES_OK;
+        for (int i = 4; i < 24; i++) {
+            snprintf(id, sizeof id, "w%d", i);
+            snprintf(text, sizeof text, "教育部关于第%d号文件的通知。义务教育", i);
+            es_doc *d = NULL;
+            if (es_doc_new(&d, id, strlen(id), NULL) != ES_OK)
+                continue;   /* the fault hit the test's own document */
+            if (es_doc_set_text(d, text, strlen(text)) == ES_OK) {
+                rc = es_writer_add(w, d);
+                ck_assert_msg(rc == ES_OK || rc == ES_ENOMEM, "%d: %s", rc,
+                              es_writer_errmsg(w));
+                if (rc == ES_ENOMEM && strstr(es_writer_errmsg(w), "document 'w") &&
+                    strstr(es_writer_errmsg(w), "not added"))
+                    named = true;
+            }
+            es_doc_free(d);
+        }
+        esi_alloc_fail_at(0);
+        rc = es_writer_commit(w);
+        if (rc == ES_ENOMEM && strstr(es_writer_errmsg(w), "not added")) {
+            named = true;
+            rc = es_writer_commit(w);   /* commits the others */
+        }
+        ck_assert_msg(rc == ES_OK || rc == ES_ENOMEM, "%d: %s", rc, es_writer_errmsg(w));
+        es_writer_free(w);
+        es_index *ix = NULL;
+        ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+        ck_assert_uint_le(es_index_doc_count(ix), 24);
+        es_index_free(ix);
+    }
+    ck_assert_msg(named, "no worker failure was reported with its document");
+}
+END_TEST
+
+/* Freeing a writer while its workers are busy discards the queue. */
+START_TEST(test_api_threads_free_busy)
+{
+    es_writer_options o = ES_WRITER_OPTIONS_INIT;
+    o.threads = 4;
+    o.fsync = 0;
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, &o, NULL), ES_OK);
+    add(w, "kept", NULL, "已提交 教育");
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    size_t len = 200000;
+    char *text = malloc(len + 1);
+    ck_assert_ptr_nonnull(text);
+    for (size_t i = 0; i + 3 <= len; i += 3)
+        memcpy(text + i, i % 9 ? "育" : "教", 3);
+    text[len - len % 3] = 0;
+    for (int i = 0; i < 12; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "busy%d", i);
+        add(w, id, NULL, text);
+    }
+    es_writer_free(w);   /* workers still analyzing */
+    free(text);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    ck_assert_uint_eq(es_index_doc_count(ix), 1);
+    es_index_free(ix);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     const tu_case cases[] = {
@@ -378,9 +737,17 @@ static Suite *api_suite(void)
         { "check_stats", test_api_check_and_stats },
         { "seed_documents", test_api_seed_documents },
         { "fields_get_facets", test_api_fields_get_and_facets },
+        { "threads_deterministic_corpus", test_api_threads_deterministic_corpus },
+        { "threads_order", test_api_threads_order },
+        { "threads_worker_enomem", test_api_threads_worker_enomem },
+        { "threads_free_busy", test_api_threads_free_busy },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);
+    TCase *tc = tcase_create("threads_deterministic");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_api_threads_deterministic, 0, 4);
+    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -1265,6 +1265,117 @@ START_TEST(test_storage_concurrent_reader)
 }
 END_TEST
 
+/* ---- grouped documents (esi_grp, esi_ixw_add_grouped) ------------------- */
+
+/* Bytes of every file (but LOCK) of dir a equal those of dir b. */
+static void same_files(const char *a, const char *b)
+{
+    flist fa = { .n = 0 }, fb = { .n = 0 };
+    esi_err e;
+    ck_assert_int_eq(esi_io_list_dir(a, list_cb, &fa, &e), ES_OK);
+    ck_assert_int_eq(esi_io_list_dir(b, list_cb, &fb, &e), ES_OK);
+    ck_assert_int_eq(fa.n, fb.n);
+    for (int i = 0; i < fa.n; i++) {
+        char pa[512], pb[512];
+        snprintf(pa, sizeof pa, "%s/%s", a, fa.names[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b, fa.names[i]);
+        size_t la, lb;
+        char *da = tu_read_file(pa, &la), *db = tu_read_file(pb, &lb);
+        ck_assert_msg(da && db, "%s missing in one of the indexes", fa.names[i]);
+        ck_assert_msg(la == lb && memcmp(da, db, la) == 0, "%s differs",
+                      fa.names[i]);
+        free(da);
+        free(db);
+    }
+}
+
+/* Group d's occurrences term by term (not in occurrence order) into g. */
+static void group_by_term(esi_grp *g, const tdoc *d)
+{
+    esi_err e;
+    esi_grp_reset(g);
+    for (int t = 0; t < VOCAB; t++)
+        for (size_t i = 0; i < d->nocc; i++)
+            if (d->occ[i].term == (const uint8_t *)vocab[t])
+                ck_assert_msg(esi_grp_add(g, d->occ[i].term, d->occ[i].term_len,
+                                          d->occ[i].pos, &e) == ES_OK, "%s", e.msg);
+}
+
+/* esi_ixw_add_grouped with terms grouped in another order writes the same
+ * files as esi_ixw_add; refused occurrences leave a group unchanged; long
+ * position lists (own allocations) and a reset after a big document. */
+START_TEST(test_storage_grouped_add)
+{
+    vocab_init();
+    uint64_t st = tu_seed();
+    char *da = tu_tmpdir(), *db = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    esi_ixw *wa = open_writer(da, 5000), *wb = open_writer(db, 5000);
+    esi_grp *g;
+    esi_err e;
+    ck_assert_int_eq(esi_grp_new(&g, &e), ES_OK);
+    for (int k = 0; k < 150; k++) {
+        int id = (int)(tu_rand(&st) % 60);
+        gen_doc(&m->docs[id], id, &st);
+        if (k == 70) {   /* one long list: 3000 positions of term 1 */
+            tdoc *d = &m->docs[id];
+            d->nocc = MAXOCC;
+            for (size_t i = 0; i < MAXOCC; i++)
+                d->occ[i] = (esi_occ){ (const uint8_t *)vocab[1],
+                                       (uint32_t)strlen(vocab[1]),
+                                       (uint32_t)(i * 1000) };
+        }
+        add(wa, m, id);
+        group_by_term(g, &m->docs[id]);
+        ck_assert_uint_le(esi_grp_terms(g), VOCAB);
+        esi_doc_in in = doc_in(&m->docs[id]);
+        ck_assert_msg(esi_ixw_add_grouped(wb, &in, g, &e) == ES_OK, "%s", e.msg);
+        if (k % 40 == 39) {
+            del(wa, m, k % 60);
+            ck_assert_int_eq(esi_ixw_delete(wb, m->docs[k % 60].id,
+                                            strlen(m->docs[k % 60].id), &e), ES_OK);
+            commit(wa);
+            commit(wb);
+        }
+    }
+    commit(wa);
+    commit(wb);
+    verify(db, m);
+    same_files(da, db);
+    /* refusals leave the group as it was */
+    esi_grp_reset(g);
+    const uint8_t *t = (const uint8_t *)"x";
+    ck_assert_int_eq(esi_grp_add(g, t, 1, 5, &e), ES_OK);
+    ck_assert_int_eq(esi_grp_add(g, t, 1, 4, &e), ES_EINVAL);
+    ck_assert(strstr(e.msg, "non-decreasing") != NULL);
+    ck_assert_int_eq(esi_grp_add(g, t, 1, ESI_POS_NONE, &e), ES_EINVAL);
+    ck_assert_int_eq(esi_grp_add(g, t, 0, 1, &e), ES_ELIMIT);
+    static uint8_t longterm[ESI_MAX_TERM + 1];
+    memset(longterm, 'a', sizeof longterm);
+    ck_assert_int_eq(esi_grp_add(g, longterm, sizeof longterm, 1, &e), ES_ELIMIT);
+    ck_assert_uint_eq(esi_grp_terms(g), 1);
+    /* a big document, then reset: most of its memory is released */
+    for (uint32_t p = 0; p < 2000000; p++) {
+        char key[8];
+        int n = snprintf(key, sizeof key, "k%u", p % 50000);
+        ck_assert_int_eq(esi_grp_add(g, (const uint8_t *)key, (size_t)n, p, &e), ES_OK);
+    }
+    ck_assert_uint_eq(esi_grp_terms(g), 50001);
+    ck_assert_uint_gt(esi_grp_bytes(g), (size_t)2 << 20);
+    esi_grp_reset(g);
+    ck_assert_uint_eq(esi_grp_terms(g), 0);
+    ck_assert_uint_le(esi_grp_bytes(g), (size_t)2 << 20);
+    esi_grp_free(g);
+    esi_ixw_free(wa);
+    esi_ixw_free(wb);
+    tu_rmrf(da);
+    tu_rmrf(db);
+    free(da);
+    free(db);
+    free(m);
+}
+END_TEST
+
 static Suite *storage_suite(void)
 {
     Suite *s = suite_create("storage");
@@ -1288,6 +1399,7 @@ static Suite *storage_suite(void)
     ADD("alloc_failures", test_storage_alloc_failures, 0, 1, 300);
     ADD("sigkill_loop", test_storage_sigkill_loop, 0, 1, 120);
     ADD("concurrent_reader", test_storage_concurrent_reader, 0, 1, 120);
+    ADD("grouped_add", test_storage_grouped_add, 0, 1, 120);
 #undef ADD
     return s;
 }

@@ -90,9 +90,13 @@ static bool unchanged(run *r, const char *id, size_t idlen, const char *text,
 }
 
 /* Add one document; reports and counts a rejected one. Returns -1 only on a
- * writer failure that makes going on pointless (I/O, memory). */
+ * writer failure that makes going on pointless (I/O, memory). If owned is
+ * not NULL, *owned is text's malloc'ed buffer: it is freed (and set to NULL)
+ * once the document holds its copy, so that a huge file is not in memory
+ * three times while the writer works. */
 static int add_doc(run *r, const char *where, const char *id, size_t idlen,
-                   const char *text, size_t len, const jl_object *fields)
+                   const char *text, size_t len, const jl_object *fields,
+                   char **owned)
 {
     es_doc *d = NULL;
     es_error err;
@@ -124,6 +128,10 @@ static int add_doc(run *r, const char *where, const char *id, size_t idlen,
         r->skipped++;
         es_doc_free(d);
         return 0;
+    }
+    if (owned) {
+        free(*owned);
+        *owned = NULL;
     }
     rc = es_writer_add(r->w, d);
     es_doc_free(d);
@@ -198,7 +206,7 @@ static int index_jsonl(run *r, FILE *f, const char *name)
             r->skipped++;
         } else {
             rc = add_doc(r, where, id->value, id->value_len, text->value,
-                         text->value_len, &o);
+                         text->value_len, &o, NULL);
         }
         jl_free(&o);
         if (rc != 0)
@@ -279,7 +287,7 @@ static int index_path(run *r, const char *path, bool explicit)
             r->skipped++;
             rc = 0;
         } else {
-            rc = add_doc(r, path, path, strlen(path), text, len, NULL);
+            rc = add_doc(r, path, path, strlen(path), text, len, NULL, &text);
             free(text);
         }
     }
@@ -313,7 +321,7 @@ static unsigned long long total_size(const char *path, int depth)
 }
 
 static const char index_help[] =
-    "usage: edusearch index [--index DIR] [--ram-mb N] PATH...\n"
+    "usage: edusearch index [--index DIR] [--ram-mb N] [--threads N] PATH...\n"
     "Add documents to the index (creating it if needed) and commit.\n"
     "  PATH          a .txt or .md file (id = the path as given; title, date,\n"
     "                agency, docno ... are recognized in official documents),\n"
@@ -323,6 +331,8 @@ static const char index_help[] =
     "                or - for JSONL on standard input.\n"
     "  --index DIR   index directory (default: see `edusearch --help`)\n"
     "  --ram-mb N    flush a segment every N MiB of buffered postings (default 64)\n"
+    "  --threads N   analysis threads: 0 = one per CPU, at most 8 (default);\n"
+    "                1 = none. The index is the same for every N.\n"
     "A document whose id is already indexed is replaced; one whose text and\n"
     "fields are unchanged is skipped. Bad files or lines\n"
     "are reported as file:line: reason and skipped. Ctrl-C stops reading and\n"
@@ -330,7 +340,7 @@ static const char index_help[] =
 
 int cmd_index(int argc, char **argv)
 {
-    const char *dir_opt = NULL, *ram = NULL;
+    const char *dir_opt = NULL, *ram = NULL, *threads = NULL;
     bool bad = false;
     int first = argc;
     for (int i = 1; i < argc; i++) {
@@ -339,7 +349,8 @@ int cmd_index(int argc, char **argv)
             return 0;
         }
         if (cli_opt_value(argc, argv, &i, "--index", &dir_opt, &bad) ||
-            cli_opt_value(argc, argv, &i, "--ram-mb", &ram, &bad)) {
+            cli_opt_value(argc, argv, &i, "--ram-mb", &ram, &bad) ||
+            cli_opt_value(argc, argv, &i, "--threads", &threads, &bad)) {
             if (bad)
                 return EXIT_ERROR;
             continue;
@@ -368,6 +379,14 @@ int cmd_index(int argc, char **argv)
         }
         o.ram_buffer_bytes = mb << 20;
     }
+    size_t nt;
+    if (threads) {
+        if (!cli_parse_size(threads, &nt) || nt > 64) {
+            cli_error("index: --threads takes a number of threads, 0..64 (0 = one per CPU)");
+            return EXIT_ERROR;
+        }
+        o.threads = (unsigned)nt;
+    }
     char *dir = cli_index_dir(dir_opt);
     if (!dir)
         return EXIT_ERROR;
@@ -393,7 +412,14 @@ int cmd_index(int argc, char **argv)
     progress(&r, true);
     int status = EXIT_HITS;
     if (rc == 0) {
-        if (es_writer_commit(r.w) != ES_OK) {
+        es_status crc = es_writer_commit(r.w);
+        if (crc == ES_EINVAL || crc == ES_ELIMIT) {
+            /* a document queued for analysis was refused: report, commit the rest */
+            fprintf(stderr, "edusearch: %s; skipped\n", es_writer_errmsg(r.w));
+            r.skipped++;
+            crc = es_writer_commit(r.w);
+        }
+        if (crc != ES_OK) {
             cli_error("commit failed, the index keeps its previous commit: %s",
                       es_writer_errmsg(r.w));
             status = EXIT_ERROR;

@@ -29,6 +29,7 @@
 #include "storage_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,11 +47,8 @@ typedef struct bterm {
     uint32_t off;          /* bytes in the term arena */
     uint16_t len;          /* <= ESI_MAX_TERM */
     bool nopos;            /* buffered without positions (ESI_POS_NONE) */
-    bool doc_nopos;        /* this add gave it ESI_POS_NONE */
     uint32_t last;         /* last docno + 1 that has a posting, 0 none */
     uint32_t hash;
-    uint32_t stamp;        /* add_seq of the add that last counted it */
-    uint32_t cnt, start, fill; /* its occurrences in that add, in scratch */
     esi_buf post;          /* buffered postings */
 } bterm;
 
@@ -81,10 +79,10 @@ struct esi_ixw {
     size_t idhash_cap;
     esi_buf bdel;           /* deleted buffered docs */
     size_t mem;             /* bytes allocated for buffered postings */
-    uint32_t *scratch;      /* per add: term of each occurrence, positions
-                               grouped by term, distinct terms */
+    uint32_t *scratch;      /* per add: buffer term of each grouped term */
     size_t scratch_cap;
-    uint32_t add_seq;       /* counts adds, for bterm.stamp */
+    esi_grp *grp;           /* esi_ixw_add's grouping of its occurrences */
+    bool threads;           /* esi_ixw_set_threads */
     uint32_t *posbuf;       /* positions while flushing */
     size_t posbuf_cap;
 };
@@ -97,6 +95,18 @@ static uint32_t hash_bytes(const void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ s[i]) * 16777619u;
     return h;
+}
+
+/* True if the n bytes at a and b are equal. Term keys are mostly 3 to 6
+ * bytes, for which a call to memcmp costs more than the comparison. */
+static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
 }
 
 /* Grow *arr (elements of size sz) to hold at least need; false on ENOMEM. */
@@ -176,15 +186,16 @@ static size_t term_slot(const esi_ixw *w, const uint8_t *t, size_t n, uint32_t h
     while (w->thash[i]) {
         const bterm *bt = &w->terms[w->thash[i] - 1];
         if (bt->hash == h && bt->len == n &&
-            memcmp(w->arena.data + bt->off, t, n) == 0)
+            key_eq(w->arena.data + bt->off, t, n))
             return i;
         i = (i + 1) & mask;
     }
     return i;
 }
 
-/* Index of term t in the buffer, inserting it; -1 on ENOMEM/ELIMIT. */
-static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n)
+/* Index of term t (h = hash_bytes(t, n)) in the buffer, inserting it; -1
+ * on ENOMEM/ELIMIT. */
+static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n, uint32_t h)
 {
     if ((w->nterms + 1) * 2 > w->thash_cap) {
         size_t nc = w->thash_cap ? w->thash_cap * 2 : 1024;
@@ -200,7 +211,6 @@ static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n)
             w->thash[term_slot(w, p, bt->len, bt->hash)] = (uint32_t)i + 1;
         }
     }
-    uint32_t h = hash_bytes(t, n);
     size_t s = term_slot(w, t, n, h);
     if (w->thash[s])
         return w->thash[s] - 1;
@@ -244,6 +254,231 @@ static void buffer_clear(esi_ixw *w)
     w->mem = 0;
 }
 
+/* ---- grouped documents (esi_grp) ---------------------------------------- */
+
+#define GRP_PAGE ((size_t)64 << 10)  /* bump pages for short position lists */
+#define GRP_SMALL 256                /* lists up to this size live in pages */
+#define GRP_KEEP ((size_t)512 << 10) /* memory esi_grp_reset may keep */
+
+/* One distinct key of the document being grouped. */
+typedef struct gterm {
+    uint32_t hash;
+    uint32_t key_off;      /* in keys */
+    uint32_t len;
+    uint32_t freq;
+    uint32_t last;         /* last position counted */
+    bool nopos;            /* counted with ESI_POS_NONE */
+    uint8_t *pos;          /* position deltas: in a page while pos_cap <=
+                              GRP_SMALL, else an allocation of its own */
+    size_t pos_len, pos_cap;
+} gterm;
+
+struct esi_grp {
+    esi_buf keys;          /* key bytes */
+    gterm *terms;          /* in order of first occurrence */
+    size_t n, cap;
+    uint32_t *hash;        /* term index + 1, open addressing */
+    size_t hcap;
+    uint8_t **pages;       /* GRP_PAGE bytes each */
+    size_t npages, pages_cap;
+    size_t cur, used;      /* page being filled and bytes used in it */
+    size_t own;            /* bytes of lists with their own allocation */
+};
+
+es_status esi_grp_new(esi_grp **out, esi_err *e)
+{
+    *out = esi_calloc(1, sizeof **out);
+    return *out ? ES_OK : esi_err_set(e, ES_ENOMEM, "out of memory");
+}
+
+/* Free the position lists that have their own allocation. */
+static void grp_free_own(esi_grp *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->terms[i].pos_cap > GRP_SMALL)
+            esi_free(g->terms[i].pos);
+    g->own = 0;
+}
+
+void esi_grp_free(esi_grp *g)
+{
+    if (!g)
+        return;
+    grp_free_own(g);
+    for (size_t i = 0; i < g->npages; i++)
+        esi_free(g->pages[i]);
+    esi_free(g->pages);
+    esi_free(g->terms);
+    esi_free(g->hash);
+    esi_buf_free(&g->keys);
+    esi_free(g);
+}
+
+void esi_grp_reset(esi_grp *g)
+{
+    grp_free_own(g);
+    g->n = 0;
+    if (g->keys.cap > GRP_KEEP)
+        esi_buf_free(&g->keys);
+    esi_buf_reset(&g->keys);
+    if (g->cap * sizeof *g->terms > GRP_KEEP) {
+        esi_free(g->terms);
+        g->terms = NULL;
+        g->cap = 0;
+    }
+    if (g->hcap * sizeof *g->hash > GRP_KEEP / 4) {
+        esi_free(g->hash);
+        g->hash = NULL;
+        g->hcap = 0;
+    } else if (g->hcap) {
+        memset(g->hash, 0, g->hcap * sizeof *g->hash);
+    }
+    while (g->npages > GRP_KEEP / GRP_PAGE)
+        esi_free(g->pages[--g->npages]);
+    g->cur = g->used = 0;
+}
+
+size_t esi_grp_terms(const esi_grp *g)
+{
+    return g->n;
+}
+
+size_t esi_grp_bytes(const esi_grp *g)
+{
+    return g->keys.cap + g->cap * sizeof *g->terms + g->hcap * sizeof *g->hash +
+           g->npages * GRP_PAGE + g->own;
+}
+
+/* n <= GRP_SMALL bytes from the pages; NULL on ENOMEM. */
+static uint8_t *grp_bump(esi_grp *g, size_t n)
+{
+    if (g->used + n > GRP_PAGE) {
+        g->cur++;
+        g->used = 0;
+    }
+    if (g->cur == g->npages) {
+        if (!grow((void **)&g->pages, &g->pages_cap, g->npages + 1,
+                  sizeof *g->pages))
+            return NULL;
+        g->pages[g->npages] = esi_malloc(GRP_PAGE);
+        if (!g->pages[g->npages])
+            return NULL;
+        g->npages++;
+    }
+    uint8_t *p = g->pages[g->cur] + g->used;
+    g->used += n;
+    return p;
+}
+
+/* Room for one more varint in t's position list; false on ENOMEM. */
+static bool grp_pos_room(esi_grp *g, gterm *t)
+{
+    if (t->pos_cap - t->pos_len >= 5)
+        return true;
+    size_t nc = t->pos_cap ? t->pos_cap * 2 : 8;
+    uint8_t *p;
+    if (nc <= GRP_SMALL) {
+        p = grp_bump(g, nc);
+        if (p && t->pos_len)
+            memcpy(p, t->pos, t->pos_len);
+    } else if (t->pos_cap > GRP_SMALL) {
+        p = esi_realloc(t->pos, nc);
+    } else {
+        p = esi_malloc(nc);
+        if (p)
+            memcpy(p, t->pos, t->pos_len);
+    }
+    if (!p)
+        return false;
+    g->own += nc > GRP_SMALL ? nc - (t->pos_cap > GRP_SMALL ? t->pos_cap : 0) : 0;
+    t->pos = p;
+    t->pos_cap = nc;
+    return true;
+}
+
+/* Double the hash table (at 50% load); false on ENOMEM. */
+static bool grp_rehash(esi_grp *g)
+{
+    size_t nc = g->hcap ? g->hcap * 2 : 1024;
+    uint32_t *h = esi_calloc(nc, sizeof *h);
+    if (!h)
+        return false;
+    for (size_t i = 0; i < g->n; i++) {
+        size_t s = g->terms[i].hash & (nc - 1);
+        while (h[s])
+            s = (s + 1) & (nc - 1);
+        h[s] = (uint32_t)i + 1;
+    }
+    esi_free(g->hash);
+    g->hash = h;
+    g->hcap = nc;
+    return true;
+}
+
+es_status esi_grp_add(esi_grp *g, const uint8_t *term, size_t len, uint32_t pos,
+                      esi_err *e)
+{
+    if (len == 0 || len > ESI_MAX_TERM)
+        return esi_err_set(e, ES_ELIMIT, "a term of %zu bytes: terms must be "
+                           "1..%d bytes", len, ESI_MAX_TERM);
+    if ((g->n + 1) * 2 > g->hcap && !grp_rehash(g))
+        return esi_err_set(e, ES_ENOMEM, "out of memory");
+    uint32_t h = hash_bytes(term, len);
+    size_t mask = g->hcap - 1, s = h & mask;
+    gterm *t = NULL;
+    while (g->hash[s]) {
+        gterm *c = &g->terms[g->hash[s] - 1];
+        if (c->hash == h && c->len == len &&
+            key_eq(g->keys.data + c->key_off, term, len)) {
+            t = c;
+            break;
+        }
+        s = (s + 1) & mask;
+    }
+    bool none = pos == ESI_POS_NONE, fresh = t == NULL;
+    if (t && t->nopos != none)
+        return esi_err_set(e, ES_EINVAL, "a term has both ESI_POS_NONE and "
+                           "real positions; give a term positions always or "
+                           "never");
+    if (t && !none && pos < t->last)
+        return esi_err_set(e, ES_EINVAL, "positions of a term must be "
+                           "non-decreasing");
+    if (t && t->freq == UINT32_MAX)
+        return esi_err_set(e, ES_ELIMIT, "a term occurs more than %" PRIu32
+                           " times", UINT32_MAX);
+    if (fresh) {
+        es_status rc = ES_OK;
+        if (g->keys.len > UINT32_MAX - len ||
+            !grow((void **)&g->terms, &g->cap, g->n + 1, sizeof *g->terms))
+            return esi_err_set(e, ES_ENOMEM, "out of memory");
+        esi_buf_put(&rc, &g->keys, term, len);
+        if (rc != ES_OK)
+            return esi_err_set(e, rc, "out of memory");
+        t = &g->terms[g->n];
+        *t = (gterm){ h, (uint32_t)(g->keys.len - len), (uint32_t)len, 0, 0,
+                      none, NULL, 0, 0 };
+    }
+    if (!none) {
+        if (!grp_pos_room(g, t)) {
+            if (fresh)
+                g->keys.len -= len;
+            return esi_err_set(e, ES_ENOMEM, "out of memory");
+        }
+        uint32_t v = pos - (t->freq ? t->last : 0);
+        uint8_t *p = t->pos + t->pos_len;
+        while (v >= 0x80) {
+            *p++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *p++ = (uint8_t)v;
+        t->pos_len = (size_t)(p - t->pos);
+        t->last = pos;
+    }
+    if (fresh)
+        g->hash[s] = (uint32_t)++g->n;
+    t->freq++;
+    return ES_OK;
+}
 /* ---- segments ----------------------------------------------------------- */
 
 /* Mark docno of segment i deleted (allocating its bitset). */
@@ -279,6 +514,18 @@ static es_status seg_push(esi_ixw *w, esi_segment *s, uint8_t *del,
     return ES_OK;
 }
 
+/* Read a varint of the buffer's own postings (written by put_v and
+ * esi_grp_add: at most 32 bits, never truncated), advancing *p. */
+static inline uint32_t get_v(const uint8_t **p)
+{
+    const uint8_t *q = *p;
+    uint32_t v = *q & 0x7f;
+    for (int sh = 7; *q++ & 0x80; sh += 7)
+        v |= (uint32_t)(*q & 0x7f) << sh;
+    *p = q;
+    return v;
+}
+
 /* Order of buffered terms for flushing: bytewise. */
 static int cmp_term_ix(const void *a, const void *b, void *p)
 {
@@ -292,7 +539,31 @@ static int cmp_term_ix(const void *a, const void *b, void *p)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Write the RAM buffer as a new segment (uncommitted) and clear it. */
+/* The stored records of a flush, written by store_main. */
+typedef struct store_job {
+    const esi_ixw *w;
+    esi_segw *sw;
+    es_status rc;
+    esi_err err;           /* the .store sink's I/O error while threaded */
+    pthread_t th;
+} store_job;
+
+/* Feed the buffered records to the segment's store writer (which
+ * compresses them: with threads, alongside the postings). */
+static void *store_main(void *p)
+{
+    store_job *sj = p;
+    const esi_ixw *w = sj->w;
+    for (size_t d = 0; d < w->ndocs; d++)
+        esi_storew_add(&sj->rc, &sj->sw->store, w->recs.data + w->docs[d].off,
+                       w->docs[d].len, w->docs[d].doclen, w->docs[d].date);
+    return NULL;
+}
+
+/* Write the RAM buffer as a new segment (uncommitted) and clear it. With
+ * the threads option the .store file is written by a second thread while
+ * this one writes postings and dictionary (different files; the same
+ * bytes). */
 static es_status flush(esi_ixw *w, esi_err *e)
 {
     if (w->ndocs == 0)
@@ -308,9 +579,16 @@ static es_status flush(esi_ixw *w, esi_err *e)
         rc = esi_err_set(e, ES_ENOMEM, "out of memory flushing a segment");
         goto done;
     }
-    for (size_t d = 0; d < w->ndocs; d++)
-        esi_storew_add(&rc, &sw.store, w->recs.data + w->docs[d].off,
-                       w->docs[d].len, w->docs[d].doclen, w->docs[d].date);
+    store_job sj = { .w = w, .sw = &sw, .rc = ES_OK };
+    bool threaded = false;
+    if (w->threads) {   /* the .store file in a thread of its own */
+        sw.files[2].err = &sj.err;
+        threaded = pthread_create(&sj.th, NULL, store_main, &sj) == 0;
+        if (!threaded)
+            sw.files[2].err = &sw.ioerr;
+    }
+    if (!threaded)
+        store_main(&sj);
     for (size_t i = 0; i < w->nterms; i++)
         order[i] = (uint32_t)i;
     qsort_r(order, w->nterms, sizeof *order, cmp_term_ix, w);
@@ -319,15 +597,13 @@ static es_status flush(esi_ixw *w, esi_err *e)
         if (bt->post.len == 0)
             continue;
         esi_postenc_begin(&sw.pe, ESI_SEGW_POST(&sw), !bt->nopos);
-        esi_rd r = esi_rd_make(bt->post.data, bt->post.len);
-        uint64_t doc = 0;
-        while (esi_rd_left(&r) > 0 && rc == ES_OK) {
-            uint64_t dd, f;
-            esi_rd_varint(&r, &dd);
-            esi_rd_varint(&r, &f);
-            doc += dd;
+        const uint8_t *r = bt->post.data, *end = r + bt->post.len;
+        uint32_t doc = 0;
+        while (r < end && rc == ES_OK) {
+            doc += get_v(&r);
+            uint32_t f = get_v(&r);
             if (bt->nopos) {
-                esi_postenc_add(&rc, &sw.pe, (uint32_t)doc, NULL, (uint32_t)f);
+                esi_postenc_add(&rc, &sw.pe, doc, NULL, f);
                 continue;
             }
             if (!grow((void **)&w->posbuf, &w->posbuf_cap, (size_t)f,
@@ -335,19 +611,25 @@ static es_status flush(esi_ixw *w, esi_err *e)
                 rc = ES_ENOMEM;
                 break;
             }
-            uint64_t p = 0;
-            for (uint64_t j = 0; j < f; j++) {
-                uint64_t dp;
-                esi_rd_varint(&r, &dp);
-                p += dp;
-                w->posbuf[j] = (uint32_t)p;
+            uint32_t p = 0;
+            for (uint32_t j = 0; j < f; j++) {
+                p += get_v(&r);
+                w->posbuf[j] = p;
             }
-            esi_postenc_add(&rc, &sw.pe, (uint32_t)doc, w->posbuf, (uint32_t)f);
+            esi_postenc_add(&rc, &sw.pe, doc, w->posbuf, f);
         }
         esi_term_info ti;
         esi_postenc_finish(&rc, &sw.pe, &ti);
         esi_dictw_add(&rc, &sw.dict, w->arena.data + bt->off, bt->len, &ti);
     }
+    if (threaded) {
+        pthread_join(sj.th, NULL);
+        sw.files[2].err = &sw.ioerr;
+        if (sj.err.code != ES_OK && sw.ioerr.code == ES_OK)
+            sw.ioerr = sj.err;
+    }
+    if (rc == ES_OK)
+        rc = sj.rc;
     uint64_t sizes[3];
     rc = esi_segw_finish(&sw, rc, w->o.sync, sizes, e);
     if (rc == ES_OK)
@@ -671,6 +953,11 @@ done:
     return ES_OK;
 }
 
+void esi_ixw_set_threads(esi_ixw *w, bool on)
+{
+    w->threads = on;
+}
+
 void esi_ixw_free(esi_ixw *w)
 {
     if (!w)
@@ -682,6 +969,7 @@ void esi_ixw_free(esi_ixw *w)
     }
     esi_free(w->segs);
     esi_free(w->scratch);
+    esi_grp_free(w->grp);
     esi_free(w->posbuf);
     esi_io_unlock(w->lock_fd);
     esi_free(w->dir);
@@ -736,19 +1024,30 @@ es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e)
     return ES_OK;
 }
 
-/* Append varint v to a term's postings, growing it from 16 bytes (most
- * terms are rare: esi_buf's 64-byte minimum would dominate the buffer). */
-static inline bool put_v(bterm *bt, uint64_t v)
+/* Make room for n more bytes in a term's postings, growing them from 16
+ * bytes (most terms are rare: esi_buf's 64-byte minimum would dominate the
+ * buffer) and counting what is allocated in w->mem; false on ENOMEM. */
+static inline bool post_room(esi_ixw *w, bterm *bt, size_t n)
 {
     esi_buf *b = &bt->post;
-    if (b->cap - b->len < 10) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        uint8_t *p = esi_realloc(b->data, cap);
-        if (!p)
-            return false;
-        b->data = p;
-        b->cap = cap;
-    }
+    if (b->cap - b->len >= n)
+        return true;
+    size_t cap = b->cap ? b->cap * 2 : 16;
+    if (cap - b->len < n)   /* a long list at once (a huge document): exact */
+        cap = b->len + n;
+    uint8_t *p = esi_realloc(b->data, cap);
+    if (!p)
+        return false;
+    w->mem += cap - b->cap;
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+/* Append varint v to a term's postings (room for it was made). */
+static inline void put_v(bterm *bt, uint64_t v)
+{
+    esi_buf *b = &bt->post;
     uint8_t *p = b->data + b->len;
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);
@@ -756,88 +1055,56 @@ static inline bool put_v(bterm *bt, uint64_t v)
     }
     *p++ = (uint8_t)v;
     b->len = (size_t)(p - b->data);
-    return true;
 }
 
-/* The ES_EINVAL of a term given both ESI_POS_NONE and real positions. */
-static es_status mixed(const esi_doc_in *doc, esi_err *e)
-{
-    return esi_err_set(e, ES_EINVAL, "document %.*s: a term has both "
-                       "ESI_POS_NONE and real positions (in this document or "
-                       "against buffered ones); give a term positions always "
-                       "or never", (int)(doc->id_len > 64 ? 64 : doc->id_len),
-                       doc->id);
-}
+/* The id of doc for messages: at most 64 bytes of it. */
+#define DOC_ID(doc) (int)((doc)->id_len > 64 ? 64 : (doc)->id_len), (doc)->id
 
-/* The body of esi_ixw_add once the doc is validated. Occurrences are
- * grouped by term with a counting pass (no sort): positions of a term keep
- * their input order, which must be non-decreasing (ES_EINVAL otherwise,
- * before anything visible changed). Any other failure may leave the buffer
+/* The body of esi_ixw_add_grouped once the doc is validated: look each
+ * distinct term up in the buffer once, refuse a term whose positions
+ * disagree with the buffer's (ES_EINVAL, before anything visible changed),
+ * then append each term's posting: docno delta, frequency and g's encoded
+ * positions as they are. Any other failure may leave the buffer
  * half-updated. */
-static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
+static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, const esi_grp *g,
+                         esi_err *e)
 {
-    size_t docno = w->ndocs, nocc = doc->nocc;
-    size_t need;
-    if (!esi_mul_ok(nocc ? nocc : 1, 3, &need) ||
-        !grow((void **)&w->scratch, &w->scratch_cap, need, sizeof *w->scratch) ||
+    size_t docno = w->ndocs, nd = g->n;
+    if (!grow((void **)&w->scratch, &w->scratch_cap, nd ? nd : 1,
+              sizeof *w->scratch) ||
         !grow((void **)&w->docs, &w->docs_cap, w->ndocs + 1, sizeof *w->docs) ||
         !id_reserve(w))
         return esi_err_set(e, ES_ENOMEM, "out of memory");
-    uint32_t *tt = w->scratch, *pos = tt + nocc, *dl = pos + nocc;
-    uint32_t nd = 0, seq = ++w->add_seq;
-    for (size_t i = 0; i < nocc; i++) {
-        int64_t t = term_get(w, doc->occs[i].term, doc->occs[i].term_len);
+    for (size_t k = 0; k < nd; k++) {
+        const gterm *gt = &g->terms[k];
+        if (k + 8 < nd && w->thash_cap)   /* the buffer's hash is much larger than the caches */
+            __builtin_prefetch(&w->thash[g->terms[k + 8].hash & (w->thash_cap - 1)]);
+        int64_t t = term_get(w, g->keys.data + gt->key_off, gt->len, gt->hash);
         if (t < 0)
             return esi_err_set(e, ES_ENOMEM, "out of memory");
-        bterm *bt = &w->terms[t];
-        if (bt->stamp != seq) {
-            bt->stamp = seq;
-            bt->cnt = 0;
-            dl[nd++] = (uint32_t)t;
-        }
-        bt->cnt++;
-        tt[i] = (uint32_t)t;
-    }
-    uint32_t off = 0;
-    for (uint32_t k = 0; k < nd; k++) {
-        bterm *bt = &w->terms[dl[k]];
-        bt->start = bt->fill = off;
-        off += bt->cnt;
-    }
-    for (size_t i = 0; i < nocc; i++) {
-        bterm *bt = &w->terms[tt[i]];
-        uint32_t p = doc->occs[i].pos;
-        bool none = p == ESI_POS_NONE;
-        if (bt->fill == bt->start) {
-            bt->doc_nopos = none;
-            if (bt->last && bt->nopos != none)
-                return mixed(doc, e);
-        } else if (bt->doc_nopos != none) {
-            return mixed(doc, e);
-        } else if (pos[bt->fill - 1] > p) {
-            return esi_err_set(e, ES_EINVAL, "document %.*s: positions of a "
-                               "term must be non-decreasing",
-                               (int)(doc->id_len > 64 ? 64 : doc->id_len), doc->id);
-        }
-        pos[bt->fill++] = p;
+        const bterm *bt = &w->terms[t];
+        if (bt->last && bt->nopos != gt->nopos)
+            return esi_err_set(e, ES_EINVAL, "document %.*s: a term has both "
+                               "ESI_POS_NONE and real positions (against "
+                               "buffered documents); give a term positions "
+                               "always or never", DOC_ID(doc));
+        w->scratch[k] = (uint32_t)t;
     }
     es_status rc = esi_ixw_delete(w, doc->id, doc->id_len, e);
     if (rc != ES_OK)
         return rc;
-    for (uint32_t k = 0; k < nd; k++) {
-        bterm *bt = &w->terms[dl[k]];
-        size_t before = bt->post.cap;
-        bool ok = put_v(bt, docno - (bt->last ? bt->last - 1 : 0)) &&
-                  put_v(bt, bt->cnt);
-        bt->nopos = bt->doc_nopos;
-        uint32_t prev = 0;
-        for (uint32_t j = bt->start; ok && !bt->nopos && j < bt->start + bt->cnt; j++) {
-            ok = put_v(bt, pos[j] - prev);
-            prev = pos[j];
-        }
-        w->mem += bt->post.cap - before;   /* count what is allocated */
-        if (!ok)
+    for (size_t k = 0; k < nd; k++) {
+        const gterm *gt = &g->terms[k];
+        bterm *bt = &w->terms[w->scratch[k]];
+        if (!post_room(w, bt, 20 + gt->pos_len))
             return esi_err_set(e, ES_ENOMEM, "out of memory");
+        put_v(bt, docno - (bt->last ? bt->last - 1 : 0));
+        put_v(bt, gt->freq);
+        if (gt->pos_len) {
+            memcpy(bt->post.data + bt->post.len, gt->pos, gt->pos_len);
+            bt->post.len += gt->pos_len;
+        }
+        bt->nopos = gt->nopos;
         bt->last = (uint32_t)docno + 1;
     }
     size_t roff = w->recs.len;
@@ -853,7 +1120,28 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
     bd->doclen = doc->doclen;
     bd->date = doc->date;
     w->idhash[id_slot(w, doc->id, doc->id_len)] = (uint32_t)docno + 1;
+    return ES_OK;
+}
 
+es_status esi_ixw_add_grouped(esi_ixw *w, const esi_doc_in *doc, esi_grp *g,
+                              esi_err *e)
+{
+    es_status rc = check_usable(w, e);
+    if (rc == ES_OK && doc->id_len == 0)
+        rc = esi_err_set(e, ES_EINVAL, "a document needs a non-empty id");
+    if (rc == ES_OK && w->ndocs >= UINT32_MAX - 1)
+        rc = esi_err_set(e, ES_ELIMIT, "too many buffered documents");
+    if (rc == ES_OK)
+        rc = add_doc(w, doc, g, e);
+    esi_grp_reset(g);   /* before a flush: a huge document's lists are copied */
+    if (rc == ES_EINVAL)
+        return rc;   /* refused before any change */
+    if (rc != ES_OK) {
+        w->broken = rc;
+        return rc;
+    }
+    if (buffer_bytes(w) >= w->o.ram_buffer_bytes)
+        return flush(w, e);
     return ES_OK;
 }
 
@@ -864,25 +1152,17 @@ es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e)
         return rc;
     if (doc->id_len == 0)
         return esi_err_set(e, ES_EINVAL, "a document needs a non-empty id");
-    for (size_t i = 0; i < doc->nocc; i++)
-        if (doc->occs[i].term_len == 0 || doc->occs[i].term_len > ESI_MAX_TERM)
-            return esi_err_set(e, ES_ELIMIT, "term of %u bytes in document "
-                               "%.*s: terms must be 1..%d bytes",
-                               doc->occs[i].term_len,
-                               (int)(doc->id_len > 64 ? 64 : doc->id_len),
-                               doc->id, ESI_MAX_TERM);
-    if (w->ndocs >= UINT32_MAX - 1)
-        return esi_err_set(e, ES_ELIMIT, "too many buffered documents");
-    rc = add_doc(w, doc, e);
-    if (rc == ES_EINVAL)
-        return rc;   /* refused before any change */
-    if (rc != ES_OK) {
-        w->broken = rc;
-        return rc;
+    if (!w->grp && esi_grp_new(&w->grp, e) != ES_OK)
+        return ES_ENOMEM;
+    esi_grp_reset(w->grp);
+    for (size_t i = 0; i < doc->nocc; i++) {
+        esi_err ge;
+        rc = esi_grp_add(w->grp, doc->occs[i].term, doc->occs[i].term_len,
+                         doc->occs[i].pos, &ge);
+        if (rc != ES_OK)
+            return esi_err_set(e, rc, "document %.*s: %s", DOC_ID(doc), ge.msg);
     }
-    if (buffer_bytes(w) >= w->o.ram_buffer_bytes)
-        return flush(w, e);
-    return ES_OK;
+    return esi_ixw_add_grouped(w, doc, w->grp, e);
 }
 
 /* ---- committing --------------------------------------------------------- */

@@ -69,6 +69,31 @@ typedef struct esi_doc_in {
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* A document's terms grouped (ixw.c): each distinct key once, with its
+ * frequency and its positions delta-varint-coded (first delta from 0), the
+ * way the RAM buffer stores them, so that adding the document touches the
+ * buffer's term hash once per distinct term instead of once per occurrence.
+ * It costs about one byte per positional occurrence (none for ESI_POS_NONE
+ * occurrences, which only count), plus the distinct keys. Built occurrence
+ * by occurrence with esi_grp_add in one thread, it may then be handed to
+ * esi_ixw_add_grouped in another (which empties it). */
+typedef struct esi_grp esi_grp;
+
+es_status esi_grp_new(esi_grp **out, esi_err *e);
+void esi_grp_free(esi_grp *g);   /* NULL is fine */
+/* Empty g for the next document; keeps about half a MiB of its memory for
+ * reuse and releases the rest (what a huge document made it take). */
+void esi_grp_reset(esi_grp *g);
+/* Count one occurrence of key term[0..len) at pos (or ESI_POS_NONE), with
+ * the rules of esi_occ: ES_ELIMIT (len not 1..1024), ES_EINVAL (positions of
+ * a key decreasing, or a key given both ESI_POS_NONE and positions),
+ * ES_ENOMEM; on failure g is unchanged. Messages do not name the document. */
+es_status esi_grp_add(esi_grp *g, const uint8_t *term, size_t len, uint32_t pos,
+                      esi_err *e);
+size_t esi_grp_terms(const esi_grp *g);   /* distinct keys */
+size_t esi_grp_bytes(const esi_grp *g);   /* memory held, by capacity */
+
+
 typedef struct esi_ixw esi_ixw;   /* the index writer: lock, buffer, commits */
 
 typedef struct esi_ixw_opts {
@@ -93,6 +118,14 @@ es_status esi_ixw_open(esi_ixw **out, const char *dir, const esi_ixw_opts *o,
  * flush that follows a full buffer comes after the doc was buffered; the
  * buffer stays intact and the next commit retries the flush. */
 es_status esi_ixw_add(esi_ixw *w, const esi_doc_in *doc, esi_err *e);
+/* esi_ixw_add for a document whose terms are grouped in g (doc->occs and
+ * doc->nocc are ignored). Same rules and errors; its ES_EINVAL is a key
+ * g holds without positions that the buffer holds with them, or the
+ * reverse. On return g is empty (esi_grp_reset), whatever the outcome: its
+ * memory is released before a full buffer is flushed. esi_ixw_add groups
+ * its occurrences and calls this. */
+es_status esi_ixw_add_grouped(esi_ixw *w, const esi_doc_in *doc, esi_grp *g,
+                              esi_err *e);
 /* Delete by id (committed or buffered); missing ids are fine. */
 es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e);
 /* Flush the buffer, write deletion files and MANIFEST-<gen+1> atomically,
@@ -101,6 +134,9 @@ es_status esi_ixw_delete(esi_ixw *w, const char *id, size_t id_len, esi_err *e);
 es_status esi_ixw_commit(esi_ixw *w, esi_err *e);
 /* Merge every segment into one (purging deleted docs) and commit. */
 es_status esi_ixw_optimize(esi_ixw *w, esi_err *e);
+/* Let a flush write its .store file in a thread of its own while it writes
+ * postings and dictionary (the files are the same). Off by default. */
+void esi_ixw_set_threads(esi_ixw *w, bool on);
 /* Discard uncommitted work, release the lock, free. NULL is fine. */
 void esi_ixw_free(esi_ixw *w);
 
