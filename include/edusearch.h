@@ -24,8 +24,12 @@
  *    Later versions only append fields, so old callers keep working. A NULL
  *    options pointer means "all defaults".
  *
- *  - Threads. The library starts no threads and has no mutable global state.
- *    Unless a declaration says otherwise, a handle must be used by one thread
+ *  - Threads. The only threads the library starts are an es_writer's
+ *    analysis workers (es_writer_options.threads; they live and die with the
+ *    writer). Process-wide state is limited to tables built once on first use
+ *    (ICU templates, the Traditional->Simplified table) and a per-code-point
+ *    normalization cache whose entries never change once set; none of it is
+ *    observable. Unless a declaration says otherwise, a handle must be used by one thread
  *    at a time. An es_index (a read snapshot) may be searched by any number of
  *    threads at once. Each function states its rule under "Thread safety".
  *
