@@ -5,8 +5,9 @@
  * snapshot, then stored fields and snippets of the page's hits) and the
  * es_results accessors. Results own copies of everything they return, so
  * they outlive the doc reader. A search takes its scratch (analyzer, doc
- * reader, snippet buffer) from the index's mutex-protected free list, or
- * makes new scratch when the list is empty, and returns it afterwards: any
+ * reader on the index's shared block cache, snippet buffer) from the
+ * index's mutex-protected free list, or makes new scratch when the list is
+ * empty, and returns it afterwards: any
  * number of threads may search one es_index, each with scratch of its own,
  * and a warm index builds no ICU iterator per search.
  */
@@ -15,8 +16,10 @@
 
 #include <stdlib.h>
 
-/* One hit of a results page, owning its data. */
+/* One hit of a results page, owning its data. id, text and the fields
+ * live in one allocation (mem), laid out by copy_doc. */
 typedef struct rhit {
+    void *mem;                 /* owns id, text, names, values, value_lens */
     char *id;
     size_t id_len;
     char *text;
@@ -24,7 +27,7 @@ typedef struct rhit {
     char **names, **values;    /* fields, in name order */
     size_t *value_lens;
     size_t nfields;
-    char *snippet;
+    char *snippet;             /* NULL when empty */
     size_t snippet_len;
     es_range *ranges;
     size_t nranges;
@@ -68,6 +71,8 @@ static void scratch_put(es_index *ix, scratch *s)
     if (!s)
         return;
     esi_buf_reset(&s->sb);
+    if (s->dr)
+        esi_doc_reader_release(s->dr);   /* idle scratch pins no block */
     pthread_mutex_lock(&ix->pool_mu);
     if (!ix->pool && (ix->pool = esi_calloc(POOL_MAX, sizeof *ix->pool)) == NULL) {
         pthread_mutex_unlock(&ix->pool_mu);
@@ -80,6 +85,17 @@ static void scratch_put(es_index *ix, scratch *s)
     }
     pthread_mutex_unlock(&ix->pool_mu);
     scratch_free(s);
+}
+
+/* Give sc a doc reader on ix's block cache unless it has one. */
+static es_status scratch_reader(es_index *ix, scratch *sc, esi_err *e)
+{
+    if (sc->dr)
+        return ES_OK;
+    es_status rc = esi_doc_reader_new(&sc->dr, e);
+    if (rc == ES_OK)
+        esi_doc_reader_set_cache(sc->dr, ix->cache);
+    return rc;
 }
 
 void esi_api_pool_free(es_index *ix)
@@ -144,15 +160,7 @@ es_status es_search_options_init(es_search_options *opts, unsigned version)
 /* Free one hit's data. */
 static void free_hit(rhit *h)
 {
-    esi_free(h->id);
-    esi_free(h->text);
-    for (size_t i = 0; i < h->nfields; i++) {
-        esi_free(h->names ? h->names[i] : NULL);
-        esi_free(h->values ? h->values[i] : NULL);
-    }
-    esi_free(h->names);
-    esi_free(h->values);
-    esi_free(h->value_lens);
+    esi_free(h->mem);
     esi_free(h->snippet);
     esi_free(h->ranges);
 }
@@ -167,30 +175,58 @@ void es_results_free(es_results *r)
     esi_free(r);
 }
 
-/* Copy a stored document into h. */
+/* Add n to *total unless that overflows. */
+static bool add_ok(size_t *total, size_t n)
+{
+    return !__builtin_add_overflow(*total, n, total);
+}
+
+/* Copy a stored document into h, in one allocation: the field arrays
+ * first (aligned), then id, text, names and values, each NUL-terminated. */
 static es_status copy_doc(rhit *h, const esi_stored_doc *d)
 {
-    h->id = esi_strndup(d->id, d->id_len);
-    h->id_len = d->id_len;
-    h->text = esi_strndup(d->text ? d->text : "", d->text_len);
-    h->text_len = d->text_len;
-    if (!h->id || !h->text)
+    size_t nf = d->nfields, arrays, total;
+    if (!esi_mul_ok(nf, 2 * sizeof(char *) + sizeof(size_t), &arrays))
         return ES_ENOMEM;
-    if (d->nfields) {
-        h->names = esi_calloc(d->nfields, sizeof *h->names);
-        h->values = esi_calloc(d->nfields, sizeof *h->values);
-        h->value_lens = esi_calloc(d->nfields, sizeof *h->value_lens);
-        if (!h->names || !h->values || !h->value_lens)
-            return ES_ENOMEM;
+    total = arrays;
+    bool ok = add_ok(&total, d->id_len + 1) && add_ok(&total, d->text_len + 1);
+    for (size_t i = 0; ok && i < nf; i++)
+        ok = add_ok(&total, d->fields[i].name_len + 1) &&
+             add_ok(&total, d->fields[i].value_len + 1);
+    if (!ok || !(h->mem = esi_malloc(total)))
+        return ES_ENOMEM;
+    char **names = h->mem;
+    char **values = names + nf;
+    size_t *lens = (size_t *)(values + nf);
+    char *p = (char *)h->mem + arrays;
+    h->id = p;
+    h->id_len = d->id_len;
+    memcpy(p, d->id, d->id_len);
+    p += d->id_len;
+    *p++ = 0;
+    h->text = p;
+    h->text_len = d->text_len;
+    if (d->text_len)
+        memcpy(p, d->text, d->text_len);
+    p += d->text_len;
+    *p++ = 0;
+    for (size_t i = 0; i < nf; i++) {
+        const esi_field *f = &d->fields[i];
+        names[i] = p;
+        memcpy(p, f->name, f->name_len);
+        p += f->name_len;
+        *p++ = 0;
+        values[i] = p;
+        if (f->value_len)
+            memcpy(p, f->value, f->value_len);
+        p += f->value_len;
+        *p++ = 0;
+        lens[i] = f->value_len;
     }
-    for (size_t i = 0; i < d->nfields; i++) {
-        h->nfields++;
-        h->names[i] = esi_strndup(d->fields[i].name, d->fields[i].name_len);
-        h->values[i] = esi_strndup(d->fields[i].value, d->fields[i].value_len);
-        h->value_lens[i] = d->fields[i].value_len;
-        if (!h->names[i] || !h->values[i])
-            return ES_ENOMEM;
-    }
+    h->names = nf ? names : NULL;
+    h->values = nf ? values : NULL;
+    h->value_lens = nf ? lens : NULL;
+    h->nfields = nf;
     return ES_OK;
 }
 
@@ -245,8 +281,9 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
             goto done;
         }
-        if ((!sc->a && (rc = esi_analyzer_new(&sc->a, &e)) != ES_OK) ||
-            (!sc->dr && (rc = esi_doc_reader_new(&sc->dr, &e)) != ES_OK))
+        if ((opts->snippets && !sc->a &&
+             (rc = esi_analyzer_new(&sc->a, &e)) != ES_OK) ||
+            (rc = scratch_reader(ix, sc, &e)) != ES_OK)
             goto done;
     }
     esi_snippet_params snp = { opts->hl_open ? opts->hl_open : "[",
@@ -264,18 +301,20 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
             esi_err_set(&e, rc, "out of memory copying a hit");
             goto done;
         }
+        if (!opts->snippets)
+            continue;
         esi_buf_reset(&sc->sb);
-        if (opts->snippets)
-            rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
-                                  &h->ranges, &h->nranges, &e);
+        rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
+                              &h->ranges, &h->nranges, &e);
         if (rc != ES_OK)
             goto done;
-        h->snippet = esi_strndup(sc->sb.data ? (const char *)sc->sb.data : "",
-                                 sc->sb.len);
-        h->snippet_len = sc->sb.len;
-        if (!h->snippet) {
-            rc = esi_err_set(&e, ES_ENOMEM, "out of memory copying a snippet");
-            goto done;
+        if (sc->sb.len) {
+            h->snippet = esi_strndup((const char *)sc->sb.data, sc->sb.len);
+            h->snippet_len = sc->sb.len;
+            if (!h->snippet) {
+                rc = esi_err_set(&e, ES_ENOMEM, "out of memory copying a snippet");
+                goto done;
+            }
         }
     }
     *out = r;
@@ -322,7 +361,7 @@ es_status es_index_get(es_results **out, es_index *ix, const char *id,
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
             goto done;
         }
-        if ((!sc->dr && (rc = esi_doc_reader_new(&sc->dr, &e)) != ES_OK) ||
+        if ((rc = scratch_reader(ix, sc, &e)) != ES_OK ||
             (rc = esi_doc_read(sc->dr, snap->segs[s], doc, &sd, &e)) != ES_OK)
             goto done;
         r->n = 1;
@@ -424,7 +463,7 @@ const char *es_results_snippet(const es_results *r, size_t i, size_t *len)
     const rhit *h = hit(r, i);
     if (len)
         *len = h ? h->snippet_len : 0;
-    return h ? h->snippet : NULL;
+    return h ? (h->snippet ? h->snippet : "") : NULL;
 }
 
 size_t es_results_matches(const es_results *r, size_t i, const es_range **ranges)

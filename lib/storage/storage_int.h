@@ -134,6 +134,41 @@ void esi_storew_free(esi_storew *w);
 /* Parse one record; ES_ECORRUPT if malformed. */
 es_status esi_store_decode(const uint8_t *rec, size_t len, esi_stored_doc *out,
                            esi_field **fields, size_t *fcap, size_t *used);
+/* Block cache internals (blockcache.c), used by the doc reader. */
+typedef struct esi_bc_key {
+    uint64_t seg_id;
+    uint64_t store_len;        /* payload length of the .store */
+    uint32_t crc;              /* the .store's footer crc32 */
+    uint32_t block;
+} esi_bc_key;
+
+typedef struct esi_bc_entry esi_bc_entry;
+struct esi_bc_entry {
+    esi_bc_key key;            /* immutable once made */
+    esi_bc_entry *hnext;       /* hash chain (cache's mutex) */
+    esi_bc_entry *prev, *next; /* LRU list (cache's mutex) */
+    uint32_t refs;             /* pins (cache's mutex) */
+    bool cached;               /* in the table (cache's mutex) */
+    size_t len;                /* inflated bytes in data */
+    size_t cost;               /* bytes the entry counts: len + header + NUL */
+    uint8_t data[];            /* len bytes, then a NUL */
+};
+
+bool esi_bc_key_eq(const esi_bc_key *a, const esi_bc_key *b);
+/* A new uncached entry for len bytes, pinned once (refs 1), for the caller
+ * to fill; NULL on ENOMEM. */
+esi_bc_entry *esi_bc_entry_new(const esi_bc_key *k, size_t len);
+/* Find k and pin it, first dropping the caller's pin on `drop` (may be
+ * NULL) in the same critical section; NULL on a miss. */
+esi_bc_entry *esi_blockcache_get(esi_blockcache *c, const esi_bc_key *k,
+                                 esi_bc_entry *drop);
+/* Offer a filled, pinned entry x from esi_bc_entry_new: returns the pinned
+ * entry to read (x, now cached or kept private when there is no room; or
+ * the entry another reader cached meanwhile, x then being freed). */
+esi_bc_entry *esi_blockcache_put(esi_blockcache *c, esi_bc_entry *x);
+/* Drop one pin of x (NULL ok); frees x when it was private and unpinned. */
+void esi_blockcache_release(esi_blockcache *c, esi_bc_entry *x);
+
 /* The raw record of docno (for merging), borrowed from r. */
 es_status esi_doc_read_raw(esi_doc_reader *r, const esi_segment *s,
                            uint32_t docno, const uint8_t **rec, size_t *len,
