@@ -1367,7 +1367,7 @@ START_TEST(test_storage_cache_matches_uncached)
     uint32_t nblocks = 0;
     for (size_t i = 0; i < s->nsegs; i++)
         nblocks += s->segs[i]->store_nblocks;
-    ck_assert_uint_gt(nblocks, 8);
+    ck_assert_uint_gt(nblocks, 4);
     static const size_t budgets[] = { 0, 1000, 70000, 150000, 300000, 1u << 30 };
     esi_blockcache *c;
     ck_assert_int_eq(esi_blockcache_new(&c, budgets[_i % 6], &e), ES_OK);
@@ -1405,10 +1405,10 @@ START_TEST(test_storage_cache_matches_uncached)
         ck_assert_uint_eq(cs.rejects, 0);
         ck_assert_uint_le(cs.misses, nblocks);   /* one per block */
         ck_assert_uint_gt(cs.hits, 0);
-    } else if (budgets[_i % 6] < 2000) {
+    } else if (budgets[_i % 6] == 0) {
         ck_assert_uint_eq(cs.entries, 0);
         ck_assert_uint_eq(cs.inserts, 0);
-    } else {
+    } else if (budgets[_i % 6] > 2000) {
         ck_assert_uint_gt(cs.evictions, 0);
     }
     for (int j = 0; j < 3; j++)

@@ -271,6 +271,13 @@ void esi_blockcache_release(esi_blockcache *c, esi_bc_entry *x)
     esi_free(gone);
 }
 
+void esi_blockcache_hold(esi_blockcache *c, esi_bc_entry *x)
+{
+    pthread_mutex_lock(&c->mu);
+    x->refs++;
+    pthread_mutex_unlock(&c->mu);
+}
+
 void esi_blockcache_stats_get(esi_blockcache *c, esi_blockcache_stats *out)
 {
     pthread_mutex_lock(&c->mu);

@@ -256,6 +256,14 @@ void esi_doc_reader_release(esi_doc_reader *r)
     r->cur_len = 0;
 }
 
+esi_bc_entry *esi_doc_reader_hold(esi_doc_reader *r)
+{
+    if (!r->cache || !r->pin)
+        return NULL;
+    esi_blockcache_hold(r->cache, r->pin);
+    return r->pin;
+}
+
 void esi_doc_reader_set_cache(esi_doc_reader *r, esi_blockcache *c)
 {
     esi_doc_reader_release(r);

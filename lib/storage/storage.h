@@ -236,6 +236,15 @@ void esi_doc_reader_set_cache(esi_doc_reader *r, esi_blockcache *c);
 /* Release the block the reader holds (so an idle reader pins nothing);
  * what the last esi_doc_read returned is then invalid. */
 void esi_doc_reader_release(esi_doc_reader *r);
+/* A pin on one cached block: keeps what an esi_doc_read returned from it
+ * valid after the reader moves on, until esi_blockcache_release. */
+typedef struct esi_bc_entry esi_bc_entry;
+/* Pin the block the reader's last successful esi_doc_read came from, for
+ * the caller; NULL when the reader has no cache (copy the document then). */
+esi_bc_entry *esi_doc_reader_hold(esi_doc_reader *r);
+/* Drop one pin (NULL ok); c is the cache the pin came from. A block that
+ * was never cached (no room) is freed with its last pin. */
+void esi_blockcache_release(esi_blockcache *c, esi_bc_entry *x);
 /* Read doc docno of segment s: inflates its block unless the reader holds
  * it already or the cache has it. ES_ENOTFOUND (docno out of range),
  * ES_ECORRUPT (names the file), ES_ENOMEM. */
