@@ -2,7 +2,8 @@
  * check_api.c: suite "api": the public API end to end, through
  * include/edusearch.h only: create an index, add documents, commit, reopen,
  * search Chinese, read documents back; replace and delete by id; the writer
- * lock; argument checking, options versions and error messages.
+ * lock; argument checking, options versions and error messages; the index
+ * options (the block cache: every size gives the same pages, 8 threads).
  */
 #include <edusearch.h>
 
@@ -10,6 +11,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -724,6 +726,193 @@ START_TEST(test_api_threads_free_busy)
 }
 END_TEST
 
+/* ---- the index options: the block cache ---------------------------------- */
+
+static const char *const cache_queries[] = { "教育", "\"学校\"", "规定 -安全",
+                                             "title:通知", "第十条", "教师 OR 学生" };
+#define NCQ (sizeof cache_queries / sizeof *cache_queries)
+
+/* An index of 150 documents whose bodies run from a few bytes to ~40 KB
+ * (so their store has many blocks), in two segments. */
+static void cache_corpus(void)
+{
+    static const char *const parts[] = { "教育部关于学校安全的规定。", "教师与学生，第十条。",
+                                         "各地要加强管理", "义务教育阶段的通知；",
+                                         "title and text 2025 " };
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    uint64_t st = 20251124;
+    size_t cap = 64 * 1024;
+    char *text = malloc(cap);
+    for (int k = 0; k < 150; k++) {
+        size_t n = 0, want = tu_rand(&st) % 4 ? tu_rand(&st) % 2000
+                                               : tu_rand(&st) % 40000;
+        while (n < want) {
+            const char *p = parts[tu_rand(&st) % 5];
+            size_t l = strlen(p);
+            if (n + l + 1 > cap)
+                break;
+            memcpy(text + n, p, l);
+            n += l;
+        }
+        text[n] = 0;
+        char id[32], title[64];
+        snprintf(id, sizeof id, "doc%03d", k);
+        snprintf(title, sizeof title, "%s第%d号", k % 3 ? "通知" : "意见", k);
+        add(w, id, title, text);
+        if (k == 90)
+            ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    }
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    free(text);
+}
+
+/* Everything a page of results says, as one string. */
+static char *page_dump(es_index *ix, const char *q, size_t offset)
+{
+    es_query *pq = NULL;
+    es_error err;
+    ck_assert_msg(es_query_parse(&pq, q, strlen(q), &err) == ES_OK, "%s", err.message);
+    es_search_options so = ES_SEARCH_OPTIONS_INIT;
+    so.offset = offset;
+    so.limit = 20;
+    es_results *r = NULL;
+    ck_assert_msg(es_search(&r, ix, pq, &so, &err) == ES_OK, "%s", err.message);
+    es_query_free(pq);
+    size_t cap = 1 << 20, n = 0;
+    char *out = malloc(cap);
+    n += (size_t)snprintf(out + n, cap - n, "total %llu\n",
+                          (unsigned long long)es_results_total(r));
+    for (size_t i = 0; i < es_results_count(r); i++) {
+        size_t tl, sl;
+        const char *t = es_results_text(r, i, &tl);
+        const char *sn = es_results_snippet(r, i, &sl);
+        ck_assert_int_eq(t[tl], 0);
+        ck_assert_int_eq(sn[sl], 0);
+        const char *fname, *fval;
+        ck_assert_int_eq(es_results_field_at(r, i, 0, &fname, &fval, NULL), ES_OK);
+        /* the text by length and a checksum, to keep the dump small */
+        uint64_t h = 1469598103934665603u;
+        for (size_t k = 0; k < tl; k++)
+            h = (h ^ (unsigned char)t[k]) * 1099511628211u;
+        n += (size_t)snprintf(out + n, cap - n, "%s %.6f %zu %llx %s=%s %.*s\n",
+                              es_results_id(r, i, NULL), es_results_score(r, i), tl,
+                              (unsigned long long)h, fname, fval, (int)sl, sn);
+        ck_assert_uint_lt(n, cap);
+    }
+    es_results_free(r);
+    return out;
+}
+
+/* Options: init by version, the INIT macro, a bad version, NULL opts. */
+START_TEST(test_api_index_options)
+{
+    cache_corpus();
+    es_index_options o, m = ES_INDEX_OPTIONS_INIT;
+    ck_assert_int_eq(es_index_options_init(&o, ES_INDEX_OPTIONS_VERSION), ES_OK);
+    ck_assert_uint_eq(o.version, ES_INDEX_OPTIONS_VERSION);
+    ck_assert_uint_eq(o.cache_bytes, m.cache_bytes);
+    ck_assert_uint_gt(o.cache_bytes, 0);
+    ck_assert_int_eq(es_index_options_init(&o, 99), ES_EINVAL);
+    ck_assert_int_eq(es_index_options_init(NULL, ES_INDEX_OPTIONS_VERSION), ES_EINVAL);
+    es_index *ix = (es_index *)&o;
+    es_error err;
+    es_index_options bad = ES_INDEX_OPTIONS_INIT;
+    bad.version = 7;
+    ck_assert_int_eq(es_index_open_opts(&ix, dir, &bad, &err), ES_EINVAL);
+    ck_assert_ptr_null(ix);
+    ck_assert_ptr_nonnull(strstr(err.message, "ES_INDEX_OPTIONS_INIT"));
+    ck_assert_int_eq(es_index_open_opts(NULL, dir, NULL, &err), ES_EINVAL);
+    ck_assert_int_eq(es_index_open_opts(&ix, NULL, NULL, &err), ES_EINVAL);
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/nothing", dir);
+    ck_assert_int_eq(es_index_open_opts(&ix, missing, &m, &err), ES_ENOTFOUND);
+    ck_assert_int_eq(es_index_open_opts(&ix, dir, NULL, &err), ES_OK);
+    ck_assert_uint_eq(es_index_doc_count(ix), 150);
+    es_index_free(ix);
+}
+END_TEST
+
+/* Every cache size (none, smaller than a block, a few blocks, the default)
+ * gives the same pages, fetched twice, across segments and pages. */
+START_TEST(test_api_cache_sizes_agree)
+{
+    cache_corpus();
+    static const size_t sizes[] = { 0, 1, 150000, (size_t)64 << 20 };
+    char *want[NCQ][2];
+    memset(want, 0, sizeof want);
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+        es_index_options o = ES_INDEX_OPTIONS_INIT;
+        o.cache_bytes = sizes[z];
+        es_index *ix = NULL;
+        es_error err;
+        ck_assert_msg(es_index_open_opts(&ix, dir, &o, &err) == ES_OK, "%s", err.message);
+        for (int rep = 0; rep < 2; rep++)
+            for (size_t q = 0; q < NCQ; q++)
+                for (size_t pg = 0; pg < 2; pg++) {
+                    char *got = page_dump(ix, cache_queries[q], pg * 20);
+                    if (!want[q][pg]) {
+                        want[q][pg] = got;
+                        continue;
+                    }
+                    ck_assert_msg(strcmp(got, want[q][pg]) == 0,
+                                  "cache %zu: %s page %zu differs", sizes[z],
+                                  cache_queries[q], pg);
+                    free(got);
+                }
+        es_results *r = NULL;
+        ck_assert_int_eq(es_index_get(&r, ix, "doc077", 6, &err), ES_OK);
+        ck_assert_str_eq(es_results_id(r, 0, NULL), "doc077");
+        es_results_free(r);
+        es_index_free(ix);
+    }
+    ck_assert_ptr_nonnull(strstr(want[0][0], "doc"));
+    for (size_t q = 0; q < NCQ; q++)
+        for (size_t pg = 0; pg < 2; pg++)
+            free(want[q][pg]);
+}
+END_TEST
+
+/* 8 threads searching one index with a small cache (always evicting) see
+ * exactly the single-thread pages, text included. */
+static es_index *thr_ix;
+static char *thr_want[NCQ];
+
+static void *cache_searcher(void *p)
+{
+    int *fails = p;
+    for (int rep = 0; rep < 4; rep++)
+        for (size_t q = 0; q < NCQ; q++) {
+            char *got = page_dump(thr_ix, cache_queries[(q + rep) % NCQ], 0);
+            *fails += strcmp(got, thr_want[(q + rep) % NCQ]) != 0;
+            free(got);
+        }
+    return NULL;
+}
+
+START_TEST(test_api_cache_threads)
+{
+    cache_corpus();
+    es_index_options o = ES_INDEX_OPTIONS_INIT;
+    o.cache_bytes = 200000;
+    ck_assert_int_eq(es_index_open_opts(&thr_ix, dir, &o, NULL), ES_OK);
+    for (size_t q = 0; q < NCQ; q++)
+        thr_want[q] = page_dump(thr_ix, cache_queries[q], 0);
+    pthread_t th[8];
+    int fails[8] = { 0 };
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, cache_searcher, &fails[i]), 0);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(fails[i], 0);
+    for (size_t q = 0; q < NCQ; q++)
+        free(thr_want[q]);
+    es_index_free(thr_ix);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     const tu_case cases[] = {
@@ -741,6 +930,9 @@ static Suite *api_suite(void)
         { "threads_order", test_api_threads_order },
         { "threads_worker_enomem", test_api_threads_worker_enomem },
         { "threads_free_busy", test_api_threads_free_busy },
+        { "index_options", test_api_index_options },
+        { "cache_sizes_agree", test_api_cache_sizes_agree },
+        { "cache_threads", test_api_cache_threads },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);

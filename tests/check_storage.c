@@ -5,13 +5,16 @@
  * (with and without positions), mixing ESI_POS_NONE and positions, replace and delete, snapshot
  * isolation across generations, the writer lock, corruption (every byte
  * flipped, every truncation), I/O faults during commit, allocation
- * failures, and a writer killed with SIGKILL at random moments.
+ * failures, a writer killed with SIGKILL at random moments, and the shared
+ * block cache (reads equal uncached reads, the budget holds, pins, damage,
+ * threads).
  */
 #include "storage/storage_int.h"
 #include "testutil.h"
 
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1376,6 +1379,425 @@ START_TEST(test_storage_grouped_add)
 }
 END_TEST
 
+/* ---- the block cache ----------------------------------------------------- */
+
+/* Documents of the cache tests: bodies of 0..24,000 bytes so that segments
+ * have many store blocks of different sizes. */
+#define CDOCS 160
+
+typedef struct cdoc {
+    char id[16];
+    char *text;
+    size_t text_len;
+    char fv[24];
+    esi_field f;
+    esi_occ occ;
+} cdoc;
+
+/* Fill docs[0..CDOCS) from seed and write them as `nseg` committed
+ * segments of dir. */
+static void cache_index(const char *dir, cdoc *docs, uint64_t seed, int nseg)
+{
+    vocab_init();
+    uint64_t st = seed;
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    for (int k = 0; k < CDOCS; k++) {
+        cdoc *d = &docs[k];
+        snprintf(d->id, sizeof d->id, "c-%d", k);
+        d->text_len = tu_rand(&st) % 4 ? tu_rand(&st) % 3000 : tu_rand(&st) % 24000;
+        d->text = malloc(d->text_len + 1);
+        for (size_t i = 0; i < d->text_len; i++)
+            d->text[i] = (char)('a' + (tu_rand(&st) % (1 + k % 26)));
+        snprintf(d->fv, sizeof d->fv, "t%llu", (unsigned long long)tu_rand(&st));
+        d->f = (esi_field){ "title", 5, d->fv, strlen(d->fv) };
+        d->occ = (esi_occ){ (const uint8_t *)vocab[k % VOCAB],
+                            (uint32_t)strlen(vocab[k % VOCAB]),
+                            vocab_nopos(k % VOCAB) ? ESI_POS_NONE : 0 };
+        esi_doc_in in = { d->id, strlen(d->id), d->text, d->text_len, &d->f, 1,
+                          &d->occ, 1, 1, 0 };
+        esi_err e;
+        ck_assert_msg(esi_ixw_add(w, &in, &e) == ES_OK, "%s", e.msg);
+        if ((k + 1) % (CDOCS / nseg) == 0)
+            commit(w);
+    }
+    commit(w);
+    esi_ixw_free(w);
+}
+
+static void cache_docs_free(cdoc *docs)
+{
+    for (int k = 0; k < CDOCS; k++)
+        free(docs[k].text);
+}
+
+/* The doc `id` says it is (docs[k] for id "c-k"). */
+static const cdoc *cdoc_of(const cdoc *docs, const esi_stored_doc *sd)
+{
+    char buf[16];
+    ck_assert_uint_lt(sd->id_len, sizeof buf);
+    memcpy(buf, sd->id, sd->id_len);
+    buf[sd->id_len] = 0;
+    int k = atoi(buf + 2);
+    ck_assert(k >= 0 && k < CDOCS);
+    return &docs[k];
+}
+
+/* sd equals the document it names, to the byte. */
+static void check_cdoc(const cdoc *docs, const esi_stored_doc *sd)
+{
+    const cdoc *d = cdoc_of(docs, sd);
+    ck_assert_uint_eq(sd->text_len, d->text_len);
+    ck_assert(d->text_len == 0 || memcmp(sd->text, d->text, d->text_len) == 0);
+    ck_assert_int_eq(sd->text[sd->text_len], 0);
+    ck_assert_uint_eq(sd->nfields, 1);
+    ck_assert_str_eq(sd->fields[0].value, d->fv);
+}
+
+/* Stores have several blocks, and the stats never pass the budget. */
+static void check_budget(esi_blockcache *c)
+{
+    esi_blockcache_stats st;
+    esi_blockcache_stats_get(c, &st);
+    ck_assert_uint_le(st.bytes, st.budget);
+    ck_assert_uint_le(st.peak_bytes, st.budget);
+}
+
+/* Random fetch sequences through a shared cache (several readers, so
+ * several pins at once; budgets from nothing to everything) read exactly
+ * what an uncached reader reads, and the cache never counts more than its
+ * budget. */
+START_TEST(test_storage_cache_matches_uncached)
+{
+    char *dir = tu_tmpdir();
+    cdoc *docs = calloc(CDOCS, sizeof *docs);
+    uint64_t seed = tu_seed() + (uint64_t)_i;
+    cache_index(dir, docs, seed, 1 + _i % 3);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_msg(esi_snapshot_open(&s, dir, true, &e) == ES_OK, "%s", e.msg);
+    uint32_t nblocks = 0;
+    for (size_t i = 0; i < s->nsegs; i++)
+        nblocks += s->segs[i]->store_nblocks;
+    ck_assert_uint_gt(nblocks, 4);
+    static const size_t budgets[] = { 0, 1000, 70000, 150000, 300000, 1u << 30 };
+    esi_blockcache *c;
+    ck_assert_int_eq(esi_blockcache_new(&c, budgets[_i % 6], &e), ES_OK);
+    esi_doc_reader *plain, *rd[3];
+    ck_assert_int_eq(esi_doc_reader_new(&plain, &e), ES_OK);
+    for (int j = 0; j < 3; j++) {
+        ck_assert_int_eq(esi_doc_reader_new(&rd[j], &e), ES_OK);
+        esi_doc_reader_set_cache(rd[j], c);
+    }
+    uint64_t st = seed ^ 0x5eed;
+    for (int step = 0; step < 3000; step++) {
+        size_t g = tu_rand(&st) % s->nsegs;
+        const esi_segment *seg = s->segs[g];
+        uint32_t d = (uint32_t)(tu_rand(&st) % esi_segment_doc_count(seg));
+        if (tu_rand(&st) % 3 == 0)   /* runs in one block, too */
+            d = (uint32_t)(tu_rand(&st) % 4);
+        d %= esi_segment_doc_count(seg);
+        esi_doc_reader *r = rd[tu_rand(&st) % 3];
+        if (tu_rand(&st) % 50 == 0)
+            esi_doc_reader_release(r);
+        esi_stored_doc want, got;
+        ck_assert_msg(esi_doc_read(plain, seg, d, &want, &e) == ES_OK, "%s", e.msg);
+        ck_assert_msg(esi_doc_read(r, seg, d, &got, &e) == ES_OK, "%s", e.msg);
+        ck_assert_uint_eq(got.id_len, want.id_len);
+        ck_assert(memcmp(got.id, want.id, want.id_len) == 0);
+        check_cdoc(docs, &got);
+        check_cdoc(docs, &want);
+        check_budget(c);
+    }
+    esi_blockcache_stats cs;
+    esi_blockcache_stats_get(c, &cs);
+    ck_assert_uint_le(cs.pinned, 3);
+    if (budgets[_i % 6] >= (1u << 30)) {
+        ck_assert_uint_eq(cs.evictions, 0);
+        ck_assert_uint_eq(cs.rejects, 0);
+        ck_assert_uint_le(cs.misses, nblocks);   /* one per block */
+        ck_assert_uint_gt(cs.hits, 0);
+    } else if (budgets[_i % 6] == 0) {
+        ck_assert_uint_eq(cs.entries, 0);
+        ck_assert_uint_eq(cs.inserts, 0);
+    } else if (budgets[_i % 6] > 2000) {
+        ck_assert_uint_gt(cs.evictions, 0);
+    }
+    for (int j = 0; j < 3; j++)
+        esi_doc_reader_free(rd[j]);
+    esi_blockcache_stats_get(c, &cs);
+    ck_assert_uint_eq(cs.pinned, 0);
+    esi_doc_reader_free(plain);
+    esi_blockcache_free(c);
+    esi_snapshot_free(s);
+    cache_docs_free(docs);
+    free(docs);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Pinned blocks are never evicted: with room for one block and two
+ * readers holding two, the second is read but not cached, and both stay
+ * readable; once released, the room is reused. */
+START_TEST(test_storage_cache_pins_hold)
+{
+    char *dir = tu_tmpdir();
+    cdoc *docs = calloc(CDOCS, sizeof *docs);
+    cache_index(dir, docs, 77, 1);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    const esi_segment *seg = s->segs[0];
+    ck_assert_uint_gt(seg->store_nblocks, 2);
+    /* doc 0 is in block 0, doc `last` the first of block 1; both blocks
+     * are full (>= ESI_STORE_BLOCK), so room for the bigger leaves no room
+     * for the other */
+    uint32_t last = 0;
+    while (esi_le32_read(seg->doctab + (size_t)last * 16) != 1)
+        last++;
+    size_t big = 0;
+    for (uint32_t b = 0; b < 2; b++) {
+        size_t rl = esi_le32_read(seg->blocktab + (size_t)b * 16 + 12);
+        ck_assert_uint_ge(rl, ESI_STORE_BLOCK);
+        big = rl > big ? rl : big;
+    }
+    esi_blockcache *c;
+    ck_assert_int_eq(esi_blockcache_new(&c, big + 1024, &e), ES_OK);
+    esi_doc_reader *a, *b;
+    ck_assert_int_eq(esi_doc_reader_new(&a, &e), ES_OK);
+    ck_assert_int_eq(esi_doc_reader_new(&b, &e), ES_OK);
+    esi_doc_reader_set_cache(a, c);
+    esi_doc_reader_set_cache(b, c);
+    esi_stored_doc da, db;
+    ck_assert_int_eq(esi_doc_read(a, seg, 0, &da, &e), ES_OK);
+    ck_assert_int_eq(esi_doc_read(b, seg, last, &db, &e), ES_OK);
+    esi_blockcache_stats st;
+    esi_blockcache_stats_get(c, &st);
+    ck_assert_uint_eq(st.entries, 1);
+    ck_assert_uint_eq(st.rejects, 1);
+    ck_assert_uint_eq(st.pinned, 1);
+    check_cdoc(docs, &da);      /* both still valid */
+    check_cdoc(docs, &db);
+    check_budget(c);
+    esi_doc_reader_release(a);
+    ck_assert_int_eq(esi_doc_read(b, seg, 0, &db, &e), ES_OK);   /* a hit */
+    ck_assert_int_eq(esi_doc_read(a, seg, last, &da, &e), ES_OK);
+    esi_blockcache_stats_get(c, &st);
+    ck_assert_uint_eq(st.hits, 1);
+    ck_assert_uint_eq(st.rejects, 2);   /* block 0 is pinned by b */
+    esi_doc_reader_release(b);
+    ck_assert_int_eq(esi_doc_read(a, seg, last, &da, &e), ES_OK);  /* held */
+    ck_assert_int_eq(esi_doc_read(b, seg, last, &db, &e), ES_OK);
+    esi_blockcache_stats_get(c, &st);
+    ck_assert_uint_eq(st.evictions, 1);   /* block 0 made room for the last */
+    check_cdoc(docs, &da);
+    check_cdoc(docs, &db);
+    check_budget(c);
+    esi_doc_reader_free(a);
+    esi_doc_reader_free(b);
+    esi_blockcache_free(c);
+    esi_snapshot_free(s);
+    cache_docs_free(docs);
+    free(docs);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A budget of 0 caches nothing and every read still works; so does a
+ * reader without a cache, and one switched between the two. */
+START_TEST(test_storage_cache_zero_budget)
+{
+    char *dir = tu_tmpdir();
+    cdoc *docs = calloc(CDOCS, sizeof *docs);
+    cache_index(dir, docs, 99, 2);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    esi_blockcache *c;
+    ck_assert_int_eq(esi_blockcache_new(&c, 0, &e), ES_OK);
+    esi_doc_reader *r;
+    ck_assert_int_eq(esi_doc_reader_new(&r, &e), ES_OK);
+    uint64_t n = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        esi_doc_reader_set_cache(r, pass == 1 ? NULL : c);
+        for (size_t g = 0; g < s->nsegs; g++)
+            for (uint32_t d = 0; d < esi_segment_doc_count(s->segs[g]); d++) {
+                esi_stored_doc sd;
+                ck_assert_int_eq(esi_doc_read(r, s->segs[g], d, &sd, &e), ES_OK);
+                check_cdoc(docs, &sd);
+                n++;
+            }
+    }
+    ck_assert_uint_eq(n, 3 * CDOCS);
+    esi_blockcache_stats st;
+    esi_blockcache_stats_get(c, &st);
+    ck_assert_uint_eq(st.entries, 0);
+    ck_assert_uint_eq(st.bytes, 0);
+    ck_assert_uint_eq(st.peak_bytes, 0);
+    ck_assert_uint_eq(st.inserts, 0);
+    ck_assert_uint_gt(st.rejects, 0);
+    esi_doc_reader_free(r);
+    esi_blockcache_free(c);
+    esi_snapshot_free(s);
+    cache_docs_free(docs);
+    free(docs);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A block damaged on disk gives ES_ECORRUPT naming the file, every time,
+ * through the cache, and is never cached; the other blocks still read. */
+START_TEST(test_storage_cache_corrupt_block)
+{
+    char *dir = tu_tmpdir();
+    cdoc *docs = calloc(CDOCS, sizeof *docs);
+    cache_index(dir, docs, 4242, 1);
+    char path[512];
+    snprintf(path, sizeof path, "%s/seg_000001.store", dir);
+    size_t len;
+    char *img = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(img);
+    /* payload trailer: blocktab_off at +24; block 1's entry */
+    const uint8_t *pl = (const uint8_t *)img + ES_FILE_HEADER_LEN;
+    size_t plen = len - ES_FILE_HEADER_LEN - 16;
+    uint64_t bt = esi_le64_read(pl + plen - ESI_STORE_TRAILER + 24);
+    uint64_t off = esi_le64_read(pl + bt + 16);
+    uint32_t clen = esi_le32_read(pl + bt + 16 + 8);
+    ck_assert_uint_gt(clen, 64);
+    for (uint32_t i = clen / 3; i < clen / 3 + 32; i++)
+        img[ES_FILE_HEADER_LEN + off + i] ^= (char)0x5a;
+    write_bytes(path, img, len);
+    free(img);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    const esi_segment *seg = s->segs[0];
+    esi_blockcache *c;
+    ck_assert_int_eq(esi_blockcache_new(&c, (size_t)1 << 30, &e), ES_OK);
+    esi_doc_reader *r;
+    ck_assert_int_eq(esi_doc_reader_new(&r, &e), ES_OK);
+    esi_doc_reader_set_cache(r, c);
+    int bad = 0, good = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t d = 0; d < esi_segment_doc_count(seg); d++) {
+            esi_stored_doc sd;
+            uint32_t b = esi_le32_read(seg->doctab + (size_t)d * 16);
+            es_status rc = esi_doc_read(r, seg, d, &sd, &e);
+            if (b == 1) {
+                ck_assert_int_eq(rc, ES_ECORRUPT);
+                ck_assert_msg(strstr(e.msg, "seg_000001.store") != NULL, "%s", e.msg);
+                bad++;
+            } else {
+                ck_assert_msg(rc == ES_OK, "%s", e.msg);
+                check_cdoc(docs, &sd);
+                good++;
+            }
+        }
+    ck_assert_int_gt(bad, 0);
+    ck_assert_int_gt(good, 0);
+    esi_blockcache_stats st;
+    esi_blockcache_stats_get(c, &st);
+    ck_assert_uint_eq(st.inserts, seg->store_nblocks - 1);
+    ck_assert_uint_eq(st.entries, seg->store_nblocks - 1);
+    esi_doc_reader_free(r);
+    esi_blockcache_free(c);
+    esi_snapshot_free(s);
+    cache_docs_free(docs);
+    free(docs);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* 8 threads fetching at random through one small shared cache (constant
+ * eviction, pins racing) each read exactly the stored documents. Built to
+ * run under ThreadSanitizer too. */
+typedef struct cthr {
+    const esi_snapshot *s;
+    esi_blockcache *c;
+    const cdoc *docs;
+    uint64_t seed;
+    int fails;
+} cthr;
+
+static void *cache_thread(void *p)
+{
+    cthr *t = p;
+    esi_err e;
+    esi_doc_reader *r;
+    if (esi_doc_reader_new(&r, &e) != ES_OK) {
+        t->fails++;
+        return NULL;
+    }
+    esi_doc_reader_set_cache(r, t->c);
+    uint64_t st = t->seed;
+    for (int i = 0; i < 1500; i++) {
+        size_t g = tu_rand(&st) % t->s->nsegs;
+        const esi_segment *seg = t->s->segs[g];
+        uint32_t d = (uint32_t)(tu_rand(&st) % esi_segment_doc_count(seg));
+        esi_stored_doc sd;
+        if (esi_doc_read(r, seg, d, &sd, &e) != ES_OK) {
+            t->fails++;
+            continue;
+        }
+        char buf[16];
+        if (sd.id_len >= sizeof buf) {
+            t->fails++;
+            continue;
+        }
+        memcpy(buf, sd.id, sd.id_len);
+        buf[sd.id_len] = 0;
+        int k = atoi(buf + 2);
+        if (k < 0 || k >= CDOCS || sd.text_len != t->docs[k].text_len ||
+            (sd.text_len && memcmp(sd.text, t->docs[k].text, sd.text_len) != 0))
+            t->fails++;
+        if (i % 97 == 0)
+            esi_doc_reader_release(r);
+    }
+    esi_doc_reader_free(r);
+    return NULL;
+}
+
+START_TEST(test_storage_cache_threads)
+{
+    char *dir = tu_tmpdir();
+    cdoc *docs = calloc(CDOCS, sizeof *docs);
+    cache_index(dir, docs, 31337, 3);
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    esi_blockcache *c;
+    ck_assert_int_eq(esi_blockcache_new(&c, 300000, &e), ES_OK);
+    cthr t[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        t[i] = (cthr){ s, c, docs, 1000 + (uint64_t)i, 0 };
+        ck_assert_int_eq(pthread_create(&th[i], NULL, cache_thread, &t[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(t[i].fails, 0);
+    esi_blockcache_stats st;
+    esi_blockcache_stats_get(c, &st);
+    ck_assert_uint_le(st.peak_bytes, st.budget);
+    ck_assert_uint_eq(st.pinned, 0);
+    ck_assert_uint_gt(st.hits, 0);
+    ck_assert_uint_gt(st.evictions, 0);
+    printf("cache threads: %llu hits, %llu misses, %llu evictions, %llu rejects\n",
+           (unsigned long long)st.hits, (unsigned long long)st.misses,
+           (unsigned long long)st.evictions, (unsigned long long)st.rejects);
+    esi_blockcache_free(c);
+    esi_snapshot_free(s);
+    cache_docs_free(docs);
+    free(docs);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *storage_suite(void)
 {
     Suite *s = suite_create("storage");
@@ -1400,6 +1822,11 @@ static Suite *storage_suite(void)
     ADD("sigkill_loop", test_storage_sigkill_loop, 0, 1, 120);
     ADD("concurrent_reader", test_storage_concurrent_reader, 0, 1, 120);
     ADD("grouped_add", test_storage_grouped_add, 0, 1, 120);
+    ADD("cache_matches_uncached", test_storage_cache_matches_uncached, 0, 12, 120);
+    ADD("cache_pins_hold", test_storage_cache_pins_hold, 0, 1, 60);
+    ADD("cache_zero_budget", test_storage_cache_zero_budget, 0, 1, 60);
+    ADD("cache_corrupt_block", test_storage_cache_corrupt_block, 0, 1, 60);
+    ADD("cache_threads", test_storage_cache_threads, 0, 1, 120);
 #undef ADD
     return s;
 }

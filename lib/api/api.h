@@ -16,13 +16,15 @@
  * of threads may search it; per-search state lives in es_results. The only
  * mutable part is a mutex-protected free list of per-search scratch
  * (analyzer, doc reader, buffers; search_api.c) so that a search does not
- * build them anew. */
+ * build them anew, and the block cache (its own mutex, blockcache.c) from
+ * which every search's doc reader fetches stored text. */
 struct es_index {
     esi_snapshot *snap;   /* segments + deletions of one commit */
     char *dir;            /* the index directory */
     pthread_mutex_t pool_mu;
     void **pool;          /* idle scratch (search_api.c owns the type) */
     size_t npool;
+    esi_blockcache *cache; /* shared inflated store blocks, or NULL (off) */
 };
 
 /* Free the idle scratch of ix->pool (search_api.c); for es_index_free. */

@@ -1,13 +1,25 @@
 /*
  * index.c: es_index, the public read snapshot: opening the newest commit of
- * an index directory, its counts and statistics, and es_index_check().
+ * an index directory (with its options: the size of the snapshot's block
+ * cache), its counts and statistics, and es_index_check().
  * Searching lives in search_api.c.
  */
 #include "api.h"
 
-es_status es_index_open(es_index **out, const char *dir, es_error *err)
+es_status es_index_options_init(es_index_options *opts, unsigned version)
+{
+    if (!opts || version != ES_INDEX_OPTIONS_VERSION)
+        return ES_EINVAL;
+    es_index_options d = ES_INDEX_OPTIONS_INIT;
+    *opts = d;
+    return ES_OK;
+}
+
+es_status es_index_open_opts(es_index **out, const char *dir,
+                             const es_index_options *opts, es_error *err)
 {
     esi_err e = { 0 };
+    es_index_options d = ES_INDEX_OPTIONS_INIT;
     es_status rc;
     if (out)
         *out = NULL;
@@ -15,6 +27,14 @@ es_status es_index_open(es_index **out, const char *dir, es_error *err)
         rc = esi_err_set(&e, ES_EINVAL, "es_index_open: out and dir are required");
         goto fail;
     }
+    if (opts && opts->version != ES_INDEX_OPTIONS_VERSION) {
+        rc = esi_err_set(&e, ES_EINVAL, "es_index_options version %u unknown "
+                         "(this library knows %u); use ES_INDEX_OPTIONS_INIT",
+                         opts->version, ES_INDEX_OPTIONS_VERSION);
+        goto fail;
+    }
+    if (!opts)
+        opts = &d;
     es_index *ix = esi_calloc(1, sizeof *ix);
     if (!ix || !(ix->dir = esi_strndup(dir, strlen(dir)))) {
         esi_free(ix);
@@ -28,6 +48,8 @@ es_status es_index_open(es_index **out, const char *dir, es_error *err)
         goto fail;
     }
     rc = esi_snapshot_open(&ix->snap, dir, false, &e);
+    if (rc == ES_OK && opts->cache_bytes > 0)
+        rc = esi_blockcache_new(&ix->cache, opts->cache_bytes, &e);
     if (rc != ES_OK) {
         es_index_free(ix);
         goto fail;
@@ -39,12 +61,18 @@ fail:
     return rc;
 }
 
+es_status es_index_open(es_index **out, const char *dir, es_error *err)
+{
+    return es_index_open_opts(out, dir, NULL, err);
+}
+
 void es_index_free(es_index *ix)
 {
     if (!ix)
         return;
-    esi_api_pool_free(ix);
+    esi_api_pool_free(ix);       /* the pooled readers release their blocks */
     pthread_mutex_destroy(&ix->pool_mu);
+    esi_blockcache_free(ix->cache);
     esi_snapshot_free(ix->snap);
     esi_free(ix->dir);
     esi_free(ix);

@@ -3,10 +3,13 @@
  * es_query_parse (syntax, then lowering with a fresh analyzer),
  * es_search_options_init, es_search (the executor over the es_index
  * snapshot, then stored fields and snippets of the page's hits) and the
- * es_results accessors. Results own copies of everything they return, so
- * they outlive the doc reader. A search takes its scratch (analyzer, doc
- * reader, snippet buffer) from the index's mutex-protected free list, or
- * makes new scratch when the list is empty, and returns it afterwards: any
+ * es_results accessors. A hit's id, text and fields are borrowed from the
+ * cached store block it pins (one lock, no copy), so es_search's results
+ * must not outlive the es_index (as edusearch.h says); without a cache,
+ * and for es_index_get, they are copies. A search takes its scratch (analyzer, doc
+ * reader on the index's shared block cache, snippet buffer) from the
+ * index's mutex-protected free list, or makes new scratch when the list is
+ * empty, and returns it afterwards: any
  * number of threads may search one es_index, each with scratch of its own,
  * and a warm index builds no ICU iterator per search.
  */
@@ -15,16 +18,21 @@
 
 #include <stdlib.h>
 
-/* One hit of a results page, owning its data. */
+/* One hit of a results page. With a block cache, id, text and field
+ * strings point into the cached block the hit pins (pin), and mem holds
+ * only the field arrays; without one, mem holds copies of everything,
+ * laid out by copy_doc. */
 typedef struct rhit {
-    char *id;
+    esi_bc_entry *pin;         /* the block the strings live in, or NULL */
+    void *mem;                 /* owns the field arrays (and copies) */
+    const char *id;
     size_t id_len;
-    char *text;
+    const char *text;
     size_t text_len;
-    char **names, **values;    /* fields, in name order */
+    const char **names, **values; /* fields, in name order */
     size_t *value_lens;
     size_t nfields;
-    char *snippet;
+    char *snippet;             /* NULL when empty */
     size_t snippet_len;
     es_range *ranges;
     size_t nranges;
@@ -68,6 +76,8 @@ static void scratch_put(es_index *ix, scratch *s)
     if (!s)
         return;
     esi_buf_reset(&s->sb);
+    if (s->dr)
+        esi_doc_reader_release(s->dr);   /* idle scratch pins no block */
     pthread_mutex_lock(&ix->pool_mu);
     if (!ix->pool && (ix->pool = esi_calloc(POOL_MAX, sizeof *ix->pool)) == NULL) {
         pthread_mutex_unlock(&ix->pool_mu);
@@ -80,6 +90,17 @@ static void scratch_put(es_index *ix, scratch *s)
     }
     pthread_mutex_unlock(&ix->pool_mu);
     scratch_free(s);
+}
+
+/* Give sc a doc reader on ix's block cache unless it has one. */
+static es_status scratch_reader(es_index *ix, scratch *sc, esi_err *e)
+{
+    if (sc->dr)
+        return ES_OK;
+    es_status rc = esi_doc_reader_new(&sc->dr, e);
+    if (rc == ES_OK)
+        esi_doc_reader_set_cache(sc->dr, ix->cache);
+    return rc;
 }
 
 void esi_api_pool_free(es_index *ix)
@@ -95,6 +116,7 @@ struct es_results {
     uint64_t total;
     rhit *hits;
     size_t n;
+    esi_blockcache *cache;     /* the index's, for the hits' pins */
 };
 
 es_status es_query_parse(es_query **out, const char *text, size_t len,
@@ -141,18 +163,11 @@ es_status es_search_options_init(es_search_options *opts, unsigned version)
     return ES_OK;
 }
 
-/* Free one hit's data. */
-static void free_hit(rhit *h)
+/* Free one hit's data and drop its pin. */
+static void free_hit(es_results *r, rhit *h)
 {
-    esi_free(h->id);
-    esi_free(h->text);
-    for (size_t i = 0; i < h->nfields; i++) {
-        esi_free(h->names ? h->names[i] : NULL);
-        esi_free(h->values ? h->values[i] : NULL);
-    }
-    esi_free(h->names);
-    esi_free(h->values);
-    esi_free(h->value_lens);
+    esi_blockcache_release(r->cache, h->pin);
+    esi_free(h->mem);
     esi_free(h->snippet);
     esi_free(h->ranges);
 }
@@ -162,34 +177,90 @@ void es_results_free(es_results *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->n; i++)
-        free_hit(&r->hits[i]);
+        free_hit(r, &r->hits[i]);
     esi_free(r->hits);
     esi_free(r);
 }
 
-/* Copy a stored document into h. */
+/* Add n to *total unless that overflows. */
+static bool add_ok(size_t *total, size_t n)
+{
+    return !__builtin_add_overflow(*total, n, total);
+}
+
+/* Allocate h's field arrays (names, values, lengths for nf fields) in
+ * front of `extra` more bytes of h->mem; returns where those start. */
+static char *alloc_fields(rhit *h, size_t nf, size_t extra)
+{
+    size_t arrays, total;
+    if (!esi_mul_ok(nf, 2 * sizeof(char *) + sizeof(size_t), &arrays) ||
+        __builtin_add_overflow(arrays, extra, &total))
+        return NULL;
+    if (total == 0)
+        return (char *)"";   /* nothing to hold; never written */
+    if (!(h->mem = esi_malloc(total)))
+        return NULL;
+    h->names = h->mem;
+    h->values = h->names + nf;
+    h->value_lens = (size_t *)(h->values + nf);
+    h->nfields = nf;
+    return (char *)h->mem + arrays;
+}
+
+/* Copy one string and its NUL to *p; returns the copy. */
+static const char *put(char **p, const char *s, size_t n)
+{
+    char *out = *p;
+    if (n)
+        memcpy(out, s, n);
+    out[n] = 0;
+    *p += n + 1;
+    return out;
+}
+
+/* Copy a stored document into h, in one allocation: the field arrays
+ * first (aligned), then id, text, names and values, each NUL-terminated. */
 static es_status copy_doc(rhit *h, const esi_stored_doc *d)
 {
-    h->id = esi_strndup(d->id, d->id_len);
-    h->id_len = d->id_len;
-    h->text = esi_strndup(d->text ? d->text : "", d->text_len);
-    h->text_len = d->text_len;
-    if (!h->id || !h->text)
+    size_t nf = d->nfields, total = 0;
+    bool ok = add_ok(&total, d->id_len + 1) && add_ok(&total, d->text_len + 1);
+    for (size_t i = 0; ok && i < nf; i++)
+        ok = add_ok(&total, d->fields[i].name_len + 1) &&
+             add_ok(&total, d->fields[i].value_len + 1);
+    char *p = ok ? alloc_fields(h, nf, total) : NULL;
+    if (!p)
         return ES_ENOMEM;
-    if (d->nfields) {
-        h->names = esi_calloc(d->nfields, sizeof *h->names);
-        h->values = esi_calloc(d->nfields, sizeof *h->values);
-        h->value_lens = esi_calloc(d->nfields, sizeof *h->value_lens);
-        if (!h->names || !h->values || !h->value_lens)
-            return ES_ENOMEM;
+    h->id = put(&p, d->id, d->id_len);
+    h->id_len = d->id_len;
+    h->text = put(&p, d->text ? d->text : "", d->text_len);
+    h->text_len = d->text_len;
+    for (size_t i = 0; i < nf; i++) {
+        const esi_field *f = &d->fields[i];
+        h->names[i] = put(&p, f->name, f->name_len);
+        h->values[i] = put(&p, f->value, f->value_len);
+        h->value_lens[i] = f->value_len;
     }
+    return ES_OK;
+}
+
+/* Make h the document dr just read: borrowed from the cached block, which
+ * h then pins, or copied when dr has no cache. */
+static es_status fill_hit(rhit *h, const esi_stored_doc *d, esi_doc_reader *dr)
+{
+    esi_bc_entry *pin = esi_doc_reader_hold(dr);
+    if (!pin)
+        return copy_doc(h, d);
+    h->pin = pin;
+    if (!alloc_fields(h, d->nfields, 0))
+        return ES_ENOMEM;
+    h->id = d->id;
+    h->id_len = d->id_len;
+    h->text = d->text;
+    h->text_len = d->text_len;
     for (size_t i = 0; i < d->nfields; i++) {
-        h->nfields++;
-        h->names[i] = esi_strndup(d->fields[i].name, d->fields[i].name_len);
-        h->values[i] = esi_strndup(d->fields[i].value, d->fields[i].value_len);
+        h->names[i] = d->fields[i].name;
+        h->values[i] = d->fields[i].value;
         h->value_lens[i] = d->fields[i].value_len;
-        if (!h->names[i] || !h->values[i])
-            return ES_ENOMEM;
     }
     return ES_OK;
 }
@@ -232,6 +303,7 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
         goto done;
     }
+    r->cache = ix->cache;
     rc = esi_search_run(ix->snap, q, &sp, &hits, &nhits, &r->total, &e);
     if (rc != ES_OK)
         goto done;
@@ -245,8 +317,9 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
             goto done;
         }
-        if ((!sc->a && (rc = esi_analyzer_new(&sc->a, &e)) != ES_OK) ||
-            (!sc->dr && (rc = esi_doc_reader_new(&sc->dr, &e)) != ES_OK))
+        if ((opts->snippets && !sc->a &&
+             (rc = esi_analyzer_new(&sc->a, &e)) != ES_OK) ||
+            (rc = scratch_reader(ix, sc, &e)) != ES_OK)
             goto done;
     }
     esi_snippet_params snp = { opts->hl_open ? opts->hl_open : "[",
@@ -260,22 +333,24 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
         rc = esi_doc_read(sc->dr, ix->snap->segs[hits[i].seg], hits[i].doc, &sd, &e);
         if (rc != ES_OK)
             goto done;
-        if ((rc = copy_doc(h, &sd)) != ES_OK) {
+        if ((rc = fill_hit(h, &sd, sc->dr)) != ES_OK) {
             esi_err_set(&e, rc, "out of memory copying a hit");
             goto done;
         }
+        if (!opts->snippets)
+            continue;
         esi_buf_reset(&sc->sb);
-        if (opts->snippets)
-            rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
-                                  &h->ranges, &h->nranges, &e);
+        rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
+                              &h->ranges, &h->nranges, &e);
         if (rc != ES_OK)
             goto done;
-        h->snippet = esi_strndup(sc->sb.data ? (const char *)sc->sb.data : "",
-                                 sc->sb.len);
-        h->snippet_len = sc->sb.len;
-        if (!h->snippet) {
-            rc = esi_err_set(&e, ES_ENOMEM, "out of memory copying a snippet");
-            goto done;
+        if (sc->sb.len) {
+            h->snippet = esi_strndup((const char *)sc->sb.data, sc->sb.len);
+            h->snippet_len = sc->sb.len;
+            if (!h->snippet) {
+                rc = esi_err_set(&e, ES_ENOMEM, "out of memory copying a snippet");
+                goto done;
+            }
         }
     }
     *out = r;
@@ -318,15 +393,17 @@ es_status es_index_get(es_results **out, es_index *ix, const char *id,
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
             goto done;
         }
+        r->cache = ix->cache;
         if (!(sc = scratch_get(ix))) {
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
             goto done;
         }
-        if ((!sc->dr && (rc = esi_doc_reader_new(&sc->dr, &e)) != ES_OK) ||
+        if ((rc = scratch_reader(ix, sc, &e)) != ES_OK ||
             (rc = esi_doc_read(sc->dr, snap->segs[s], doc, &sd, &e)) != ES_OK)
             goto done;
         r->n = 1;
         r->total = 1;
+        /* a copy: es_index_get's results may outlive ix (edusearch.h) */
         if ((rc = copy_doc(&r->hits[0], &sd)) != ES_OK) {
             esi_err_set(&e, rc, "out of memory fetching a document");
             goto done;
@@ -424,7 +501,7 @@ const char *es_results_snippet(const es_results *r, size_t i, size_t *len)
     const rhit *h = hit(r, i);
     if (len)
         *len = h ? h->snippet_len : 0;
-    return h ? h->snippet : NULL;
+    return h ? (h->snippet ? h->snippet : "") : NULL;
 }
 
 size_t es_results_matches(const es_results *r, size_t i, const es_range **ranges)

@@ -5,7 +5,8 @@
  * input; fixed-width tables at the end give per doc its block, its offset in
  * the block, doclen and date, and an id index sorted by id bytes for
  * replace/delete by id. Fetching a document inflates one block, which the
- * esi_doc_reader keeps for the next fetch.
+ * esi_doc_reader keeps for the next fetch, or which it pins in the block
+ * cache of the index (blockcache.c) that all its readers share.
  *
  * The writer streams compressed blocks to the file (esi_sink) and keeps
  * only the small per-document tables in memory until the end.
@@ -225,12 +226,13 @@ void esi_storew_free(esi_storew *w)
 /* ---- reading ------------------------------------------------------------ */
 
 struct esi_doc_reader {
-    esi_buf blk;               /* inflated block */
-    bool valid;
-    uint64_t seg_id;           /* cache key: segment id, store crc and */
-    uint32_t crc;              /* length, block number */
-    size_t store_len;
-    uint32_t block;
+    esi_blockcache *cache;     /* shared cache, or NULL */
+    esi_bc_entry *pin;         /* the cache's block the reader holds */
+    esi_buf blk;               /* without a cache: the inflated block */
+    bool valid;                /* blk holds the block of key */
+    esi_bc_key key;
+    const uint8_t *cur;        /* the current block (pin's or blk's) */
+    size_t cur_len;
     esi_field *fields;
     size_t fcap;
 };
@@ -243,10 +245,38 @@ es_status esi_doc_reader_new(esi_doc_reader **out, esi_err *e)
     return ES_OK;
 }
 
+void esi_doc_reader_release(esi_doc_reader *r)
+{
+    if (r->pin) {
+        esi_blockcache_release(r->cache, r->pin);
+        r->pin = NULL;
+    }
+    r->valid = false;
+    r->cur = NULL;
+    r->cur_len = 0;
+}
+
+esi_bc_entry *esi_doc_reader_hold(esi_doc_reader *r)
+{
+    if (!r->cache || !r->pin)
+        return NULL;
+    esi_blockcache_hold(r->cache, r->pin);
+    return r->pin;
+}
+
+void esi_doc_reader_set_cache(esi_doc_reader *r, esi_blockcache *c)
+{
+    esi_doc_reader_release(r);
+    r->cache = c;
+    if (c)
+        esi_buf_free(&r->blk);
+}
+
 void esi_doc_reader_free(esi_doc_reader *r)
 {
     if (!r)
         return;
+    esi_doc_reader_release(r);
     esi_buf_free(&r->blk);
     esi_free(r->fields);
     esi_free(r);
@@ -259,44 +289,100 @@ static es_status store_corrupt(const esi_segment *s, esi_err *e, const char *wha
                        "damaged, run 'edusearch check'", s->name, what, docno);
 }
 
-/* Inflate block b of s into r (unless cached). */
-static es_status load_block(esi_doc_reader *r, const esi_segment *s, uint32_t b,
-                            uint32_t docno, esi_err *e)
+/* Check block b's table entry and give its place and sizes. */
+static es_status block_span(const esi_segment *s, uint32_t b, uint32_t docno,
+                            uint64_t *off, uint32_t *clen, uint32_t *rlen,
+                            esi_err *e)
 {
-    if (r->valid && r->seg_id == s->id && r->crc == s->store_crc &&
-        r->store_len == s->store_len && r->block == b)
-        return ES_OK;
-    r->valid = false;
     if (b >= s->store_nblocks)
         return store_corrupt(s, e, "block number out of range", docno);
     const uint8_t *bt = s->blocktab + (size_t)b * 16;
-    uint64_t off = esi_le64_read(bt);
-    uint32_t clen = esi_le32_read(bt + 8), rlen = esi_le32_read(bt + 12);
+    *off = esi_le64_read(bt);
+    *clen = esi_le32_read(bt + 8);
+    *rlen = esi_le32_read(bt + 12);
     uint64_t area = (uint64_t)(s->blocktab - s->store_p);
-    if (off > area || clen > area - off || (uint64_t)rlen > (uint64_t)clen * 1032 + 64)
+    if (*off > area || *clen > area - *off ||
+        (uint64_t)*rlen > (uint64_t)*clen * 1032 + 64)
         return store_corrupt(s, e, "block table entry out of range", docno);
-    es_status rc = ES_OK;
-    esi_buf_reset(&r->blk);
-    esi_buf_reserve(&rc, &r->blk, (size_t)rlen + 1);
-    if (rc != ES_OK)
-        return esi_err_set(e, rc, "out of memory reading %s.store", s->name);
+    return ES_OK;
+}
+
+/* Inflate the block at off (clen bytes) into dst, which holds rlen bytes
+ * (and a NUL after them). */
+static es_status inflate_block(const esi_segment *s, uint64_t off, uint32_t clen,
+                               uint32_t rlen, uint8_t *dst, uint32_t docno,
+                               esi_err *e)
+{
     uLongf got = rlen;
-    int z = uncompress(r->blk.data, &got, s->store_p + off, clen);
+    int z = uncompress(dst, &got, s->store_p + off, clen);
     if (z == Z_MEM_ERROR)
         return esi_err_set(e, ES_ENOMEM, "out of memory reading %s.store", s->name);
     if (z != Z_OK || got != rlen)
         return store_corrupt(s, e, "compressed block does not inflate", docno);
-    r->blk.len = rlen;
-    r->blk.data[rlen] = 0;
-    r->valid = true;
-    r->seg_id = s->id;
-    r->crc = s->store_crc;
-    r->store_len = s->store_len;
-    r->block = b;
+    dst[rlen] = 0;
     return ES_OK;
 }
 
-/* Locate docno's record in r's block: *rec..end of block. */
+/* Make block b of s the reader's current block: the one it holds, the
+ * cache's (pinned), or a freshly inflated one. */
+static es_status load_block(esi_doc_reader *r, const esi_segment *s, uint32_t b,
+                            uint32_t docno, esi_err *e)
+{
+    esi_bc_key k = { s->id, s->store_len, s->store_crc, b };
+    if (r->cache) {
+        if (r->pin && esi_bc_key_eq(&r->pin->key, &k))
+            return ES_OK;
+        esi_bc_entry *x = esi_blockcache_get(r->cache, &k, r->pin);
+        r->pin = NULL;
+        r->cur = NULL;
+        r->cur_len = 0;
+        if (!x) {
+            uint64_t off;
+            uint32_t clen, rlen;
+            es_status rc = block_span(s, b, docno, &off, &clen, &rlen, e);
+            if (rc != ES_OK)
+                return rc;
+            if (!(x = esi_bc_entry_new(&k, rlen)))
+                return esi_err_set(e, ES_ENOMEM, "out of memory reading %s.store",
+                                   s->name);
+            rc = inflate_block(s, off, clen, rlen, x->data, docno, e);
+            if (rc != ES_OK) {
+                esi_blockcache_release(r->cache, x);   /* never cached */
+                return rc;
+            }
+            x = esi_blockcache_put(r->cache, x);
+        }
+        r->pin = x;
+        r->cur = x->data;
+        r->cur_len = x->len;
+        return ES_OK;
+    }
+    if (r->valid && esi_bc_key_eq(&r->key, &k))
+        return ES_OK;
+    r->valid = false;
+    r->cur = NULL;
+    r->cur_len = 0;
+    uint64_t off;
+    uint32_t clen, rlen;
+    es_status rc = block_span(s, b, docno, &off, &clen, &rlen, e);
+    if (rc != ES_OK)
+        return rc;
+    esi_buf_reset(&r->blk);
+    esi_buf_reserve(&rc, &r->blk, (size_t)rlen + 1);
+    if (rc != ES_OK)
+        return esi_err_set(e, rc, "out of memory reading %s.store", s->name);
+    rc = inflate_block(s, off, clen, rlen, r->blk.data, docno, e);
+    if (rc != ES_OK)
+        return rc;
+    r->blk.len = rlen;
+    r->valid = true;
+    r->key = k;
+    r->cur = r->blk.data;
+    r->cur_len = rlen;
+    return ES_OK;
+}
+
+/* Locate docno's record in r's current block: *rec..end of block. */
 static es_status locate(esi_doc_reader *r, const esi_segment *s, uint32_t docno,
                         const uint8_t **rec, size_t *left, esi_err *e)
 {
@@ -307,10 +393,10 @@ static es_status locate(esi_doc_reader *r, const esi_segment *s, uint32_t docno,
     es_status rc = load_block(r, s, b, docno, e);
     if (rc != ES_OK)
         return rc;
-    if (off >= r->blk.len)
+    if (off >= r->cur_len)
         return store_corrupt(s, e, "record offset out of range", docno);
-    *rec = r->blk.data + off;
-    *left = r->blk.len - off;
+    *rec = r->cur + off;
+    *left = r->cur_len - off;
     return ES_OK;
 }
 
@@ -326,7 +412,7 @@ es_status esi_doc_read(esi_doc_reader *r, const esi_segment *s, uint32_t docno,
     if (rc == ES_ENOMEM)
         return esi_err_set(e, rc, "out of memory reading %s.store", s->name);
     if (rc != ES_OK) {
-        r->valid = false;
+        esi_doc_reader_release(r);
         return store_corrupt(s, e, "bad document record", docno);
     }
     return ES_OK;

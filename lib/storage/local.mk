@@ -7,6 +7,7 @@ ES_SOURCES += \
 	lib/storage/termdict.c \
 	lib/storage/term_iter.c \
 	lib/storage/docstore.c \
+	lib/storage/blockcache.c \
 	lib/storage/segment.c \
 	lib/storage/manifest.c \
 	lib/storage/merge.c \

@@ -19,7 +19,8 @@
  *
  * Threads: an esi_snapshot and its segments are immutable after opening and
  * may be read from any number of threads; each thread uses its own
- * esi_postings cursors and esi_doc_reader.
+ * esi_postings cursors and esi_doc_reader (readers of many threads may
+ * share one esi_blockcache).
  */
 #ifndef ES_STORAGE_H
 #define ES_STORAGE_H
@@ -229,11 +230,60 @@ typedef struct esi_stored_doc {
     size_t nfields;
 } esi_stored_doc;
 
-/* Per-thread reader of stored documents (holds the decompressed block). */
+/* A cache of inflated store blocks that any number of threads' doc readers
+ * share (blockcache.c); one per open index. Bounded by bytes (each block
+ * plus its bookkeeping), least recently used evicted first. Keys are
+ * (segment id, store length, store crc32, block), so segments of different
+ * snapshots never collide. A reader pins the block it reads from, so a hit
+ * copies nothing; pinned blocks are never evicted, and a block that cannot
+ * fit (the budget held by pinned blocks, or a block bigger than the budget)
+ * is read into memory of the reader's own instead of being cached. A block
+ * that does not inflate is never cached. */
+typedef struct esi_blockcache esi_blockcache;
+/* A budget of 0 caches nothing (every block goes to the reader). */
+es_status esi_blockcache_new(esi_blockcache **out, size_t budget, esi_err *e);
+/* Free c and its blocks. No reader may still hold a block of it. NULL ok. */
+void esi_blockcache_free(esi_blockcache *c);
+
+/* Counters of a cache (for tests, benchmarks and stats). */
+typedef struct esi_blockcache_stats {
+    uint64_t hits, misses;     /* lookups that found / did not find a block */
+    uint64_t inserts;          /* blocks cached */
+    uint64_t evictions;        /* blocks evicted to make room */
+    uint64_t rejects;          /* blocks read but not cached (no room) */
+    size_t budget;             /* the budget in bytes */
+    size_t bytes;              /* bytes counted now (never above budget) */
+    size_t peak_bytes;         /* the most bytes ever counted */
+    size_t entries;            /* cached blocks now */
+    size_t pinned;             /* of those, held by a reader now */
+} esi_blockcache_stats;
+/* A consistent copy of c's counters. Thread safety: safe. */
+void esi_blockcache_stats_get(esi_blockcache *c, esi_blockcache_stats *out);
+
+/* Per-thread reader of stored documents. Without a cache it keeps the last
+ * inflated block of its own; with one it pins the cache's block. */
 typedef struct esi_doc_reader esi_doc_reader;
 es_status esi_doc_reader_new(esi_doc_reader **out, esi_err *e);
+/* Releases the block the reader holds. NULL ok. */
 void esi_doc_reader_free(esi_doc_reader *r);
-/* Read doc docno of segment s (decompresses one block, cached). */
+/* Read through cache c from now on (NULL: no cache). Releases the block
+ * the reader holds. c must outlive the reader (or the next set_cache). */
+void esi_doc_reader_set_cache(esi_doc_reader *r, esi_blockcache *c);
+/* Release the block the reader holds (so an idle reader pins nothing);
+ * what the last esi_doc_read returned is then invalid. */
+void esi_doc_reader_release(esi_doc_reader *r);
+/* A pin on one cached block: keeps what an esi_doc_read returned from it
+ * valid after the reader moves on, until esi_blockcache_release. */
+typedef struct esi_bc_entry esi_bc_entry;
+/* Pin the block the reader's last successful esi_doc_read came from, for
+ * the caller; NULL when the reader has no cache (copy the document then). */
+esi_bc_entry *esi_doc_reader_hold(esi_doc_reader *r);
+/* Drop one pin (NULL ok); c is the cache the pin came from. A block that
+ * was never cached (no room) is freed with its last pin. */
+void esi_blockcache_release(esi_blockcache *c, esi_bc_entry *x);
+/* Read doc docno of segment s: inflates its block unless the reader holds
+ * it already or the cache has it. ES_ENOTFOUND (docno out of range),
+ * ES_ECORRUPT (names the file), ES_ENOMEM. */
 es_status esi_doc_read(esi_doc_reader *r, const esi_segment *s,
                        uint32_t docno, esi_stored_doc *out, esi_err *e);
 
