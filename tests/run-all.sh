@@ -4,7 +4,7 @@
 #   2. build with -Werror and run `make check` (Check's summary lines shown),
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      run the suite again,
-#   4. the 8-thread search test under ThreadSanitizer,
+#   4. the thread tests (searching, block cache, writer workers) under ThreadSanitizer,
 #   5. `make distcheck` (tarball builds, tests pass, installs, and a program
 #      compiled with `pkg-config --cflags --libs edusearch` runs).
 # Usage: sh tests/run-all.sh        (from the top of the source tree)
@@ -70,14 +70,22 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite sanitizers --enable-werror --enable-sanitizers --disable-shared
 
-echo "== [tsan] 8 threads searching one index, under ThreadSanitizer"
+echo "== [tsan] the thread tests under ThreadSanitizer"
 tsan="$top/_ci/tsan"
 rm -rf "$tsan"; mkdir -p "$tsan"
+# suite:case pairs: 8 threads searching one index (with and without the
+# shared block cache), the cache itself, and the writer's analysis workers.
+tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cache_threads
+check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
     CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&
- make -j"$jobs" tests/check_search >/dev/null &&
- ES_SAMPLES_DIR="$top/data/samples" TSAN_OPTIONS=halt_on_error=1 \
- CK_RUN_CASE=threads_agree CK_FORK=no ./tests/check_search) || {
+ make -j"$jobs" tests/check_search tests/check_api tests/check_storage >/dev/null &&
+ for sc in $tsan_cases; do
+     suite=${sc%%:*}; case_=${sc#*:}
+     echo "-- $suite $case_"
+     ES_SAMPLES_DIR="$top/data/samples" TSAN_OPTIONS=halt_on_error=1 \
+     CK_RUN_CASE=$case_ CK_FORK=no ./tests/$suite || exit 1
+ done) || {
     echo "== [tsan] FAILED"; exit 1; }
 
 echo "== make distcheck"
