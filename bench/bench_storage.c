@@ -271,7 +271,7 @@ static int decode_bench(const char *dir, int repeats)
 
 #ifdef ESI_POST_FLAG_RUNS
 /* Bytes per section under each coding: [coding][docs, freqs, positions]. */
-enum { C_VARINT, C_FOR, C_PFOR, C_AUTO, C_RICE, NCODINGS };
+enum { C_VARINT, C_FOR, C_PFOR, C_AUTO, C_RICE, C_SHORT, NCODINGS };
 typedef struct codings {
     uint64_t bytes[NCODINGS][3];
     uint64_t blocks, full_blocks, docs, pos, post_bytes;
@@ -312,14 +312,20 @@ static void code_block(codings *k, const uint32_t *dd, const uint32_t *fr,
     }
     static const esi_run_mode modes[NCODINGS] = { ESI_RUN_VARINT, ESI_RUN_FOR,
                                                   ESI_RUN_PFOR, ESI_RUN_AUTO,
-                                                  ESI_RUN_AUTO };
+                                                  ESI_RUN_AUTO, ESI_RUN_AUTO };
     for (int m = 0; m < NCODINGS; m++) {
-        if (m == C_VARINT || n < 128) {
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = fr[i] - 1;
+        if (m == C_SHORT && n < 128) {
+            uint64_t rd = esi_run_size(dd, n, ESI_RUN_AUTO),
+                     rf = esi_run_size(v, n, ESI_RUN_AUTO);
+            bool packed = rd + rf < vd + vf;
+            k->bytes[m][0] += packed ? rd : vd;
+            k->bytes[m][1] += packed ? rf : vf;
+        } else if (m == C_VARINT || n < 128) {
             k->bytes[m][0] += vd;
             k->bytes[m][1] += vf;
         } else {
-            for (uint32_t i = 0; i < n; i++)
-                v[i] = fr[i] - 1;
             k->bytes[m][0] += m == C_RICE ? rice_size(dd, n)
                                           : esi_run_size(dd, n, modes[m]);
             k->bytes[m][1] += m == C_RICE ? rice_size(v, n)
@@ -387,7 +393,8 @@ static int codings_bench(const char *dir)
     each_term(dir, code_term, &k);
     static const char *const names[NCODINGS] = {
         "varint (format 1.0)", "FOR, width per 128", "PFOR (exceptions)",
-        "min(PFOR, varint) (format 2)", "Golomb-Rice (estimate only)" };
+        "min(PFOR, varint) (format 2)", "Golomb-Rice (estimate only)",
+        "format 2, short blocks' docs packed too when smaller (estimate)" };
     printf("%llu blocks (%llu full), %llu postings, %llu positions; "
            "postings file payload %llu bytes\n",
            (unsigned long long)k.blocks, (unsigned long long)k.full_blocks,

@@ -361,22 +361,26 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
         esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
         pe->run_n = 0;
     }
+    /* doc deltas and freqs - 1 as two packed runs, or folded varints,
+     * whichever is smaller */
     esi_buf *d = &pe->docsec;
-    if (n == ESI_POST_BLOCK) {
-        uint32_t v[ESI_POST_BLOCK];
-        v[0] = pe->docs[0] - pe->base;
-        for (uint32_t i = 1; i < n; i++)
-            v[i] = pe->docs[i] - pe->docs[i - 1] - 1;
-        esi_run_put(rc, d, v, n);
-        for (uint32_t i = 0; i < n; i++)
-            v[i] = pe->freqs[i] - 1;
-        esi_run_put(rc, d, v, n);
+    uint32_t dv[ESI_POST_BLOCK], fv[ESI_POST_BLOCK];
+    size_t folded = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        dv[i] = i == 0 ? pe->docs[0] - pe->base : pe->docs[i] - pe->docs[i - 1] - 1;
+        fv[i] = pe->freqs[i] - 1;
+        folded += esi_varint_len(((uint64_t)dv[i] << 1) | (fv[i] == 0)) +
+                  (fv[i] ? esi_varint_len(pe->freqs[i]) : 0);
+    }
+    bool packed = n > 2 && esi_run_size(dv, n, ESI_RUN_AUTO) +
+                           esi_run_size(fv, n, ESI_RUN_AUTO) < folded;
+    if (packed) {
+        esi_run_put(rc, d, dv, n);
+        esi_run_put(rc, d, fv, n);
     } else {
         for (uint32_t i = 0; i < n; i++) {
-            uint64_t dd = i == 0 ? pe->docs[0] - pe->base
-                                 : pe->docs[i] - pe->docs[i - 1] - 1;
-            esi_buf_put_varint(rc, d, (dd << 1) | (pe->freqs[i] == 1));
-            if (pe->freqs[i] != 1)
+            esi_buf_put_varint(rc, d, ((uint64_t)dv[i] << 1) | (fv[i] == 0));
+            if (fv[i])
                 esi_buf_put_varint(rc, d, pe->freqs[i]);
         }
     }
@@ -385,7 +389,7 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
     esi_buf_put_varint(rc, o, ((uint64_t)(pe->prev - pe->base) << 1) | explicit_n);
     if (explicit_n)
         esi_buf_put_varint(rc, o, n);
-    esi_buf_put_varint(rc, o, d->len);
+    esi_buf_put_varint(rc, o, ((uint64_t)d->len << 1) | packed);
     if (pe->ti.positions)
         esi_buf_put_varint(rc, o, pe->possec.len);
     esi_buf_put_varint(rc, o, pe->blk_max_tf);
@@ -527,9 +531,9 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
 /* The header of the next block: its last docno, doc count, section
  * lengths; false if malformed. */
 static bool read_header(esi_postings *c, uint32_t *last, uint32_t *n,
-                        uint32_t *dlen, uint32_t *plen)
+                        uint32_t *dlen, uint32_t *plen, bool *packed)
 {
-    uint64_t dl;
+    uint64_t dl, db;
     uint32_t mt;
     *plen = 0;
     *n = c->docs_left < ESI_POST_BLOCK ? c->docs_left : ESI_POST_BLOCK;
@@ -538,11 +542,13 @@ static bool read_header(esi_postings *c, uint32_t *last, uint32_t *n,
     if ((dl & 1) && (!get_v32(&c->rd.p, c->rd.end, n) || *n == 0 ||
                      *n >= ESI_POST_BLOCK || *n > c->docs_left))
         return false;
-    if (!get_v32(&c->rd.p, c->rd.end, dlen) ||
+    if (!get_v33(&c->rd.p, c->rd.end, &db) ||
         (c->has_pos && !get_v32(&c->rd.p, c->rd.end, plen)) ||
         !get_v32(&c->rd.p, c->rd.end, &mt) || mt == 0)
         return false;
     dl >>= 1;
+    *packed = db & 1;
+    *dlen = (uint32_t)(db >> 1);
     if ((uint64_t)c->next_base + dl >= c->seg->ndocs)
         return false;
     *last = c->next_base + (uint32_t)dl;
@@ -552,11 +558,11 @@ static bool read_header(esi_postings *c, uint32_t *last, uint32_t *n,
 
 /* Decode the doc/freq section of the block whose header was just read. */
 static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
-                              uint32_t dlen, uint32_t plen)
+                              uint32_t dlen, uint32_t plen, bool packed)
 {
     const uint8_t *p = c->rd.p, *end = p + dlen;
     uint64_t doc = c->next_base, total = 0;
-    if (n == ESI_POST_BLOCK) {
+    if (packed) {
         if (!esi_run_get(&p, end, n, c->block_docs) ||
             !esi_run_get(&p, end, n, c->block_freqs))
             return corrupt(c);
@@ -618,9 +624,10 @@ static es_status next_block(esi_postings *c)
         return ES_DONE;
     }
     uint32_t last, n, dlen, plen;
-    if (!read_header(c, &last, &n, &dlen, &plen))
+    bool packed;
+    if (!read_header(c, &last, &n, &dlen, &plen, &packed))
         return corrupt(c);
-    es_status rc = decode_block(c, last, n, dlen, plen);
+    es_status rc = decode_block(c, last, n, dlen, plen, packed);
     if (rc != ES_OK)
         return rc;
     return set_doc(c, 0);
@@ -650,10 +657,11 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
                 return ES_DONE;
             }
             uint32_t last, n, dlen, plen;
-            if (!read_header(c, &last, &n, &dlen, &plen))
+            bool packed;
+            if (!read_header(c, &last, &n, &dlen, &plen, &packed))
                 return corrupt(c);
             if (last >= target) {
-                es_status rc = decode_block(c, last, n, dlen, plen);
+                es_status rc = decode_block(c, last, n, dlen, plen, packed);
                 if (rc != ES_OK)
                     return rc;
                 c->block_i = 0;
