@@ -15,9 +15,9 @@
  * --decode walks every postings list of an existing index (any writer's:
  * bench_edusearch's too) and times decoding docs+freqs alone, then docs,
  * freqs and every position. --codings re-codes every block of it under
- * each candidate coding (today's varints, frame-of-reference bit-packing,
- * patched FOR with exceptions, and the min(PFOR, varint) runs the format
- * uses) and prints bytes per section: doc deltas, freqs, positions.
+ * each candidate coding (varints as format 1.0 had them, frame-of-reference
+ * bit-packing, patched FOR with exceptions, Golomb-Rice, and what format 2
+ * writes) and prints bytes per section: doc deltas, freqs, positions.
  */
 #include "storage/storage_int.h"
 #include "testutil.h"   /* tests/, for the corpus reader */
@@ -271,70 +271,38 @@ static int decode_bench(const char *dir, int repeats)
 
 #ifdef ESI_POST_FLAG_RUNS
 /* Bytes per section under each coding: [coding][docs, freqs, positions]. */
-enum { C_VARINT, C_FOR, C_PFOR, C_AUTO, C_RICE, C_SHORT, NCODINGS };
+enum { C_VARINT, C_FOR, C_PFOR, C_PACKED, C_RICE, C_FORMAT, NCODINGS };
 typedef struct codings {
     uint64_t bytes[NCODINGS][3];
     uint64_t blocks, full_blocks, docs, pos, post_bytes;
 } codings;
 
-static uint64_t vlen(uint64_t v)
-{
-    return esi_varint_len(v);
-}
-
-/* Bytes of v[0..n) as a Golomb-Rice run with the best parameter (a header
- * byte, then per value v >> k in unary and the k low bits): an estimate
- * only, the format does not use it. */
-static uint64_t rice_size(const uint32_t *v, uint32_t n)
-{
-    uint64_t best = UINT64_MAX;
-    for (unsigned k = 0; k < 32; k++) {
-        uint64_t bits = 0;
-        for (uint32_t i = 0; i < n; i++)
-            bits += (v[i] >> k) + 1 + k;
-        if (bits < best)
-            best = bits;
-    }
-    return 1 + (best + 7) / 8;
-}
-
 /* Re-code one block: n docs (deltas as the format takes them), freqs and
- * its position deltas. Short blocks keep folded varints for docs and freqs
- * in every coding (a frame costs more than it saves below 128 values). */
+ * its position deltas. Docs and freqs of short blocks stay folded varints
+ * in every coding but the format's (which packs them when smaller). */
 static void code_block(codings *k, const uint32_t *dd, const uint32_t *fr,
                        uint32_t n, const uint32_t *pd, uint64_t np)
 {
     uint32_t v[128];
     uint64_t vd = 0, vf = 0;
     for (uint32_t i = 0; i < n; i++) {
-        vd += vlen((uint64_t)dd[i] << 1 | (fr[i] == 1));
-        vf += fr[i] == 1 ? 0 : vlen(fr[i]);
+        vd += esi_varint_len((uint64_t)dd[i] << 1 | (fr[i] == 1));
+        vf += fr[i] == 1 ? 0 : esi_varint_len(fr[i]);
+        v[i] = fr[i] - 1;
     }
-    static const esi_run_mode modes[NCODINGS] = { ESI_RUN_VARINT, ESI_RUN_FOR,
-                                                  ESI_RUN_PFOR, ESI_RUN_AUTO,
-                                                  ESI_RUN_AUTO, ESI_RUN_AUTO };
+    static const esi_run_mode modes[NCODINGS] = {
+        ESI_RUN_VARINT, ESI_RUN_FOR, ESI_RUN_PFOR, ESI_RUN_PACKED,
+        ESI_RUN_RICE, ESI_RUN_PACKED };
     for (int m = 0; m < NCODINGS; m++) {
-        for (uint32_t i = 0; i < n; i++)
-            v[i] = fr[i] - 1;
-        if (m == C_SHORT && n < 128) {
-            uint64_t rd = esi_run_size(dd, n, ESI_RUN_AUTO),
-                     rf = esi_run_size(v, n, ESI_RUN_AUTO);
-            bool packed = rd + rf < vd + vf;
-            k->bytes[m][0] += packed ? rd : vd;
-            k->bytes[m][1] += packed ? rf : vf;
-        } else if (m == C_VARINT || n < 128) {
-            k->bytes[m][0] += vd;
-            k->bytes[m][1] += vf;
-        } else {
-            k->bytes[m][0] += m == C_RICE ? rice_size(dd, n)
-                                          : esi_run_size(dd, n, modes[m]);
-            k->bytes[m][1] += m == C_RICE ? rice_size(v, n)
-                                          : esi_run_size(v, n, modes[m]);
-        }
+        uint64_t rd = esi_run_size(dd, n, modes[m]), rf = esi_run_size(v, n, modes[m]);
+        bool packed = m == C_FORMAT ? n > 2 && rd + rf < vd + vf
+                                    : m != C_VARINT && n == 128;
+        k->bytes[m][0] += packed ? rd : vd;
+        k->bytes[m][1] += packed ? rf : vf;
+        esi_run_mode pm = m == C_FORMAT ? ESI_RUN_AUTO : modes[m];
         for (uint64_t j = 0; j < np; j += 128) {
             uint32_t rn = np - j < 128 ? (uint32_t)(np - j) : 128;
-            k->bytes[m][2] += m == C_RICE ? rice_size(pd + j, rn)
-                                          : esi_run_size(pd + j, rn, modes[m]);
+            k->bytes[m][2] += esi_run_size(pd + j, rn, pm);
         }
     }
     k->blocks++;
@@ -393,8 +361,8 @@ static int codings_bench(const char *dir)
     each_term(dir, code_term, &k);
     static const char *const names[NCODINGS] = {
         "varint (format 1.0)", "FOR, width per 128", "PFOR (exceptions)",
-        "min(PFOR, varint) (format 2)", "Golomb-Rice (estimate only)",
-        "format 2, short blocks' docs packed too when smaller (estimate)" };
+        "min(PFOR, varint)", "Golomb-Rice", "format 2: docs+freqs min(PFOR, "
+        "varint, folded varints), positions min(PFOR, Rice, varint)" };
     printf("%llu blocks (%llu full), %llu postings, %llu positions; "
            "postings file payload %llu bytes\n",
            (unsigned long long)k.blocks, (unsigned long long)k.full_blocks,

@@ -1273,6 +1273,7 @@ START_TEST(test_storage_run_codec)
 {
     uint64_t st = tu_seed() + (uint64_t)_i * 31;
     uint32_t v[128], out[128];
+    uint32_t kinds[4] = { 0 };   /* varint, Rice, PFOR with exceptions, FOR */
     esi_buf b = { 0 };
     for (int rep = 0; rep < 300; rep++) {
         uint32_t n = 1 + (uint32_t)(tu_rand(&st) % 128);
@@ -1285,6 +1286,13 @@ START_TEST(test_storage_run_codec)
             case 3: v[i] = r % 10 ? (uint32_t)(r % 16) : (uint32_t)(r >> 40); break;
             case 4: v[i] = (uint32_t)r; break;
             case 5: v[i] = r % 2 ? UINT32_MAX : (uint32_t)(r % 3); break;
+            case 6: {  /* geometric gaps, as positions have: Rice runs */
+                uint32_t g = 0, scale = 1u << (rep % 12);
+                while (tu_rand(&st) % 4)
+                    g++;
+                v[i] = g * scale + (uint32_t)(r % scale);
+                break;
+            }
             default:   /* widths and exception counts all over */
                 v[i] = (uint32_t)(r >> (32 + (tu_rand(&st) % 33) % 32)) >>
                        (tu_rand(&st) % 32);
@@ -1292,15 +1300,18 @@ START_TEST(test_storage_run_codec)
         }
         es_status rc = ES_OK;
         esi_buf_reset(&b);
-        esi_run_put(&rc, &b, v, n);
+        bool rice = rep % 4 != 3;
+        esi_run_put(&rc, &b, v, n, rice);
         ck_assert_int_eq(rc, ES_OK);
-        ck_assert_uint_eq(b.len, esi_run_size(v, n, ESI_RUN_AUTO));
+        ck_assert_uint_eq(b.len, esi_run_size(v, n, rice ? ESI_RUN_AUTO
+                                                         : ESI_RUN_PACKED));
         ck_assert_uint_le(b.len, esi_run_size(v, n, ESI_RUN_PFOR));
         ck_assert_uint_le(b.len, 1 + esi_run_size(v, n, ESI_RUN_VARINT));
         const uint8_t *p = b.data;
         ck_assert(esi_run_get(&p, b.data + b.len, n, out));
         ck_assert_ptr_eq(p, b.data + b.len);
         ck_assert(memcmp(v, out, n * sizeof *v) == 0);
+        kinds[b.data[0] == 0xff ? 0 : b.data[0] >= 0x80 ? 1 : b.data[0] >= 0x40 ? 2 : 3]++;
         for (size_t cut = 0; cut < b.len; cut++) {
             p = b.data;
             ck_assert_msg(!esi_run_get(&p, b.data + cut, n, out),
@@ -1314,6 +1325,10 @@ START_TEST(test_storage_run_codec)
         if (esi_run_get(&p, b.data + b.len, n, out))
             ck_assert(p <= b.data + b.len);
     }
+    if (_i == 6)   /* the mix that calls for every kind of run */
+        ck_assert_msg(kinds[1] > 0 && kinds[2] + kinds[3] > 0,
+                      "runs: %u varint, %u Rice, %u PFOR, %u FOR", kinds[0],
+                      kinds[1], kinds[2], kinds[3]);
     esi_buf_free(&b);
 }
 END_TEST
@@ -1562,7 +1577,7 @@ static Suite *storage_suite(void)
     ADD("alloc_failures", test_storage_alloc_failures, 0, 1, 300);
     ADD("sigkill_loop", test_storage_sigkill_loop, 0, 1, 120);
     ADD("concurrent_reader", test_storage_concurrent_reader, 0, 1, 120);
-    ADD("run_codec", test_storage_run_codec, 0, 7, 60);
+    ADD("run_codec", test_storage_run_codec, 0, 8, 60);
     ADD("merge_block_copy", test_storage_merge_block_copy, 0, 6, 120);
     ADD("old_post_format", test_storage_old_post_format, 0, 1, 60);
 #undef ADD
