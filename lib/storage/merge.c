@@ -2,16 +2,18 @@
  * merge.c: merging segments into one new segment, dropping deleted docs.
  * No re-analysis: stored records are copied as they are, and postings are
  * re-read through cursors with their docnos renumbered in segment order. A
- * block none of whose docs was deleted keeps its positions section byte for
- * byte (positions do not depend on docnos; only its small doc section is
- * re-encoded), so the costly part of a merge, decoding and re-encoding
- * positions, is left to blocks with deletions. A term keeps positions only if every
- * source that holds it has them (sources written before and after a caller
- * stopped giving a term positions merge to a positionless term). The term
- * walk is a k-way merge of the sources' dictionaries in bytewise order. The
- * new files stream to disk as they are built (esi_segw), so a merge holds
- * no file image in memory. The writer (ixw.c) decides what to merge and
- * when; this file only builds the merged segment's files.
+ * full block none of whose docs was deleted keeps its positions section
+ * byte for byte (positions do not depend on docnos; only its small doc
+ * section is re-encoded), so the costly part of a merge, decoding and
+ * re-encoding positions, is left to short blocks (the few docs of rare
+ * terms, re-encoded into one block) and blocks with deletions. A term
+ * keeps positions only if every source that holds it has them (sources
+ * written before and after a caller stopped giving a term positions merge
+ * to a positionless term). The term walk is a k-way merge of the sources'
+ * dictionaries in bytewise order. The new files stream to disk as they are
+ * built (esi_segw), so a merge holds no file image in memory. The writer
+ * (ixw.c) decides what to merge and when; this file only builds the merged
+ * segment's files.
  */
 #include "storage_int.h"
 
@@ -37,15 +39,19 @@ static es_status build_error(const esi_segw *w, es_status rc, esi_err *e)
                        (unsigned long long)w->id, es_strerror(rc));
 }
 
-/* At the first doc of a block: if none of its docs is deleted, append the
- * block to pe with its positions section copied as it is, leave the cursor
- * on its last doc and return true. False (nothing done) when a doc is
- * deleted or on an error (*rc set). */
+/* At the first doc of a full block: if none of its docs is deleted, append
+ * the block to pe with its positions section copied as it is, leave the
+ * cursor on its last doc and return true. False (nothing done) for a short
+ * block (re-encoding joins the short lists of rare terms into one block,
+ * where copying would keep one block header per source), when a doc is
+ * deleted, or on an error (*rc set). */
 static bool copy_live_block(es_status *rc, esi_postings *c, const uint32_t *map,
                             esi_postenc *pe)
 {
     uint32_t nd[ESI_POST_BLOCK];
     uint32_t n = c->block_n;
+    if (n != ESI_POST_BLOCK)
+        return false;
     for (uint32_t k = 0; k < n; k++)
         if ((nd[k] = map[c->block_docs[k]]) == UINT32_MAX)
             return false;
