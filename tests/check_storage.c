@@ -1273,7 +1273,7 @@ START_TEST(test_storage_run_codec)
 {
     uint64_t st = tu_seed() + (uint64_t)_i * 31;
     uint32_t v[128], out[128];
-    uint32_t kinds[4] = { 0 };   /* varint, Rice, PFOR with exceptions, FOR */
+    uint32_t kinds[3] = { 0 };   /* varint, PFOR with exceptions, FOR */
     esi_buf b = { 0 };
     for (int rep = 0; rep < 300; rep++) {
         uint32_t n = 1 + (uint32_t)(tu_rand(&st) % 128);
@@ -1286,7 +1286,7 @@ START_TEST(test_storage_run_codec)
             case 3: v[i] = r % 10 ? (uint32_t)(r % 16) : (uint32_t)(r >> 40); break;
             case 4: v[i] = (uint32_t)r; break;
             case 5: v[i] = r % 2 ? UINT32_MAX : (uint32_t)(r % 3); break;
-            case 6: {  /* geometric gaps, as positions have: Rice runs */
+            case 6: {  /* geometric gaps, as positions have */
                 uint32_t g = 0, scale = 1u << (rep % 12);
                 while (tu_rand(&st) % 4)
                     g++;
@@ -1300,18 +1300,16 @@ START_TEST(test_storage_run_codec)
         }
         es_status rc = ES_OK;
         esi_buf_reset(&b);
-        bool rice = rep % 4 != 3;
-        esi_run_put(&rc, &b, v, n, rice);
+        esi_run_put(&rc, &b, v, n);
         ck_assert_int_eq(rc, ES_OK);
-        ck_assert_uint_eq(b.len, esi_run_size(v, n, rice ? ESI_RUN_AUTO
-                                                         : ESI_RUN_PACKED));
+        ck_assert_uint_eq(b.len, esi_run_size(v, n, ESI_RUN_AUTO));
         ck_assert_uint_le(b.len, esi_run_size(v, n, ESI_RUN_PFOR));
         ck_assert_uint_le(b.len, 1 + esi_run_size(v, n, ESI_RUN_VARINT));
         const uint8_t *p = b.data;
         ck_assert(esi_run_get(&p, b.data + b.len, n, out));
         ck_assert_ptr_eq(p, b.data + b.len);
         ck_assert(memcmp(v, out, n * sizeof *v) == 0);
-        kinds[b.data[0] == 0xff ? 0 : b.data[0] >= 0x80 ? 1 : b.data[0] >= 0x40 ? 2 : 3]++;
+        kinds[b.data[0] == 0xff ? 0 : b.data[0] >= 0x40 ? 1 : 2]++;
         for (size_t cut = 0; cut < b.len; cut++) {
             p = b.data;
             ck_assert_msg(!esi_run_get(&p, b.data + cut, n, out),
@@ -1326,9 +1324,9 @@ START_TEST(test_storage_run_codec)
             ck_assert(p <= b.data + b.len);
     }
     if (_i == 6)   /* the mix that calls for every kind of run */
-        ck_assert_msg(kinds[1] > 0 && kinds[2] + kinds[3] > 0,
-                      "runs: %u varint, %u Rice, %u PFOR, %u FOR", kinds[0],
-                      kinds[1], kinds[2], kinds[3]);
+        ck_assert_msg(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0,
+                      "runs: %u varint, %u PFOR, %u FOR", kinds[0], kinds[1],
+                      kinds[2]);
     esi_buf_free(&b);
 }
 END_TEST

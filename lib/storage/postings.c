@@ -26,10 +26,8 @@
 
 /* ---- packed runs -----------------------------------------------------------
  * Header byte: 0..32 = width w, no exceptions; 0x40 | w (w < 32) = width w
- * with exceptions; 0x80 | k (k < 32) = Golomb-Rice with parameter k; 0xff =
- * n varints. */
+ * with exceptions; 0xff = n varints. */
 #define RUN_EXC 0x40
-#define RUN_RICE 0x80
 #define RUN_VARINT 0xff
 
 /* Bits needed for v (0 for 0). */
@@ -44,34 +42,6 @@ static inline unsigned bits_of(uint32_t v)
         v >>= 1;
     }
     return b;
-#endif
-}
-
-/* Index of the lowest 1 bit of a nonzero byte. */
-static inline unsigned ctz8(uint32_t v)
-{
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctz(v);
-#else
-    unsigned z = 0;
-    while (!(v & 1)) {
-        z++;
-        v >>= 1;
-    }
-    return z;
-#endif
-}
-
-/* 1 bits in a byte. */
-static inline uint32_t popcount8(uint8_t v)
-{
-#if defined(__GNUC__)
-    return (uint32_t)__builtin_popcount(v);
-#else
-    uint32_t c = 0;
-    for (; v; v &= (uint8_t)(v - 1))
-        c++;
-    return c;
 #endif
 }
 
@@ -125,30 +95,6 @@ static unsigned best_width(const uint32_t cnt[33], uint32_t n, size_t *cost)
     return bw;
 }
 
-/* The Rice parameter for v[0..n) among the few near log2 of the mean;
- * *cost its bytes (header included). */
-static unsigned rice_param(const uint32_t *v, uint32_t n, size_t *cost)
-{
-    uint64_t sum = 0;
-    for (uint32_t i = 0; i < n; i++)
-        sum += v[i];
-    unsigned mid = bits_of((uint32_t)(sum / n));
-    unsigned lo = mid > 2 ? mid - 2 : 0, hi = mid < 31 ? mid : 31, best_k = lo;
-    size_t best = SIZE_MAX;
-    for (unsigned k = lo; k <= hi; k++) {
-        uint64_t q = 0;
-        for (uint32_t i = 0; i < n; i++)
-            q += v[i] >> k;
-        size_t c = 1 + ((size_t)n * k + 7) / 8 + (size_t)((q + n + 7) / 8);
-        if (c < best) {
-            best = c;
-            best_k = k;
-        }
-    }
-    *cost = best;
-    return best_k;
-}
-
 size_t esi_run_size(const uint32_t *v, uint32_t n, esi_run_mode mode)
 {
     uint32_t cnt[33], ne;
@@ -164,21 +110,10 @@ size_t esi_run_size(const uint32_t *v, uint32_t n, esi_run_mode mode)
     case ESI_RUN_PFOR:
         best_width(cnt, n, &cost);
         return cost;
-    case ESI_RUN_RICE:
-        rice_param(v, n, &cost);
-        return cost;
-    case ESI_RUN_PACKED:
-        best_width(cnt, n, &cost);
-        return cost < 1 + vbytes ? cost : 1 + vbytes;
     case ESI_RUN_AUTO:
-    default: {
-        size_t rcost;
+    default:
         best_width(cnt, n, &cost);
-        rice_param(v, n, &rcost);
-        if (rcost < cost)
-            cost = rcost;
         return cost < 1 + vbytes ? cost : 1 + vbytes;
-    }
     }
 }
 
@@ -207,48 +142,17 @@ static void put_bits(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n,
     b->len += bytes;
 }
 
-/* Append a Rice run of parameter k taking cost bytes: the header, the low
- * k bits of every value packed, then every v >> k in unary (that many 0
- * bits, then a 1), least significant bit first, the last byte padded with
- * zeros. */
-static void put_rice(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n,
-                     unsigned k, size_t cost)
-{
-    esi_buf_put_u8(rc, b, (uint8_t)(RUN_RICE | k));
-    put_bits(rc, b, v, n, k);
-    size_t ubytes = cost - 1 - ((size_t)n * k + 7) / 8;
-    esi_buf_reserve(rc, b, ubytes);
-    if (*rc != ES_OK)
-        return;
-    uint8_t *o = b->data + b->len;
-    memset(o, 0, ubytes);
-    uint64_t bit = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        bit += v[i] >> k;
-        o[bit >> 3] |= (uint8_t)(1u << (bit & 7));
-        bit++;
-    }
-    b->len += ubytes;
-}
-
-void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n,
-                 bool rice)
+void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n)
 {
     if (*rc != ES_OK)
         return;
     uint32_t cnt[33], ne;
-    size_t vbytes = histogram(v, n, cnt), cost, rcost = SIZE_MAX;
-    unsigned w = best_width(cnt, n, &cost), k = 0;
-    if (rice)
-        k = rice_param(v, n, &rcost);
-    if (1 + vbytes <= cost && 1 + vbytes <= rcost) {
+    size_t vbytes = histogram(v, n, cnt), cost;
+    unsigned w = best_width(cnt, n, &cost);
+    if (1 + vbytes <= cost) {
         esi_buf_put_u8(rc, b, RUN_VARINT);
         for (uint32_t i = 0; i < n; i++)
             esi_buf_put_varint(rc, b, v[i]);
-        return;
-    }
-    if (rcost < cost) {
-        put_rice(rc, b, v, n, k, rcost);
         return;
     }
     run_cost(cnt, n, w, &ne);
@@ -341,97 +245,6 @@ static void get_bits(const uint8_t *p, uint32_t n, unsigned w, uint32_t *out)
         out[i] = (uint32_t)((load64(tmp + (bit >> 3)) >> (bit & 7)) & mask);
 }
 
-/* Unpack n fields of w bits (0..32) at *pp (< end) into out. */
-static bool unpack(const uint8_t **pp, const uint8_t *end, uint32_t n,
-                   unsigned w, uint32_t *out)
-{
-    size_t bytes = ((size_t)n * w + 7) / 8;
-    if ((size_t)(end - *pp) < bytes)
-        return false;
-    if (w == 0)
-        memset(out, 0, n * sizeof *out);
-    else
-        get_bits(*pp, n, w, out);
-    *pp += bytes;
-    return true;
-}
-
-/* Index of the lowest 1 bit of a nonzero 64-bit word. */
-static inline unsigned ctz64(uint64_t v)
-{
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctzll(v);
-#else
-    unsigned z = 0;
-    while (!(v & 1)) {
-        z++;
-        v >>= 1;
-    }
-    return z;
-#endif
-}
-
-/* Add the unary high parts of a Rice run (parameter k) at *pp to out,
- * reading up to 8 bytes at a time; the bytes read past the last 1 bit are
- * given back, and the padding after it must be zero. */
-static bool get_unary(const uint8_t **pp, const uint8_t *end, uint32_t n,
-                      unsigned k, uint32_t *out)
-{
-    const uint8_t *p = *pp;
-    uint32_t lim = UINT32_MAX >> k;
-    uint64_t win = 0;   /* the next `have` unread bits, lowest first */
-    unsigned have = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t q = 0;
-        while (win == 0) {
-            q += have;
-            size_t left = (size_t)(end - p);
-            if (left == 0 || q > lim)
-                return false;
-            if (left >= 8) {
-                win = load64(p);
-                p += 8;
-                have = 64;
-            } else {
-                for (size_t j = 0; j < left; j++)
-                    win |= (uint64_t)p[j] << (8 * j);
-                p += left;
-                have = (unsigned)(8 * left);
-            }
-        }
-        unsigned z = ctz64(win);
-        q += z;
-        if (q > lim)
-            return false;
-        win = (win >> z) >> 1;
-        have -= z + 1;
-        out[i] |= (uint32_t)q << k;
-    }
-    /* give back whole unread bytes; the rest of the last byte is padding */
-    p -= have / 8;
-    if (win & ((1u << (have % 8)) - 1))
-        return false;
-    *pp = p;
-    return true;
-}
-
-/* Step over the unary part of a Rice run of n values at *pp: bytes up to
- * the one holding the n-th 1 bit, which must be the last 1 bit in it. */
-static bool skip_unary(const uint8_t **pp, const uint8_t *end, uint32_t n)
-{
-    const uint8_t *p = *pp;
-    uint32_t ones = 0;
-    while (ones < n) {
-        if (p >= end)
-            return false;
-        ones += popcount8(*p++);
-    }
-    if (ones != n)
-        return false;
-    *pp = p;
-    return true;
-}
-
 bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
                  uint32_t *out)
 {
@@ -443,13 +256,6 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
         for (uint32_t i = 0; i < n; i++)
             if (!get_v32(&p, end, &out[i]))
                 return false;
-        *pp = p;
-        return true;
-    }
-    if (h & RUN_RICE) {
-        unsigned k = h & 0x7f;
-        if (k > 31 || !unpack(&p, end, n, k, out) || !get_unary(&p, end, n, k, out))
-            return false;
         *pp = p;
         return true;
     }
@@ -501,17 +307,6 @@ static bool skip_run(const uint8_t **pp, const uint8_t *end, uint32_t n)
         *pp = p;
         return true;
     }
-    if (h & RUN_RICE) {
-        unsigned k = h & 0x7f;
-        size_t bytes = ((size_t)n * k + 7) / 8;
-        if (k > 31 || (size_t)(end - p) < bytes)
-            return false;
-        p += bytes;
-        if (!skip_unary(&p, end, n))
-            return false;
-        *pp = p;
-        return true;
-    }
     unsigned w = h & ~(unsigned)RUN_EXC;
     bool exc = (h & RUN_EXC) != 0;
     if (w > 32 || (exc && w == 32))
@@ -548,12 +343,6 @@ es_status esi_post_check_header(const uint8_t *file, size_t len,
 
 /* ---- encoder ------------------------------------------------------------ */
 
-/* Positions runs may be Rice-coded (smaller); doc and freq runs are not
- * (decoded for every posting a query touches, so kept fastest). */
-#ifndef RICE_POS
-#define RICE_POS true
-#endif
-
 void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions)
 {
     pe->out = out;
@@ -579,7 +368,7 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
         return;
     uint32_t n = pe->n;
     if (pe->ti.positions && pe->run_n > 0) {
-        esi_run_put(rc, &pe->possec, pe->run, pe->run_n, RICE_POS);
+        esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
         pe->run_n = 0;
     }
     /* doc deltas and freqs - 1 as two packed runs, or folded varints,
@@ -593,11 +382,11 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
         folded += esi_varint_len(((uint64_t)dv[i] << 1) | (fv[i] == 0)) +
                   (fv[i] ? esi_varint_len(pe->freqs[i]) : 0);
     }
-    bool packed = n > 2 && esi_run_size(dv, n, ESI_RUN_PACKED) +
-                           esi_run_size(fv, n, ESI_RUN_PACKED) < folded;
+    bool packed = n > 2 && esi_run_size(dv, n, ESI_RUN_AUTO) +
+                           esi_run_size(fv, n, ESI_RUN_AUTO) < folded;
     if (packed) {
-        esi_run_put(rc, d, dv, n, false);
-        esi_run_put(rc, d, fv, n, false);
+        esi_run_put(rc, d, dv, n);
+        esi_run_put(rc, d, fv, n);
     } else {
         for (uint32_t i = 0; i < n; i++) {
             esi_buf_put_varint(rc, d, ((uint64_t)dv[i] << 1) | (fv[i] == 0));
@@ -668,7 +457,7 @@ void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
         pe->run[pe->run_n++] = pos[i] - last;
         last = pos[i];
         if (pe->run_n == ESI_POST_BLOCK) {
-            esi_run_put(rc, &pe->possec, pe->run, pe->run_n, RICE_POS);
+            esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
             pe->run_n = 0;
         }
     }

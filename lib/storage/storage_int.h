@@ -61,23 +61,19 @@ void esi_sink_drain(es_status *rc, esi_sink *s);
 es_status esi_post_check_header(const uint8_t *file, size_t len,
                                 const char *name, esi_err *e);
 
-/* Packed runs: n <= 128 values coded as one header byte and then w-bit
- * fields plus exceptions (patched frame of reference), Golomb-Rice codes,
- * or n varints, whichever is smallest (FORMAT.md §4). */
+/* Packed runs: n <= 128 values coded as one header byte (bit width w,
+ * exceptions flag, or varint run) and w-bit fields plus exceptions, or as
+ * n varints, whichever is smaller (FORMAT.md §4). */
 typedef enum esi_run_mode {
     ESI_RUN_VARINT,            /* n varints, no header byte */
     ESI_RUN_FOR,               /* width = bits of the largest value */
     ESI_RUN_PFOR,              /* best width, larger values as exceptions */
-    ESI_RUN_RICE,              /* Golomb-Rice, parameter near log2(mean) */
-    ESI_RUN_PACKED,            /* the smallest of PFOR and varint */
-    ESI_RUN_AUTO               /* the smallest of PFOR, Rice and varint */
+    ESI_RUN_AUTO               /* what the encoder writes: min(PFOR, varint) */
 } esi_run_mode;
-/* Bytes v[0..n) take under mode (n <= 128). */
+/* Bytes v[0..n) take under mode (for measurements; n <= 128). */
 size_t esi_run_size(const uint32_t *v, uint32_t n, esi_run_mode mode);
-/* Append v[0..n) as the smallest run: ESI_RUN_AUTO when rice, else
- * ESI_RUN_PACKED; n <= 128. */
-void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n,
-                 bool rice);
+/* Append v[0..n) as a run (ESI_RUN_AUTO); n <= 128. */
+void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n);
 /* Decode a run of n values at *pp (< end) into out; false if malformed. */
 bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
                  uint32_t *out);
