@@ -58,14 +58,14 @@ static size_t histogram(const uint32_t *v, uint32_t n, uint32_t cnt[33])
     return vbytes;
 }
 
-/* Bytes of a run of width w (header included) given the histogram;
- * *nexc gets the number of exceptions. */
+/* Bytes of a run of width w (header included) given the histogram, whose
+ * largest nonzero bit length is maxb; *nexc gets the number of exceptions. */
 static size_t run_cost(const uint32_t cnt[33], uint32_t n, unsigned w,
-                       uint32_t *nexc)
+                       unsigned maxb, uint32_t *nexc)
 {
     size_t c = 1 + ((size_t)n * w + 7) / 8;
     uint32_t ne = 0;
-    for (unsigned b = w + 1; b <= 32; b++) {
+    for (unsigned b = w + 1; b <= maxb; b++) {
         if (cnt[b]) {
             ne += cnt[b];
             c += (size_t)cnt[b] * (1 + (b - w + 6) / 7);
@@ -83,9 +83,9 @@ static unsigned best_width(const uint32_t cnt[33], uint32_t n, size_t *cost)
         maxb--;
     uint32_t ne;
     unsigned bw = maxb;
-    size_t best = run_cost(cnt, n, maxb, &ne);
+    size_t best = run_cost(cnt, n, maxb, maxb, &ne);
     for (unsigned w = 0; w < maxb; w++) {
-        size_t c = run_cost(cnt, n, w, &ne);
+        size_t c = run_cost(cnt, n, w, maxb, &ne);
         if (c < best) {
             best = c;
             bw = w;
@@ -106,7 +106,7 @@ size_t esi_run_size(const uint32_t *v, uint32_t n, esi_run_mode mode)
     case ESI_RUN_VARINT:
         return vbytes;
     case ESI_RUN_FOR:
-        return run_cost(cnt, n, maxb, &ne);
+        return run_cost(cnt, n, maxb, maxb, &ne);
     case ESI_RUN_PFOR:
         best_width(cnt, n, &cost);
         return cost;
@@ -155,7 +155,7 @@ void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n)
             esi_buf_put_varint(rc, b, v[i]);
         return;
     }
-    run_cost(cnt, n, w, &ne);
+    run_cost(cnt, n, w, 32, &ne);
     esi_buf_put_u8(rc, b, (uint8_t)(ne ? (RUN_EXC | w) : w));
     put_bits(rc, b, v, n, w);
     if (ne == 0)
