@@ -10,6 +10,15 @@
  *
  * Usage: bench_storage [index-dir] [ram-buffer-MiB] [max-docs] [dry]
  * ("dry" runs only the corpus reader and tokenizer, to subtract its time.)
+ *        bench_storage --decode INDEX-DIR [repeats]
+ *        bench_storage --codings INDEX-DIR
+ * --decode walks every postings list of an existing index (any writer's:
+ * bench_edusearch's too) and times decoding docs+freqs alone, then docs,
+ * freqs and every position. --codings re-codes every block of it under
+ * each candidate coding (varints as format 1.0 had them, frame-of-reference
+ * bit-packing, patched FOR with exceptions, min(PFOR, varint), a Golomb-Rice
+ * estimate, and what format 2 writes) and prints bytes per section: doc
+ * deltas, freqs, positions (block headers, the same in all, excluded).
  */
 #include "storage/storage_int.h"
 #include "testutil.h"   /* tests/, for the corpus reader */
@@ -176,8 +185,230 @@ static void report(const char *what, const char *dir, uint64_t raw)
     esi_snapshot_free(s);
 }
 
+/* Call fn for every term of every segment of the newest commit of dir. */
+typedef void (*term_fn)(const esi_segment *g, const esi_term_info *ti, void *p);
+static void each_term(const char *dir, term_fn fn, void *p)
+{
+    esi_snapshot *s;
+    esi_err e;
+    if (esi_snapshot_open(&s, dir, false, &e) != ES_OK) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    for (size_t i = 0; i < s->nsegs; i++) {
+        esi_dict_iter it;
+        esi_dict_iter_init(&it, s->segs[i]);
+        es_status rc;
+        while ((rc = esi_dict_iter_next(&it, &e)) == ES_OK)
+            fn(s->segs[i], &it.ti, p);
+        esi_dict_iter_free(&it);
+        if (rc != ES_DONE) {
+            fprintf(stderr, "%s\n", e.msg);
+            exit(1);
+        }
+    }
+    esi_snapshot_free(s);
+}
+
+typedef struct walk {
+    bool positions;
+    uint64_t docs, pos;
+} walk;
+
+static void walk_term(const esi_segment *g, const esi_term_info *ti, void *p)
+{
+    walk *wk = p;
+    esi_postings c;
+    esi_err e;
+    es_status rc = esi_postings_open(&c, g, ti, &e);
+    while (rc == ES_OK && (rc = esi_postings_next(&c)) == ES_OK) {
+        wk->docs++;
+        if (wk->positions && ti->positions) {
+            const uint32_t *pos;
+            uint32_t n;
+            if ((rc = esi_postings_positions(&c, &pos, &n)) != ES_OK)
+                break;
+            wk->pos += n;
+        }
+    }
+    esi_postings_close(&c);
+    if (rc != ES_DONE) {
+        fprintf(stderr, "walk: %s\n", es_strerror(rc));
+        exit(1);
+    }
+}
+
+/* Time decoding every postings list of dir: median of repeats. */
+static int decode_bench(const char *dir, int repeats)
+{
+    double td[31], tp[31];
+    walk a = { 0 }, b = { 0 };
+    if (repeats < 1 || repeats > 31)
+        repeats = 5;
+    for (int r = 0; r < repeats; r++) {
+        a = (walk){ false, 0, 0 };
+        b = (walk){ true, 0, 0 };
+        double t0 = cpu();
+        each_term(dir, walk_term, &a);
+        double t1 = cpu();
+        each_term(dir, walk_term, &b);
+        td[r] = t1 - t0;
+        tp[r] = cpu() - t1;
+    }
+    for (int i = 0; i < repeats; i++)   /* sort for the medians */
+        for (int j = i + 1; j < repeats; j++) {
+            if (td[j] < td[i]) { double t = td[i]; td[i] = td[j]; td[j] = t; }
+            if (tp[j] < tp[i]) { double t = tp[i]; tp[i] = tp[j]; tp[j] = t; }
+        }
+    double d = td[repeats / 2], pp = tp[repeats / 2];
+    printf("decode: %llu postings, %llu positions; docs+freqs %.3fs CPU "
+           "(%.1f M postings/s); docs+freqs+positions %.3fs CPU "
+           "(%.1f M positions/s, %.1f M positions/s net of docs)\n",
+           (unsigned long long)a.docs, (unsigned long long)b.pos, d,
+           a.docs / d / 1e6, pp, b.pos / pp / 1e6,
+           pp > d ? b.pos / (pp - d) / 1e6 : 0.0);
+    return 0;
+}
+
+#ifdef ESI_POST_FLAG_RUNS
+/* Bytes per section under each coding: [coding][docs, freqs, positions]. */
+enum { C_VARINT, C_FOR, C_PFOR, C_PACKED, C_RICE, C_FORMAT, NCODINGS };
+typedef struct codings {
+    uint64_t bytes[NCODINGS][3];
+    uint64_t blocks, full_blocks, docs, pos, post_bytes;
+} codings;
+
+/* Bytes of v[0..n) as a Golomb-Rice run with the best parameter (a header
+ * byte, the low k bits of each value packed, each v >> k in unary): an
+ * estimate only, the format does not use it. */
+static uint64_t rice_size(const uint32_t *v, uint32_t n)
+{
+    uint64_t best = UINT64_MAX;
+    for (unsigned k = 0; k < 32; k++) {
+        uint64_t bits = 0;
+        for (uint32_t i = 0; i < n; i++)
+            bits += (v[i] >> k) + 1 + k;
+        if (bits < best)
+            best = bits;
+    }
+    return 1 + (best + 7) / 8;
+}
+
+/* Re-code one block: n docs (deltas as the format takes them), freqs and
+ * its position deltas. Docs and freqs of short blocks stay folded varints
+ * in every coding but the format's (which packs them when smaller). */
+static void code_block(codings *k, const uint32_t *dd, const uint32_t *fr,
+                       uint32_t n, const uint32_t *pd, uint64_t np)
+{
+    uint32_t v[128];
+    uint64_t vd = 0, vf = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        vd += esi_varint_len((uint64_t)dd[i] << 1 | (fr[i] == 1));
+        vf += fr[i] == 1 ? 0 : esi_varint_len(fr[i]);
+        v[i] = fr[i] - 1;
+    }
+    static const esi_run_mode modes[NCODINGS] = {
+        ESI_RUN_VARINT, ESI_RUN_FOR, ESI_RUN_PFOR, ESI_RUN_AUTO,
+        ESI_RUN_AUTO, ESI_RUN_AUTO };
+    for (int m = 0; m < NCODINGS; m++) {
+        uint64_t rd = m == C_RICE ? rice_size(dd, n) : esi_run_size(dd, n, modes[m]),
+                 rf = m == C_RICE ? rice_size(v, n) : esi_run_size(v, n, modes[m]);
+        bool packed = m == C_FORMAT ? n > 2 && rd + rf < vd + vf
+                                    : m != C_VARINT && n == 128;
+        k->bytes[m][0] += packed ? rd : vd;
+        k->bytes[m][1] += packed ? rf : vf;
+        for (uint64_t j = 0; j < np; j += 128) {
+            uint32_t rn = np - j < 128 ? (uint32_t)(np - j) : 128;
+            k->bytes[m][2] += m == C_RICE ? rice_size(pd + j, rn)
+                                          : esi_run_size(pd + j, rn, modes[m]);
+        }
+    }
+    k->blocks++;
+    k->full_blocks += n == 128;
+    k->docs += n;
+    k->pos += np;
+}
+
+static void code_term(const esi_segment *g, const esi_term_info *ti, void *p)
+{
+    codings *k = p;
+    static uint32_t *pd;
+    static size_t pcap;
+    uint32_t dd[128], fr[128], n = 0, prev = 0, base = 0;
+    uint64_t np = 0;
+    esi_postings c;
+    esi_err e;
+    es_status rc = esi_postings_open(&c, g, ti, &e);
+    k->post_bytes += ti->post_len;
+    while (rc == ES_OK && (rc = esi_postings_next(&c)) == ES_OK) {
+        if (c.block_i == 0 && n > 0) {
+            code_block(k, dd, fr, n, pd, np);
+            base = prev + 1;
+            n = 0;
+            np = 0;
+        }
+        dd[n] = n == 0 ? c.doc - base : c.doc - prev - 1;
+        fr[n++] = c.freq;
+        prev = c.doc;
+        const uint32_t *pos;
+        uint32_t m;
+        if (ti->positions) {
+            if ((rc = esi_postings_positions(&c, &pos, &m)) != ES_OK)
+                break;
+            if (np + m > pcap) {
+                pcap = (np + m) * 2;
+                pd = realloc(pd, pcap * sizeof *pd);
+            }
+            for (uint32_t i = 0; i < m; i++)
+                pd[np + i] = pos[i] - (i ? pos[i - 1] : 0);
+            np += m;
+        }
+    }
+    if (n > 0)
+        code_block(k, dd, fr, n, pd, np);
+    esi_postings_close(&c);
+    if (rc != ES_DONE) {
+        fprintf(stderr, "codings: %s\n", es_strerror(rc));
+        exit(1);
+    }
+}
+
+static int codings_bench(const char *dir)
+{
+    codings k = { 0 };
+    each_term(dir, code_term, &k);
+    static const char *const names[NCODINGS] = {
+        "varint (format 1.0)", "FOR, width per 128", "PFOR (exceptions)",
+        "min(PFOR, varint)", "Golomb-Rice, best k per 128 (estimate)",
+        "format 2: min(PFOR, varint) runs, short blocks' docs+freqs packed "
+        "when smaller" };
+    printf("%llu blocks (%llu full), %llu postings, %llu positions; "
+           "postings file payload %llu bytes\n",
+           (unsigned long long)k.blocks, (unsigned long long)k.full_blocks,
+           (unsigned long long)k.docs, (unsigned long long)k.pos,
+           (unsigned long long)k.post_bytes);
+    printf("| coding | doc deltas | freqs | positions | sum | bits/position |\n"
+           "|---|---|---|---|---|---|\n");
+    for (int m = 0; m < NCODINGS; m++) {
+        uint64_t *b = k.bytes[m];
+        printf("| %s | %llu | %llu | %llu | %llu | %.2f |\n", names[m],
+               (unsigned long long)b[0], (unsigned long long)b[1],
+               (unsigned long long)b[2], (unsigned long long)(b[0] + b[1] + b[2]),
+               k.pos ? 8.0 * b[2] / k.pos : 0.0);
+    }
+    return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "--decode") == 0)
+        return decode_bench(argv[2], argc > 3 ? atoi(argv[3]) : 5);
+#ifdef ESI_POST_FLAG_RUNS
+    if (argc > 2 && strcmp(argv[1], "--codings") == 0)
+        return codings_bench(argv[2]);
+#endif
+
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
         return 77;

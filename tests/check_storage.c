@@ -1798,6 +1798,293 @@ START_TEST(test_storage_cache_threads)
 }
 END_TEST
 
+/* ---- packed runs and the merge's block copy ----------------------------- */
+
+/* Packed runs round-trip every kind of value mix, take the bytes
+ * esi_run_size says, fail on every truncation and survive any byte flip. */
+START_TEST(test_storage_run_codec)
+{
+    uint64_t st = tu_seed() + (uint64_t)_i * 31;
+    uint32_t v[128], out[128];
+    uint32_t kinds[3] = { 0 };   /* varint, PFOR with exceptions, FOR */
+    esi_buf b = { 0 };
+    for (int rep = 0; rep < 300; rep++) {
+        uint32_t n = 1 + (uint32_t)(tu_rand(&st) % 128);
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t r = tu_rand(&st);
+            switch (_i) {
+            case 0: v[i] = 0; break;
+            case 1: v[i] = (uint32_t)(r % 4); break;
+            case 2: v[i] = (uint32_t)(r % 300); break;
+            case 3: v[i] = r % 10 ? (uint32_t)(r % 16) : (uint32_t)(r >> 40); break;
+            case 4: v[i] = (uint32_t)r; break;
+            case 5: v[i] = r % 2 ? UINT32_MAX : (uint32_t)(r % 3); break;
+            case 6: {  /* geometric gaps, as positions have */
+                uint32_t g = 0, scale = 1u << (rep % 12);
+                while (tu_rand(&st) % 4)
+                    g++;
+                v[i] = g * scale + (uint32_t)(r % scale);
+                break;
+            }
+            default:   /* widths and exception counts all over */
+                v[i] = (uint32_t)(r >> (32 + (tu_rand(&st) % 33) % 32)) >>
+                       (tu_rand(&st) % 32);
+            }
+        }
+        es_status rc = ES_OK;
+        esi_buf_reset(&b);
+        esi_run_put(&rc, &b, v, n);
+        ck_assert_int_eq(rc, ES_OK);
+        ck_assert_uint_eq(b.len, esi_run_size(v, n, ESI_RUN_AUTO));
+        ck_assert_uint_le(b.len, esi_run_size(v, n, ESI_RUN_PFOR));
+        ck_assert_uint_le(b.len, 1 + esi_run_size(v, n, ESI_RUN_VARINT));
+        const uint8_t *p = b.data;
+        ck_assert(esi_run_get(&p, b.data + b.len, n, out));
+        ck_assert_ptr_eq(p, b.data + b.len);
+        ck_assert(memcmp(v, out, n * sizeof *v) == 0);
+        kinds[b.data[0] == 0xff ? 0 : b.data[0] >= 0x40 ? 1 : 2]++;
+        for (size_t cut = 0; cut < b.len; cut++) {
+            p = b.data;
+            ck_assert_msg(!esi_run_get(&p, b.data + cut, n, out),
+                          "run of %u decoded from %zu of %zu bytes", n, cut, b.len);
+        }
+        /* a flipped byte may decode to other values but never overruns
+         * (ASan watches) nor reads past the end it was given */
+        size_t at = (size_t)(tu_rand(&st) % b.len);
+        b.data[at] ^= (uint8_t)(1 + tu_rand(&st) % 255);
+        p = b.data;
+        if (esi_run_get(&p, b.data + b.len, n, out))
+            ck_assert(p <= b.data + b.len);
+    }
+    if (_i == 6)   /* the mix that calls for every kind of run */
+        ck_assert_msg(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0,
+                      "runs: %u varint, %u PFOR, %u FOR", kinds[0], kinds[1],
+                      kinds[2]);
+    esi_buf_free(&b);
+}
+END_TEST
+
+#define MC_TERMS 5
+#define MC_MAXDOCS 1800
+#define MC_MAXF 6
+
+typedef struct mc_doc {
+    uint32_t f[MC_TERMS];
+    uint32_t pos[MC_TERMS][MC_MAXF];
+    bool live;
+} mc_doc;
+
+static const char *const mc_term[MC_TERMS] = { "a", "b", "c", "d", "e" };
+
+/* Does term t of doc k (of segment seg) have positions? "b" never, "c" in
+ * even segments only. */
+static bool mc_haspos(int t, int seg)
+{
+    return t != 1 && !(t == 2 && seg % 2);
+}
+
+/* Add doc k to w as part of segment seg, recording it in docs[k]. */
+static void mc_add(esi_ixw *w, mc_doc *docs, int k, int seg, uint64_t *st)
+{
+    mc_doc *d = &docs[k];
+    memset(d, 0, sizeof *d);
+    esi_occ occ[MC_TERMS * MC_MAXF];
+    size_t n = 0;
+    for (int t = 0; t < MC_TERMS; t++) {
+        uint64_t r = tu_rand(st);
+        bool has = t == 0 ? true : t == 1 ? k % 2 == 0 : t == 2 ? r % 3 != 0
+                 : t == 3 ? r % 53 == 0 : seg == 1;
+        if (!has)
+            continue;
+        d->f[t] = 1 + (uint32_t)(tu_rand(st) % (tu_rand(st) % 4 ? 2 : MC_MAXF));
+        uint32_t p = (uint32_t)(tu_rand(st) % 50);
+        for (uint32_t i = 0; i < d->f[t]; i++) {
+            d->pos[t][i] = p;
+            p += (uint32_t)(tu_rand(st) % 7 ? tu_rand(st) % 9
+                                             : tu_rand(st) % (1u << 24));
+        }
+        for (uint32_t i = 0; i < d->f[t]; i++) {
+            occ[n].term = (const uint8_t *)mc_term[t];
+            occ[n].term_len = 1;
+            occ[n++].pos = mc_haspos(t, seg) ? d->pos[t][i] : ESI_POS_NONE;
+        }
+    }
+    char id[16];
+    snprintf(id, sizeof id, "m%d", k);
+    esi_doc_in in = { id, strlen(id), "", 0, NULL, 0, occ, n, 1, 0 };
+    esi_err e;
+    ck_assert_msg(esi_ixw_add(w, &in, &e) == ES_OK, "%s", e.msg);
+    d->live = true;
+}
+
+/* The one segment of dir holds exactly the live docs of docs[0..n), in
+ * order, every term with its freqs (and positions unless merged without);
+ * advance() lands on the right doc from fresh cursors. */
+static void mc_verify(const char *dir, const mc_doc *docs, int n, uint64_t *st)
+{
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_msg(esi_snapshot_open(&s, dir, true, &e) == ES_OK, "%s", e.msg);
+    ck_assert_uint_eq(s->nsegs, 1);
+    const esi_segment *g = s->segs[0];
+    int *kof = malloc(MC_MAXDOCS * sizeof *kof);
+    uint32_t nd = 0;
+    for (int k = 0; k < n; k++)
+        if (docs[k].live)
+            kof[nd++] = k;
+    ck_assert_uint_eq(esi_segment_doc_count(g), nd);
+    uint32_t *ref = malloc(MC_MAXDOCS * sizeof *ref);
+    for (int t = 0; t < MC_TERMS; t++) {
+        uint32_t nref = 0;
+        for (uint32_t d = 0; d < nd; d++)
+            if (docs[kof[d]].f[t])
+                ref[nref++] = d;
+        esi_term_info ti;
+        es_status rc = esi_segment_lookup(g, (const uint8_t *)mc_term[t], 1, &ti, &e);
+        if (nref == 0) {
+            ck_assert_int_eq(rc, ES_ENOTFOUND);
+            continue;
+        }
+        ck_assert_int_eq(rc, ES_OK);
+        ck_assert_uint_eq(ti.df, nref);
+        esi_postings c;
+        ck_assert_int_eq(esi_postings_open(&c, g, &ti, &e), ES_OK);
+        for (uint32_t i = 0; i < nref; i++) {
+            ck_assert_int_eq(esi_postings_next(&c), ES_OK);
+            ck_assert_uint_eq(c.doc, ref[i]);
+            const mc_doc *d = &docs[kof[c.doc]];
+            ck_assert_uint_eq(c.freq, d->f[t]);
+            const uint32_t *pos;
+            uint32_t np;
+            ck_assert_int_eq(esi_postings_positions(&c, &pos, &np), ES_OK);
+            if (ti.positions) {
+                ck_assert_uint_eq(np, d->f[t]);
+                ck_assert(memcmp(pos, d->pos[t], np * sizeof *pos) == 0);
+            } else {
+                ck_assert_uint_eq(np, 0);
+            }
+        }
+        ck_assert_int_eq(esi_postings_next(&c), ES_DONE);
+        esi_postings_close(&c);
+        for (int rep = 0; rep < 30; rep++) {
+            uint32_t target = (uint32_t)(tu_rand(st) % (nd + 1)), i = 0;
+            ck_assert_int_eq(esi_postings_open(&c, g, &ti, &e), ES_OK);
+            if (rep % 2)   /* start inside the list */
+                ck_assert_int_eq(esi_postings_next(&c), ES_OK);
+            rc = esi_postings_advance(&c, target);
+            while (i < nref && ref[i] < target)
+                i++;
+            if (rep % 2 && ref[0] >= target)
+                i = 0;
+            if (i == nref) {
+                ck_assert_int_eq(rc, ES_DONE);
+            } else {
+                ck_assert_int_eq(rc, ES_OK);
+                ck_assert_uint_eq(c.doc, ref[i]);
+                const uint32_t *pos;
+                uint32_t np;
+                ck_assert_int_eq(esi_postings_positions(&c, &pos, &np), ES_OK);
+                if (ti.positions)
+                    ck_assert(memcmp(pos, docs[kof[c.doc]].pos[t],
+                                     np * sizeof *pos) == 0);
+            }
+            esi_postings_close(&c);
+        }
+    }
+    free(ref);
+    free(kof);
+    esi_snapshot_free(s);
+    ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+}
+
+/* Merges copy the positions of blocks without deletions and re-encode the
+ * rest: segments of random sizes (terms spanning block edges, one without
+ * positions, one with positions in some segments only, a rare one), no,
+ * few or many deletions, optimized twice (the second merge copies blocks
+ * the first one left short). Every posting must come back identical. */
+START_TEST(test_storage_merge_block_copy)
+{
+    uint64_t st = tu_seed() + (uint64_t)_i * 104729;
+    char *dir = tu_tmpdir();
+    mc_doc *docs = calloc(MC_MAXDOCS, sizeof *docs);
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    esi_err e;
+    int n = 0, seg = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int nseg = pass == 0 ? 3 + _i % 2 : 1;
+        for (int j = 0; j < nseg; j++, seg++) {
+            int ns = 1 + (int)(tu_rand(&st) % (j % 2 ? 140 : 330));
+            for (int i = 0; i < ns && n < MC_MAXDOCS; i++, n++)
+                mc_add(w, docs, n, seg, &st);
+            commit(w);
+        }
+        /* deletions: none (_i 0, 1), a run inside one block (2, 3), or
+         * scattered (4, 5) */
+        int ndel = _i < 2 ? 0 : _i < 4 ? 5 : n / 6;
+        int at = (int)(tu_rand(&st) % (uint64_t)n);
+        for (int i = 0; i < ndel; i++) {
+            int k = _i < 4 ? (at + i) % n : (int)(tu_rand(&st) % (uint64_t)n);
+            char id[16];
+            snprintf(id, sizeof id, "m%d", k);
+            ck_assert_int_eq(esi_ixw_delete(w, id, strlen(id), &e), ES_OK);
+            docs[k].live = false;
+        }
+        commit(w);
+        ck_assert_msg(esi_ixw_optimize(w, &e) == ES_OK, "%s", e.msg);
+        bool any = false;
+        for (int k = 0; k < n; k++)
+            any |= docs[k].live;
+        if (any)
+            mc_verify(dir, docs, n, &st);
+    }
+    esi_ixw_free(w);
+    free(docs);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A segment written in the varint-only postings format (no packed-runs
+ * flag in the .post header) is refused with ES_EFORMAT and a message that
+ * says to rebuild, not read as garbage. */
+START_TEST(test_storage_old_post_format)
+{
+    char *dir = tu_tmpdir();
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    esi_occ occ = { (const uint8_t *)"x", 1, 3 };
+    esi_doc_in in = { "o1", 2, "", 0, NULL, 0, &occ, 1, 1, 0 };
+    esi_err e;
+    ck_assert_int_eq(esi_ixw_add(w, &in, &e), ES_OK);
+    commit(w);
+    esi_ixw_free(w);
+    char name[64];
+    esi_segment_filename(name, sizeof name, 1, "post");
+    char *path = esi_path_join(dir, name);
+    esi_buf b = { 0 };
+    ck_assert_int_eq(esi_io_read_file(path, &b, &e), ES_OK);
+    ck_assert_uint_gt(b.len, 16);
+    b.data[12] &= (uint8_t)~ESI_POST_FLAG_RUNS;   /* as format 1.0 wrote it */
+    /* keep the crc right, so only the version can object */
+    uint32_t crc = esi_crc32(0, b.data, b.len - 8);
+    b.data[b.len - 8] = (uint8_t)crc;
+    b.data[b.len - 7] = (uint8_t)(crc >> 8);
+    b.data[b.len - 6] = (uint8_t)(crc >> 16);
+    b.data[b.len - 5] = (uint8_t)(crc >> 24);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b.data, 1, b.len, f), b.len);
+    fclose(f);
+    esi_snapshot *s;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, true, &e), ES_EFORMAT);
+    ck_assert_msg(strstr(e.msg, "rebuild") && strstr(e.msg, ".post"), "%s", e.msg);
+    ck_assert_int_eq(esi_storage_check(dir, &e), ES_EFORMAT);
+    esi_buf_free(&b);
+    esi_free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *storage_suite(void)
 {
     Suite *s = suite_create("storage");
@@ -1827,6 +2114,9 @@ static Suite *storage_suite(void)
     ADD("cache_zero_budget", test_storage_cache_zero_budget, 0, 1, 60);
     ADD("cache_corrupt_block", test_storage_cache_corrupt_block, 0, 1, 60);
     ADD("cache_threads", test_storage_cache_threads, 0, 1, 120);
+    ADD("run_codec", test_storage_run_codec, 0, 8, 60);
+    ADD("merge_block_copy", test_storage_merge_block_copy, 0, 6, 120);
+    ADD("old_post_format", test_storage_old_post_format, 0, 1, 60);
 #undef ADD
     return s;
 }

@@ -1,14 +1,19 @@
 /*
  * merge.c: merging segments into one new segment, dropping deleted docs.
- * No re-analysis: stored records are copied as they are and postings
- * (with positions) are re-read through cursors, their docnos renumbered in
- * segment order, then re-encoded. A term keeps positions only if every
- * source that holds it has them (sources written before and after a caller
- * stopped giving a term positions merge to a positionless term). The term
- * walk is a k-way merge of the sources' dictionaries in bytewise order. The
- * new files stream to disk as they are built (esi_segw), so a merge holds
- * no file image in memory. The writer (ixw.c) decides what to merge and
- * when; this file only builds the merged segment's files.
+ * No re-analysis: stored records are copied as they are, and postings are
+ * re-read through cursors with their docnos renumbered in segment order. A
+ * full block none of whose docs was deleted keeps its positions section
+ * byte for byte (positions do not depend on docnos; only its small doc
+ * section is re-encoded), so the costly part of a merge, decoding and
+ * re-encoding positions, is left to short blocks (the few docs of rare
+ * terms, re-encoded into one block) and blocks with deletions. A term
+ * keeps positions only if every source that holds it has them (sources
+ * written before and after a caller stopped giving a term positions merge
+ * to a positionless term). The term walk is a k-way merge of the sources'
+ * dictionaries in bytewise order. The new files stream to disk as they are
+ * built (esi_segw), so a merge holds no file image in memory. The writer
+ * (ixw.c) decides what to merge and when; this file only builds the merged
+ * segment's files.
  */
 #include "storage_int.h"
 
@@ -32,6 +37,31 @@ static es_status build_error(const esi_segw *w, es_status rc, esi_err *e)
     }
     return esi_err_set(e, rc, "merging segments into seg_%06llu: %s",
                        (unsigned long long)w->id, es_strerror(rc));
+}
+
+/* At the first doc of a full block: if none of its docs is deleted, append
+ * the block to pe with its positions section copied as it is, leave the
+ * cursor on its last doc and return true. False (nothing done) for a short
+ * block (re-encoding joins the short lists of rare terms into one block,
+ * where copying would keep one block header per source), when a doc is
+ * deleted, or on an error (*rc set). */
+static bool copy_live_block(es_status *rc, esi_postings *c, const uint32_t *map,
+                            esi_postenc *pe)
+{
+    uint32_t nd[ESI_POST_BLOCK];
+    uint32_t n = c->block_n;
+    if (n != ESI_POST_BLOCK)
+        return false;
+    for (uint32_t k = 0; k < n; k++)
+        if ((nd[k] = map[c->block_docs[k]]) == UINT32_MAX)
+            return false;
+    const uint8_t *pos;
+    size_t len;
+    *rc = esi_postings_take_block(c, &pos, &len);
+    if (*rc != ES_OK)
+        return false;
+    esi_postenc_copy_block(rc, pe, nd, c->block_freqs, n, pos, len);
+    return *rc == ES_OK;
 }
 
 es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *dels,
@@ -128,6 +158,10 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
                 goto done;
             c_open = true;
             while ((rc = esi_postings_next(&c)) == ES_OK) {
+                if (c.block_i == 0 && copy_live_block(&rc, &c, map[i], &w.pe))
+                    continue;
+                if (rc != ES_OK)
+                    break;
                 uint32_t nd = map[i][c.doc];
                 if (nd == UINT32_MAX)
                     continue;

@@ -76,7 +76,7 @@ es_status esi_segw_open(esi_segw *w, const char *dir, uint64_t id, esi_err *e)
         esi_free(path);
         if (rc != ES_OK)
             return rc;
-        esi_file_begin(&rc, &s->b, magics[i], 0);
+        esi_file_begin(&rc, &s->b, magics[i], i == 1 ? ESI_POST_FLAG_RUNS : 0);
         if (rc != ES_OK)
             return esi_err_set(e, rc, "out of memory");
     }
@@ -217,6 +217,8 @@ es_status esi_segment_open(esi_segment **out, const char *dir, uint64_t id,
         s->sizes[i] = maps[i]->len;
         rc = esi_file_open(maps[i]->data, maps[i]->len, magics[i], name,
                            verify_crc, &pl[i], NULL, e);
+        if (rc == ES_OK && i == 1)
+            rc = esi_post_check_header(maps[i]->data, maps[i]->len, name, e);
         if (rc != ES_OK)
             goto done;
     }

@@ -184,7 +184,7 @@ uint32_t esi_segment_date(const esi_segment *s, uint32_t docno);
 /* Postings cursor over one term in one segment. Blocks of 128 docs with
  * skip data: advance() jumps over blocks without decoding them. */
 typedef struct esi_postings {
-    /* private to postings.c; callers only pass it around */
+    /* private to postings.c (and merge.c); callers only pass it around */
     const esi_segment *seg;
     esi_rd rd;                 /* blocks not yet entered */
     uint32_t df;
@@ -196,8 +196,16 @@ typedef struct esi_postings {
     uint32_t block_last;       /* last docno of the current block */
     uint32_t next_base;        /* smallest docno the next block may hold */
     bool has_pos;              /* the term has positions sections */
-    const uint8_t *pos_p, *pos_end; /* undecoded positions, from doc pos_i */
-    uint32_t pos_i;
+    /* positions of the current block: a stream of pos_total deltas in
+     * runs of 128; pos_p is the undecoded run starting at value pos_next */
+    const uint8_t *pos_sec;    /* the block's positions section */
+    const uint8_t *pos_p, *pos_end;
+    uint64_t pos_total, pos_next;
+    uint32_t pos_i;            /* doc index whose first value is pos_s */
+    uint64_t pos_s;
+    uint64_t run_start;        /* stream index of run[0] */
+    uint32_t run_n;            /* values decoded in run (0: none) */
+    uint32_t run[128];         /* one decoded run of position deltas */
     bool positions_decoded;
     uint32_t *pos;             /* decoded positions of the current doc */
     uint32_t pos_n, pos_cap;

@@ -57,10 +57,38 @@ static inline uint64_t esi_sink_off(const esi_sink *s)
 /* Write b out once it holds at least ESI_SINK_CHUNK bytes. */
 void esi_sink_drain(es_status *rc, esi_sink *s);
 
-/* ---- postings encoder (postings.c) -----------------------------------------
- * Feed the docs of one term in ascending docno order; finish writes the
- * last block and fills the term's dictionary entry. A term begun without
- * positions takes only docnos and frequencies (add's pos is ignored). */
+/* ---- postings (postings.c) -------------------------------------------------
+ * .post header flag: the postings are in packed runs (docs/FORMAT.md §4).
+ * Segments written before it (varint-only postings) lack the flag and are
+ * refused with ES_EFORMAT by esi_post_check_header. */
+#define ESI_POST_FLAG_RUNS 0x1u
+
+/* ES_OK if the .post file image (header included) carries the flags this
+ * reader needs; ES_EFORMAT with a message to rebuild otherwise. */
+es_status esi_post_check_header(const uint8_t *file, size_t len,
+                                const char *name, esi_err *e);
+
+/* Packed runs: n <= 128 values coded as one header byte (bit width w,
+ * exceptions flag, or varint run) and w-bit fields plus exceptions, or as
+ * n varints, whichever is smaller (FORMAT.md §4). */
+typedef enum esi_run_mode {
+    ESI_RUN_VARINT,            /* n varints, no header byte */
+    ESI_RUN_FOR,               /* width = bits of the largest value */
+    ESI_RUN_PFOR,              /* best width, larger values as exceptions */
+    ESI_RUN_AUTO               /* what the encoder writes: min(PFOR, varint) */
+} esi_run_mode;
+/* Bytes v[0..n) take under mode (for measurements; n <= 128). */
+size_t esi_run_size(const uint32_t *v, uint32_t n, esi_run_mode mode);
+/* Append v[0..n) as a run (ESI_RUN_AUTO); n <= 128. */
+void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n);
+/* Decode a run of n values at *pp (< end) into out; false if malformed. */
+bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
+                 uint32_t *out);
+
+/* Postings encoder: feed the docs of one term in ascending docno order;
+ * finish writes the last block and fills the term's dictionary entry. A
+ * term begun without positions takes only docnos and frequencies (add's
+ * pos is ignored). */
 typedef struct esi_postenc {
     esi_sink *out;             /* the .post file being written */
     esi_buf docsec, possec;    /* sections of the current block */
@@ -68,14 +96,35 @@ typedef struct esi_postenc {
     uint32_t base;             /* first possible docno of this block */
     uint32_t prev;             /* previous docno in this block */
     uint32_t blk_max_tf;
+    bool copied;               /* possec came whole from esi_postenc_copy_block */
+    uint32_t docs[ESI_POST_BLOCK], freqs[ESI_POST_BLOCK];
+    uint32_t run[ESI_POST_BLOCK];  /* position deltas not yet in possec */
+    uint32_t run_n;
     esi_term_info ti;          /* running totals; ti.positions as begun */
 } esi_postenc;
 
 void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions);
 void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
                      const uint32_t *pos, uint32_t n);
+/* Append a whole block (merge): n docs (ascending, after every doc added
+ * so far) with their freqs and, for a term with positions, the block's
+ * positions section exactly as a cursor's esi_postings_take_block gave it.
+ * A pending partial block is written first, so blocks need not be full. */
+void esi_postenc_copy_block(es_status *rc, esi_postenc *pe,
+                            const uint32_t *docs, const uint32_t *freqs,
+                            uint32_t n, const uint8_t *pos, size_t pos_len);
 void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out);
 void esi_postenc_free(esi_postenc *pe);
+
+/* Cursor at the first doc of a block (block_i == 0, positions not read):
+ * the block's positions section (checked to hold exactly the runs its
+ * freqs call for; empty for a term without positions), and the cursor
+ * moves to the block's last doc, so the next esi_postings_next enters the
+ * following block. The block's docs and freqs are c->block_docs and
+ * c->block_freqs[0..c->block_n). ES_OK, ES_EINVAL (not at a block's start),
+ * ES_ECORRUPT. */
+es_status esi_postings_take_block(esi_postings *c, const uint8_t **pos,
+                                  size_t *pos_len);
 
 /* ---- dictionary (termdict.c) -------------------------------------------- */
 typedef struct esi_dictw {
