@@ -14,8 +14,10 @@
 #include "base.h"
 
 /* Format changelog (newest first):
+ *   2.0  2026-11-24  postings in packed runs (PFOR or varint per run of 128,
+ *                    docs/FORMAT.md §4); 1.x readers would misread them.
  *   1.0  2026-11-24  first format: manifest, dict, postings, store, deletes. */
-#define ES_FORMAT_MAJOR 1
+#define ES_FORMAT_MAJOR 2
 #define ES_FORMAT_MINOR 0
 
 #define ES_FILE_HEADER_LEN 16
