@@ -152,6 +152,77 @@ void esi_storew_add(es_status *rc, esi_storew *w, const uint8_t *rec,
         flush_raw(rc, w);
 }
 
+/* Append every document of s (a segment none of whose documents is
+ * deleted) as stored: the pending block is closed, then s's compressed
+ * blocks are copied unchanged, and its per-document columns and ids follow
+ * with block numbers shifted. The caller has verified s's crc32 (a copy
+ * would give damaged bytes a fresh checksum); the tables are still
+ * bounds-checked here: ES_ECORRUPT if they do not fit. */
+void esi_storew_copy_segment(es_status *rc, esi_storew *w, const esi_segment *s)
+{
+    flush_raw(rc, w);
+    if (*rc != ES_OK)
+        return;
+    if (s->store_nblocks > UINT32_MAX - w->nblocks || s->ndocs > UINT32_MAX - w->ndocs) {
+        *rc = ES_ELIMIT;
+        return;
+    }
+    uint32_t b0 = w->nblocks;
+    uint64_t area = (uint64_t)(s->blocktab - s->store_p);
+    for (uint32_t b = 0; b < s->store_nblocks; b++) {
+        const uint8_t *bt = s->blocktab + (size_t)b * 16;
+        uint64_t off = esi_le64_read(bt);
+        uint32_t clen = esi_le32_read(bt + 8), rlen = esi_le32_read(bt + 12);
+        if (off > area || clen > area - off) {
+            *rc = ES_ECORRUPT;
+            return;
+        }
+        esi_buf_put_u64(rc, &w->blocktab, esi_sink_off(w->out));
+        esi_buf_put_u32(rc, &w->blocktab, clen);
+        esi_buf_put_u32(rc, &w->blocktab, rlen);
+        esi_buf_put(rc, &w->out->b, s->store_p + off, clen);
+        if (*rc != ES_OK)
+            return;
+        w->nblocks++;
+        esi_sink_drain(rc, w->out);
+    }
+    for (uint32_t d = 0; d < s->ndocs; d++) {
+        const uint8_t *dt = s->doctab + (size_t)d * 16;
+        if (esi_le32_read(dt) >= s->store_nblocks) {
+            *rc = ES_ECORRUPT;
+            return;
+        }
+        esi_buf_put_u32(rc, &w->doctab, b0 + esi_le32_read(dt));
+        esi_buf_put(rc, &w->doctab, dt + 4, 12);     /* offset, doclen, date */
+    }
+    /* ids: the source's id index (sorted by id) names each docno once */
+    size_t base = w->idoffs.len, n8 = (size_t)s->ndocs * 8;
+    esi_buf_reserve(rc, &w->idoffs, n8);
+    if (*rc != ES_OK)
+        return;
+    memset(w->idoffs.data + base, 0xff, n8);
+    w->idoffs.len += n8;
+    for (uint32_t i = 0; i < s->ndocs; i++) {
+        const uint8_t *ie = s->idindex + (size_t)i * 12;
+        uint32_t off = esi_le32_read(ie), len = esi_le32_read(ie + 4),
+                 d = esi_le32_read(ie + 8);
+        uint8_t *slot = w->idoffs.data + base + (size_t)d * 8;
+        if (d >= s->ndocs || off > s->idbytes_len || len > s->idbytes_len - off ||
+            esi_le32_read(slot + 4) != UINT32_MAX || w->ids.len > UINT32_MAX - len) {
+            *rc = d < s->ndocs && w->ids.len > UINT32_MAX - len ? ES_ELIMIT : ES_ECORRUPT;
+            return;
+        }
+        esi_le32_write(slot, (uint32_t)w->ids.len);
+        esi_le32_write(slot + 4, len);
+        esi_buf_put(rc, &w->ids, s->idbytes + off, len);
+        if (*rc != ES_OK)
+            return;
+    }
+    w->ndocs += s->ndocs;
+    w->text_bytes += s->text_bytes;
+    w->doclen_sum += s->doclen_sum;
+}
+
 typedef struct id_ent {
     const uint8_t *p;
     uint32_t len, docno;

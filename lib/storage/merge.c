@@ -1,6 +1,8 @@
 /*
  * merge.c: merging segments into one new segment, dropping deleted docs.
- * No re-analysis: stored records are copied as they are, and postings are
+ * No re-analysis: stored records are copied as they are (a source without
+ * deletions keeps its compressed store blocks byte for byte, so the merge
+ * does not recompress the text), and postings are
  * re-read through cursors with their docnos renumbered in segment order. A
  * full block none of whose docs was deleted keeps its positions section
  * byte for byte (positions do not depend on docnos; only its small doc
@@ -16,6 +18,8 @@
  * segment's files.
  */
 #include "storage_int.h"
+
+#include <stdio.h>
 
 /* Bytewise order of two buffers, shorter first on a tie. */
 static int cmp_buf(const esi_buf *a, const esi_buf *b)
@@ -64,6 +68,45 @@ static bool copy_live_block(es_status *rc, esi_postings *c, const uint32_t *map,
     return *rc == ES_OK;
 }
 
+/* True if bitset del (NULL: none) marks any of the first n docs. */
+static bool any_deleted(const uint8_t *del, uint32_t n)
+{
+    if (!del)
+        return false;
+    for (uint32_t i = 0; i < n / 8; i++)
+        if (del[i])
+            return true;
+    for (uint32_t d = n & ~7u; d < n; d++)
+        if ((del[d >> 3] >> (d & 7)) & 1)
+            return true;
+    return false;
+}
+
+/* Verify the crc32 of every source's .post and .store: blocks of both are
+ * copied unchanged, and a copy would give damaged bytes a fresh, valid
+ * checksum in the merged segment. */
+static es_status verify_sources(esi_segment *const *segs, size_t n, esi_err *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        const esi_segment *s = segs[i];
+        const struct {
+            const esi_map *m;
+            const char *magic, *ext;
+        } f[2] = { { &s->post, ESI_MAGIC_POST, "post" },
+                   { &s->store, ESI_MAGIC_STORE, "store" } };
+        for (int k = 0; k < 2; k++) {
+            char name[48];
+            snprintf(name, sizeof name, "%s.%s", s->name, f[k].ext);
+            esi_rd pl;
+            es_status rc = esi_file_open(f[k].m->data, f[k].m->len, f[k].magic,
+                                         name, true, &pl, NULL, e);
+            if (rc != ES_OK)
+                return rc;
+        }
+    }
+    return ES_OK;
+}
+
 es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *dels,
                              size_t n, const char *dir, uint64_t id, bool sync,
                              esi_segment **out, esi_err *e)
@@ -88,6 +131,9 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
     rc = esi_doc_reader_new(&dr, e);
     if (rc != ES_OK)
         goto done;
+    rc = verify_sources(segs, n, e);
+    if (rc != ES_OK)
+        goto done;
     /* stored documents and the docno map */
     uint64_t next = 0;
     for (size_t i = 0; i < n; i++) {
@@ -96,6 +142,26 @@ es_status esi_merge_segments(esi_segment *const *segs, const uint8_t *const *del
         if (!map[i]) {
             rc = esi_err_set(e, ES_ENOMEM, "out of memory merging segments");
             goto done;
+        }
+        if (!any_deleted(dels[i], s->ndocs)) {
+            if (s->ndocs > UINT32_MAX - 1 - next) {
+                rc = esi_err_set(e, ES_ELIMIT, "merged segment would hold "
+                                 "more than 2^32-1 documents");
+                goto done;
+            }
+            esi_storew_copy_segment(&rc, &w.store, s);
+            if (rc == ES_ECORRUPT) {
+                rc = esi_err_set(e, rc, "%s.store: damaged tables; run "
+                                 "'edusearch check'", s->name);
+                goto done;
+            }
+            if (rc != ES_OK) {
+                rc = build_error(&w, rc, e);
+                goto done;
+            }
+            for (uint32_t d = 0; d < s->ndocs; d++)
+                map[i][d] = (uint32_t)next++;
+            continue;
         }
         for (uint32_t d = 0; d < s->ndocs; d++) {
             if (dels[i] && ((dels[i][d >> 3] >> (d & 7)) & 1)) {

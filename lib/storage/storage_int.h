@@ -185,6 +185,10 @@ void esi_store_encode(es_status *rc, esi_buf *b, const char *id, size_t id_len,
 /* Append an encoded record as the next docno. */
 void esi_storew_add(es_status *rc, esi_storew *w, const uint8_t *rec,
                     size_t len, uint32_t doclen, uint32_t date);
+/* Append every document of segment s unchanged (compressed blocks copied
+ * as they are; for merging a segment without deletions whose crc32 the
+ * caller verified). ES_ECORRUPT if s's tables are out of bounds. */
+void esi_storew_copy_segment(es_status *rc, esi_storew *w, const esi_segment *s);
 void esi_storew_finish(es_status *rc, esi_storew *w);
 void esi_storew_free(esi_storew *w);
 /* Parse one record; ES_ECORRUPT if malformed. */
