@@ -188,23 +188,7 @@ typedef struct cpset {
     size_t n;
 } cpset;
 
-/* True if cp is in the set. */
-static inline bool cpset_has(const cpset *c, uint32_t cp)
-{
-    if (!(c->bits[(cp >> 6) & 15] & (1ull << (cp & 63))))
-        return false;
-    size_t lo = 0, hi = c->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->v[mid] < cp)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->n && c->v[lo] == cp;
-}
-
-/* Index of cp in the set (it must be there). */
+/* Where cp is or would be in the set's sorted list. */
 static size_t cpset_index(const cpset *c, uint32_t cp)
 {
     size_t lo = 0, hi = c->n;
@@ -216,6 +200,15 @@ static size_t cpset_index(const cpset *c, uint32_t cp)
             hi = mid;
     }
     return lo;
+}
+
+/* True if cp is in the set. */
+static inline bool cpset_has(const cpset *c, uint32_t cp)
+{
+    if (!(c->bits[(cp >> 6) & 15] & (1ull << (cp & 63))))
+        return false;
+    size_t i = cpset_index(c, cp);
+    return i < c->n && c->v[i] == cp;
 }
 
 /* Order code points ascending. */

@@ -253,9 +253,11 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
         return false;
     uint8_t h = *p++;
     if (h == RUN_VARINT) {
-        for (uint32_t i = 0; i < n; i++)
-            if (!get_v32(&p, end, &out[i]))
+        uint32_t v;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!get_v32(&p, end, out ? &out[i] : &v))
                 return false;
+        }
         *pp = p;
         return true;
     }
@@ -266,9 +268,9 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
     size_t bytes = ((size_t)n * w + 7) / 8;
     if ((size_t)(end - p) < bytes)
         return false;
-    if (w == 0)
+    if (out && w == 0)
         memset(out, 0, n * sizeof *out);
-    else
+    else if (out)
         get_bits(p, n, w, out);
     p += bytes;
     if (exc) {
@@ -285,7 +287,8 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
             prev = *p++;
             if (!get_v32(&p, end, &hi) || hi == 0 || hi > (UINT32_MAX >> w))
                 return false;
-            out[prev] |= hi << w;
+            if (out)
+                out[prev] |= hi << w;
         }
     }
     *pp = p;
@@ -295,38 +298,7 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
 /* Step over a run of n values without decoding it; false if malformed. */
 static bool skip_run(const uint8_t **pp, const uint8_t *end, uint32_t n)
 {
-    const uint8_t *p = *pp;
-    if (p >= end || n == 0 || n > 128)
-        return false;
-    uint8_t h = *p++;
-    if (h == RUN_VARINT) {
-        uint32_t v;
-        for (uint32_t i = 0; i < n; i++)
-            if (!get_v32(&p, end, &v))
-                return false;
-        *pp = p;
-        return true;
-    }
-    unsigned w = h & ~(unsigned)RUN_EXC;
-    bool exc = (h & RUN_EXC) != 0;
-    if (w > 32 || (exc && w == 32))
-        return false;
-    size_t bytes = ((size_t)n * w + 7) / 8;
-    if ((size_t)(end - p) < bytes)
-        return false;
-    p += bytes;
-    if (exc) {
-        if (p >= end)
-            return false;
-        uint32_t ne = *p++, hi;
-        if (ne == 0 || ne > n)
-            return false;
-        for (uint32_t k = 0; k < ne; k++)
-            if (p >= end || *p++ >= n || !get_v32(&p, end, &hi))
-                return false;
-    }
-    *pp = p;
-    return true;
+    return esi_run_get(pp, end, n, NULL);
 }
 
 es_status esi_post_check_header(const uint8_t *file, size_t len,

@@ -81,7 +81,8 @@ typedef enum esi_run_mode {
 size_t esi_run_size(const uint32_t *v, uint32_t n, esi_run_mode mode);
 /* Append v[0..n) as a run (ESI_RUN_AUTO); n <= 128. */
 void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n);
-/* Decode a run of n values at *pp (< end) into out; false if malformed. */
+/* Decode a run of n values at *pp (< end) into out (NULL: only step over
+ * it, with the same checks); false if malformed. */
 bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
                  uint32_t *out);
 
