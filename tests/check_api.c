@@ -643,6 +643,14 @@ START_TEST(test_api_threads_order)
 }
 END_TEST
 
+/* Text of document i of the worker tests: about 2.5 KB. */
+static void worker_text(char *text, size_t cap, int i)
+{
+    size_t n = (size_t)snprintf(text, cap, "教育部关于第%d号文件的通知。", i);
+    while (n < 2500 && n + 64 < cap)
+        n += (size_t)snprintf(text + n, cap - n, "义务教育学校第%d条。", i);
+}
+
 /* Allocation failures while documents are queued: each call returns ES_OK
  * or ES_ENOMEM, a worker's failure comes back from a later call naming the
  * document, nothing crashes or leaks, and the index stays at a commit. */
@@ -655,17 +663,19 @@ START_TEST(test_api_threads_worker_enomem)
     for (size_t k = 1; k < 400; k += 7) {
         es_writer *w = NULL;
         ck_assert_int_eq(es_writer_open(&w, dir, &o, NULL), ES_OK);
-        char id[16], text[160];
+        /* texts of at least SMALL_DOC (2 KiB, writer.c), so that they go
+         * to the workers rather than the caller's thread */
+        char id[16], text[4096];
         for (int i = 0; i < 4; i++) {
             snprintf(id, sizeof id, "w%d", i);
-            snprintf(text, sizeof text, "教育部关于第%d号文件的通知。义务教育", i);
+            worker_text(text, sizeof text, i);
             add(w, id, "通知", text);
         }
         esi_alloc_fail_at(k);
         es_status rc = ES_OK;
         for (int i = 4; i < 24; i++) {
             snprintf(id, sizeof id, "w%d", i);
-            snprintf(text, sizeof text, "教育部关于第%d号文件的通知。义务教育", i);
+            worker_text(text, sizeof text, i);
             es_doc *d = NULL;
             if (es_doc_new(&d, id, strlen(id), NULL) != ES_OK)
                 continue;   /* the fault hit the test's own document */
