@@ -1833,6 +1833,7 @@ START_TEST(test_storage_merge_store_copy)
     esi_snapshot_free(s);
     ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
     cache_docs_free(docs);
+    free(docs);
     tu_rmrf(dir);
     free(dir);
 }
@@ -1873,6 +1874,7 @@ START_TEST(test_storage_merge_copy_damaged)
     ck_assert_uint_eq(s->live_docs, CDOCS);
     esi_snapshot_free(s);
     cache_docs_free(docs);
+    free(docs);
     tu_rmrf(dir);
     free(dir);
 }
