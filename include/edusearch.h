@@ -244,6 +244,10 @@ typedef struct es_writer_options {
                                    The index written is byte for byte the same
                                    for every value; see es_writer_add() for
                                    how errors are reported with threads.
+                                   A process that calls fork() while such a
+                                   writer is open should only exec or _exit
+                                   in the child (POSIX: another thread may
+                                   hold a lock); fork first, or use 1.
                                    Callers of version 1 get 1. */
 } es_writer_options;
 #define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1, 1, 0 }

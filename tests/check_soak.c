@@ -107,11 +107,9 @@ START_TEST(test_soak_readers_see_committed_states)
 {
     char *dir = tu_tmpdir();
     double secs = soak_seconds(), deadline = now() + secs;
-    es_writer_options o = ES_WRITER_OPTIONS_INIT;
-    o.ram_buffer_bytes = 32 << 10;     /* flush often: many segments, merges */
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, &o, NULL), ES_OK);
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    /* The readers are forked before the writer starts its analysis threads:
+     * a child forked while another thread holds a lock (malloc's, say)
+     * inherits it locked. They wait for the first commit (ES_ENOTFOUND). */
     pid_t kids[2];
     for (int k = 0; k < 2; k++) {
         kids[k] = fork();
@@ -119,6 +117,11 @@ START_TEST(test_soak_readers_see_committed_states)
         if (kids[k] == 0)
             reader(dir, deadline);
     }
+    es_writer_options o = ES_WRITER_OPTIONS_INIT;
+    o.ram_buffer_bytes = 32 << 10;     /* flush often: many segments, merges */
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, &o, NULL), ES_OK);
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
     int b = 0, commits = 0;
     char text[256], id[48];
     while (now() < deadline) {
