@@ -16,143 +16,24 @@
  */
 #include "analysis/analyzer.h"
 #include "analysis/normalize.h"
+#include "benchgz.h"
+#include "benchutil.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-#include <zlib.h>
+#include <string.h>
 
 #include <unicode/ubrk.h>
 #include <unicode/ustring.h>
 
-typedef struct docs {
-    char **text;
-    size_t *len;
-    size_t n, cap, bytes;
-} docs;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds of the calling thread (robust when the machine is busy). */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Decode 4 hex digits at p; -1 if invalid. */
-static long hex4(const char *p)
-{
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= c - '0';
-        else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-        else return -1;
-    }
-    return v;
-}
-
-/* Decode the JSON string starting after the opening quote at p (line ends
- * at end) into out; returns its length, or -1 if malformed. */
-static long json_string(const char *p, const char *end, char *out)
-{
-    char *o = out;
-    while (p < end && *p != '"') {
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        if (++p >= end)
-            return -1;
-        char c = *p++;
-        switch (c) {
-        case 'n': *o++ = '\n'; break;
-        case 't': *o++ = '\t'; break;
-        case 'r': *o++ = '\r'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'u': {
-            if (end - p < 4)
-                return -1;
-            long cp = hex4(p);
-            p += 4;
-            if (cp < 0)
-                return -1;
-            if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-                long lo = hex4(p + 2);
-                if (lo >= 0xdc00 && lo < 0xe000) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    p += 6;
-                }
-            }
-            o += esi_utf8_put((uint8_t *)o, (uint32_t)cp);
-            break;
-        }
-        default: *o++ = c; break;
-        }
-    }
-    return (long)(o - out);
-}
-
 /* Load the "text" field of every line. */
-static int load(const char *path, docs *d)
+static int load(const char *path, bench_texts *d)
 {
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
+    if (bench_load_texts_gz(path, d) != 0) {
         fprintf(stderr, "bench_analyzer: cannot open %s\n", path);
         return -1;
     }
-    size_t cap = 1 << 20, len = 0;
-    char *line = malloc(cap);
-    int c;
-    for (;;) {
-        len = 0;
-        while ((c = gzgetc(f)) != -1 && c != '\n') {
-            if (len + 1 >= cap)
-                line = realloc(line, cap *= 2);
-            line[len++] = (char)c;
-        }
-        if (len == 0 && c == -1)
-            break;
-        line[len] = '\0';
-        char *k = strstr(line, "\"text\":");
-        if (k) {
-            char *p = k + 7;
-            while (*p == ' ')
-                p++;
-            if (*p == '"') {
-                char *out = malloc(len + 4);
-                long n = json_string(p + 1, line + len, out);
-                if (n >= 0) {
-                    if (d->n == d->cap) {
-                        d->cap = d->cap ? 2 * d->cap : 1024;
-                        d->text = realloc(d->text, d->cap * sizeof *d->text);
-                        d->len = realloc(d->len, d->cap * sizeof *d->len);
-                    }
-                    d->text[d->n] = out;
-                    d->len[d->n] = (size_t)n;
-                    d->bytes += (size_t)n;
-                    d->n++;
-                } else {
-                    free(out);
-                }
-            }
-        }
-        if (c == -1)
-            break;
-    }
-    free(line);
-    gzclose(f);
     return 0;
 }
 
@@ -161,7 +42,7 @@ static const char *mode_name[M_COUNT] = { "floor (ICU word break)", "index (esi_
                                           "index+words", "N(x) key" };
 
 typedef struct job {
-    const docs *d;
+    const bench_texts *d;
     int mode;
     size_t first, step;
     uint64_t sink;        /* tokens or boundaries seen */
@@ -179,29 +60,29 @@ static int tok_cb(const es_token *t, void *p)
 static void *run_job(void *arg)
 {
     job *j = arg;
-    const docs *d = j->d;
+    const bench_texts *d = j->d;
     j->sink = 0;
     j->bytes = 0;
     esi_err e;
-    double t0 = cpu_s();
+    double t0 = bench_thread_cpu();
     if (j->mode == M_FLOOR) {
         UErrorCode st = U_ZERO_ERROR;
         UBreakIterator *bi = ubrk_clone(esi_norm_word_template(), &st);
         size_t cap = 0;
         UChar *u = NULL;
         for (size_t i = j->first; i < d->n; i += j->step) {
-            if (d->len[i] + 1 > cap) {
-                cap = d->len[i] + 1;
+            if (d->d[i].len + 1 > cap) {
+                cap = d->d[i].len + 1;
                 u = realloc(u, cap * sizeof *u);
             }
             int32_t ul = 0;
             st = U_ZERO_ERROR;
-            u_strFromUTF8WithSub(u, (int32_t)cap, &ul, d->text[i], (int32_t)d->len[i],
+            u_strFromUTF8WithSub(u, (int32_t)cap, &ul, d->d[i].text, (int32_t)d->d[i].len,
                                  0xfffd, NULL, &st);
             ubrk_setText(bi, u, ul, &st);
             for (int32_t b = ubrk_first(bi); b != UBRK_DONE; b = ubrk_next(bi))
                 j->sink++;
-            j->bytes += d->len[i];
+            j->bytes += d->d[i].len;
         }
         free(u);
         ubrk_close(bi);
@@ -215,32 +96,32 @@ static void *run_job(void *arg)
         for (size_t i = j->first; i < d->n; i += j->step) {
             if (j->mode == M_KEY) {
                 b.len = 0;
-                esi_normalize_key(a, d->text[i], d->len[i], &b, &e);
+                esi_normalize_key(a, d->d[i].text, d->d[i].len, &b, &e);
                 j->sink += b.len;
             } else {
                 unsigned fl = j->mode == M_INDEX ? ES_TOKENIZE_INDEX
                                                  : ES_TOKENIZE_INDEX | ES_TOKENIZE_WORDS;
-                esi_analyze(a, d->text[i], d->len[i], fl, tok_cb, &j->sink, &e);
+                esi_analyze(a, d->d[i].text, d->d[i].len, fl, tok_cb, &j->sink, &e);
             }
-            j->bytes += d->len[i];
+            j->bytes += d->d[i].len;
         }
         esi_buf_free(&b);
         esi_analyzer_free(a);
     }
-    j->cpu = cpu_s() - t0;
+    j->cpu = bench_thread_cpu() - t0;
     return NULL;
 }
 
 /* Best wall-clock MB/s (*wall) and best MB per CPU-second of one thread
  * (*cpu) of reps runs with nthreads threads. */
-static void measure(const docs *d, int mode, int nthreads, int reps, double *wall,
+static void measure(const bench_texts *d, int mode, int nthreads, int reps, double *wall,
                     double *cpu)
 {
     *wall = *cpu = 0;
     for (int r = 0; r < reps; r++) {
         job jobs[2];
         pthread_t th[2];
-        double t0 = now_s();
+        double t0 = bench_now();
         for (int t = 0; t < nthreads; t++) {
             jobs[t] = (job){ d, mode, (size_t)t, (size_t)nthreads, 0, 0, 0 };
             pthread_create(&th[t], NULL, run_job, &jobs[t]);
@@ -252,7 +133,7 @@ static void measure(const docs *d, int mode, int nthreads, int reps, double *wal
             bytes += jobs[t].bytes;
             cs += jobs[t].cpu;
         }
-        double w = (double)bytes / 1048576.0 / (now_s() - t0);
+        double w = (double)bytes / 1048576.0 / (bench_now() - t0);
         double c = (double)bytes / 1048576.0 / cs;
         *wall = w > *wall ? w : *wall;
         *cpu = c > *cpu ? c : *cpu;
@@ -265,22 +146,22 @@ int main(int argc, char **argv)
     int reps = argc > 2 ? atoi(argv[2]) : 3;
     if (reps < 1)
         reps = 1;
-    docs d = { 0 };
+    bench_texts d;
     if (load(path, &d) < 0)
         return 1;
     printf("corpus: %s: %zu docs, %.1f MB of UTF-8 text\n", path, d.n,
            (double)d.bytes / 1048576.0);
-    double t0 = now_s();
+    double t0 = bench_now();
     esi_analyzer *a;
     esi_err e;
     if (esi_analyzer_new(&a, &e) != ES_OK) {
         fprintf(stderr, "bench_analyzer: %s\n", e.msg);
         return 1;
     }
-    double t1 = now_s();
+    double t1 = bench_now();
     esi_analyzer *b;
     esi_analyzer_new(&b, &e);
-    double t2 = now_s();
+    double t2 = bench_now();
     esi_analyzer_free(b);
     esi_analyzer_free(a);
     esi_norm_stats st;
@@ -302,9 +183,6 @@ int main(int argc, char **argv)
             printf("\n");
         }
     }
-    for (size_t i = 0; i < d.n; i++)
-        free(d.text[i]);
-    free(d.text);
-    free(d.len);
+    bench_texts_free(&d);
     return 0;
 }

@@ -112,20 +112,12 @@ static void expression(fts5 *s, const bench_query *q)
     if (q->phrase) {
         put_quoted(s, &len, q->inner, q->inner_len);
     } else {
-        const char *p = q->text, *end = q->text + q->len;
-        int first = 1;
-        while (p < end) {
-            while (p < end && *p == ' ')
-                p++;
-            const char *w = p;
-            while (p < end && *p != ' ')
-                p++;
-            if (p > w) {
-                if (!first)
-                    put(s, &len, " ", 1);
-                put_quoted(s, &len, w, (size_t)(p - w));
-                first = 0;
-            }
+        const char *p = q->text, *end = q->text + q->len, *w;
+        size_t n;
+        for (int first = 1; bench_next_word(&p, end, &w, &n); first = 0) {
+            if (!first)
+                put(s, &len, " ", 1);
+            put_quoted(s, &len, w, n);
         }
     }
     put(s, &len, ")", 1);

@@ -88,20 +88,15 @@ static int query(void *st, const bench_query *q, long long *count)
         return -1;
     }
     memset(hit, 1, s->n);
-    const char *p = q->inner, *end = q->inner + q->inner_len;
+    const char *p = q->inner, *end = q->inner + q->inner_len, *w;
+    size_t n;
     if (q->phrase) {
         if (filter(s, p, q->inner_len, hit) != 0)
             goto fail;
     } else {
-        while (p < end) {
-            while (p < end && *p == ' ')
-                p++;
-            const char *w = p;
-            while (p < end && *p != ' ')
-                p++;
-            if (p > w && filter(s, w, (size_t)(p - w), hit) != 0)
+        while (bench_next_word(&p, end, &w, &n))
+            if (filter(s, w, n, hit) != 0)
                 goto fail;
-        }
     }
     *count = 0;
     for (size_t i = 0; i < s->n; i++)

@@ -39,26 +39,15 @@
 #include "api/api.h"
 #include "search/search.h"
 #include "edusearch.h"
-#include "../tools/json.h"
+#include "benchgz.h"
+#include "benchutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <zlib.h>
 
 #define NQ_MAX 512
-
-typedef struct doc {
-    char *text;
-    size_t len;
-} doc;
-
-typedef struct corpus {
-    doc *d;
-    size_t n, cap;
-} corpus;
 
 typedef struct wordc {
     char *w;
@@ -82,21 +71,6 @@ typedef struct query {
 static const char *cls_name[4] = { "common words", "rare words", "mixed words",
                                    "phrases 1-8" };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds of the calling thread (fair on a busy machine). */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static uint64_t rnd(uint64_t *s)
 {
     *s ^= *s >> 12;
@@ -111,58 +85,12 @@ static void die(const char *what, const char *msg)
     exit(1);
 }
 
-/* Read every line of a gzip'ed JSONL file; fn(obj) per object. */
+/* Read the corpus at path with bench_read_jsonl_gz; fn(obj) per object. */
 static void read_jsonl(const char *path, void (*fn)(const jl_object *, void *),
                        void *p)
 {
-    gzFile f = gzopen(path, "rb");
-    if (!f)
+    if (bench_read_jsonl_gz(path, fn, p) != 0)
         die(path, "cannot open the corpus (pass its path as the 2nd argument)");
-    size_t cap = 1 << 20, len = 0;
-    char *line = malloc(cap);
-    char buf[1 << 16];
-    int n;
-    for (;;) {
-        n = gzread(f, buf, sizeof buf);
-        if (n < 0)
-            die(path, "gzread failed");
-        for (int i = 0; i < n || (n == 0 && len > 0 && i == 0); i++) {
-            char c = n ? buf[i] : '\n';
-            if (c != '\n') {
-                if (len + 1 >= cap)
-                    line = realloc(line, cap *= 2);
-                line[len++] = c;
-                continue;
-            }
-            if (len) {
-                jl_object o = { 0 };
-                char err[128];
-                if (jl_parse(line, len, &o, err, sizeof err) != 0)
-                    die(path, err);
-                fn(&o, p);
-                jl_free(&o);
-            }
-            len = 0;
-        }
-        if (n == 0)
-            break;
-    }
-    free(line);
-    gzclose(f);
-}
-
-static void on_obj_keep(const jl_object *o, void *p)
-{
-    corpus *c = p;
-    const jl_field *t = jl_get(o, "text");
-    if (!t)
-        return;
-    if (c->n == c->cap)
-        c->d = realloc(c->d, (c->cap = c->cap ? c->cap * 2 : 4096) * sizeof *c->d);
-    c->d[c->n].text = malloc(t->value_len + 1);
-    memcpy(c->d[c->n].text, t->value, t->value_len + 1);
-    c->d[c->n].len = t->value_len;
-    c->n++;
 }
 
 typedef struct build {
@@ -261,26 +189,12 @@ static int by_df_desc(const void *a, const void *b)
     return strcmp(x->w, y->w);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-    if (!n)
-        return 0;
-    size_t i = (size_t)ceil(p * (double)n) - 1;
-    return v[i >= n ? n - 1 : i];
-}
-
 /* A quoted phrase of k CJK characters from a random place of a random doc;
  * false if none found there. */
-static bool cut_phrase(const corpus *c, uint64_t *st, size_t k, char *out,
+static bool cut_phrase(const bench_texts *c, uint64_t *st, size_t k, char *out,
                        size_t cap)
 {
-    const doc *d = &c->d[rnd(st) % c->n];
+    const bench_text *d = &c->d[rnd(st) % c->n];
     if (d->len < 64)
         return false;
     size_t at = rnd(st) % d->len;
@@ -301,7 +215,7 @@ static bool cut_phrase(const corpus *c, uint64_t *st, size_t k, char *out,
     return true;
 }
 
-static size_t make_queries(const corpus *c, query *qs)
+static size_t make_queries(const bench_texts *c, query *qs)
 {
     words ws = { 0 };
     for (size_t i = 0; i < c->n; i += 8) {   /* a 1-in-8 sample for df */
@@ -359,30 +273,76 @@ static uint64_t internal_run(es_index *ix, const es_query *q, bool prune,
 /* Median of v[0..n) (sorts v). */
 static double median_of(double *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_double);
-    return pct(v, n, .5);
+    bench_sort(v, n);
+    return bench_percentile(v, n, 50);
+}
+
+/* What the --snippets and --count modes share: REPS, the query file, the
+ * optional output file (a dump or the counts) and the open index. */
+typedef struct mode {
+    int reps;
+    FILE *queries, *out;
+    es_index *ix;
+} mode;
+
+/* Open what `bench_search MODE INDEX_DIR QUERIES [REPS [OUT]]` names; false
+ * (usage printed) when arguments are missing. out_what names OUT in the
+ * message if it cannot be written. */
+static bool mode_open(int argc, char **argv, const char *usage, const char *out_what,
+                      mode *m)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_search %s\n", usage);
+        return false;
+    }
+    m->reps = argc > 4 ? atoi(argv[4]) : 5;
+    if (m->reps < 1 || m->reps > 64)
+        m->reps = 5;
+    m->queries = fopen(argv[3], "r");
+    if (!m->queries)
+        die(argv[3], "cannot read the query file");
+    m->out = argc > 5 ? fopen(argv[5], "w") : NULL;
+    if (argc > 5 && !m->out)
+        die(argv[5], out_what);
+    es_error err;
+    m->ix = NULL;
+    if (es_index_open(&m->ix, argv[2], &err) != ES_OK)
+        die(argv[2], err.message);
+    return true;
+}
+
+/* Close what mode_open opened. */
+static void mode_close(mode *m)
+{
+    if (m->out)
+        fclose(m->out);
+    fclose(m->queries);
+    es_index_free(m->ix);
+}
+
+/* The next non-empty line of f, without its line end, in line[cap]; false
+ * at the end of the file. */
+static bool next_line(FILE *f, char *line, size_t cap, size_t *len)
+{
+    while (fgets(line, (int)cap, f)) {
+        *len = strcspn(line, "\r\n");
+        line[*len] = 0;
+        if (*len)
+            return true;
+    }
+    return false;
 }
 
 /* The --snippets mode (see the top of the file). */
 static int snippet_bench(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: bench_search --snippets INDEX_DIR QUERIES [REPS [DUMP]]\n");
+    mode md;
+    if (!mode_open(argc, argv, "--snippets INDEX_DIR QUERIES [REPS [DUMP]]",
+                   "cannot write the dump", &md))
         return 2;
-    }
-    int reps = argc > 4 ? atoi(argv[4]) : 5;
-    if (reps < 1 || reps > 64)
-        reps = 5;
-    FILE *qf = fopen(argv[3], "r");
-    if (!qf)
-        die(argv[3], "cannot read the query file");
-    FILE *dump = argc > 5 ? fopen(argv[5], "w") : NULL;
-    if (argc > 5 && !dump)
-        die(argv[5], "cannot write the dump");
-    es_index *ix = NULL;
+    int reps = md.reps;
+    FILE *dump = md.out;
     es_error err;
-    if (es_index_open(&ix, argv[2], &err) != ES_OK)
-        die(argv[2], err.message);
     esi_analyzer *a = NULL;
     esi_err e = { 0 };
     if (esi_analyzer_new(&a, &e) != ES_OK)
@@ -396,14 +356,13 @@ static int snippet_bench(int argc, char **argv)
     double one[64], sum = 0;
     esi_buf out = { 0 };
     char line[1024];
-    while (fgets(line, sizeof line, qf)) {
-        size_t ll = strcspn(line, "\r\n");
-        line[ll] = 0;
+    size_t ll;
+    while (next_line(md.queries, line, sizeof line, &ll)) {
         es_query *q;
         es_results *r;
-        if (!ll || es_query_parse(&q, line, ll, &err) != ES_OK)
+        if (es_query_parse(&q, line, ll, &err) != ES_OK)
             continue;
-        if (es_search(&r, ix, q, &o, &err) != ES_OK)
+        if (es_search(&r, md.ix, q, &o, &err) != ES_OK)
             die(line, err.message);
         if (dump)
             fprintf(dump, "Q %s\n", line);
@@ -415,10 +374,10 @@ static int snippet_bench(int argc, char **argv)
             for (int rep = 0; rep < reps; rep++) {
                 esi_free(rg);
                 esi_buf_reset(&out);
-                double c0 = cpu_s();
+                double c0 = bench_thread_cpu();
                 if (esi_snippet_make(a, q, text, len, &sp, &out, &rg, &nr, &e) != ES_OK)
                     die("esi_snippet_make", e.msg);
-                one[rep] = (cpu_s() - c0) * 1e3;
+                one[rep] = (bench_thread_cpu() - c0) * 1e3;
             }
             if (n == cap) {
                 cap *= 2;
@@ -441,22 +400,20 @@ static int snippet_bench(int argc, char **argv)
         es_results_free(r);
         es_query_free(q);
     }
-    qsort(t, n, sizeof *t, cmp_double);
-    qsort(tb, nbig, sizeof *tb, cmp_double);
+    bench_sort(t, n);
+    bench_sort(tb, nbig);
     printf("snippet per hit, CPU ms: n=%zu median %.4f p95 %.4f p99 %.4f max %.4f "
-           "mean %.4f\n", n, pct(t, n, .5), pct(t, n, .95), pct(t, n, .99),
-           n ? t[n - 1] : 0.0, n ? sum / (double)n : 0.0);
+           "mean %.4f\n", n, bench_percentile(t, n, 50), bench_percentile(t, n, 95),
+           bench_percentile(t, n, 99), n ? t[n - 1] : 0.0, n ? sum / (double)n : 0.0);
     if (nbig)
         printf("  docs >= 64 KB: n=%zu median %.4f p95 %.4f max %.4f\n", nbig,
-               pct(tb, nbig, .5), pct(tb, nbig, .95), tb[nbig - 1]);
+               bench_percentile(tb, nbig, 50), bench_percentile(tb, nbig, 95),
+               tb[nbig - 1]);
     esi_buf_free(&out);
     free(t);
     free(tb);
     esi_analyzer_free(a);
-    es_index_free(ix);
-    fclose(qf);
-    if (dump)
-        fclose(dump);
+    mode_close(&md);
     return 0;
 }
 
@@ -476,23 +433,13 @@ static int cmp_qtime(const void *a, const void *b)
 /* The --count mode (see the top of the file). */
 static int count_bench(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: bench_search --count INDEX_DIR QUERIES [REPS [COUNTS]]\n");
+    mode md;
+    if (!mode_open(argc, argv, "--count INDEX_DIR QUERIES [REPS [COUNTS]]",
+                   "cannot write the counts", &md))
         return 2;
-    }
-    int reps = argc > 4 ? atoi(argv[4]) : 5;
-    if (reps < 1 || reps > 64)
-        reps = 5;
-    FILE *qf = fopen(argv[3], "r");
-    if (!qf)
-        die(argv[3], "cannot read the query file");
-    FILE *cf = argc > 5 ? fopen(argv[5], "w") : NULL;
-    if (argc > 5 && !cf)
-        die(argv[5], "cannot write the counts");
-    es_index *ix = NULL;
+    int reps = md.reps;
+    FILE *cf = md.out;
     es_error err;
-    if (es_index_open(&ix, argv[2], &err) != ES_OK)
-        die(argv[2], err.message);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     o.limit = getenv("BENCH_LIMIT") ? (size_t)strtoul(getenv("BENCH_LIMIT"), NULL, 10) : 0;
     o.snippets = getenv("BENCH_SNIPPETS") ? 1 : 0;
@@ -501,13 +448,10 @@ static int count_bench(int argc, char **argv)
     double *ph = calloc(4096, sizeof *ph), *t = calloc(4096, sizeof *t), one[64];
     size_t n = 0, nph = 0;
     char line[1024];
-    while (fgets(line, sizeof line, qf) && n < 4096) {
-        size_t ll = strcspn(line, "\r\n");
-        line[ll] = 0;
+    size_t ll;
+    while (n < 4096 && next_line(md.queries, line, sizeof line, &ll)) {
         es_query *q;
         es_results *r;
-        if (!ll)
-            continue;
         if (es_query_parse(&q, line, ll, &err) != ES_OK) {
             if (cf)
                 fprintf(cf, "-1\t%s\n", line);
@@ -515,10 +459,10 @@ static int count_bench(int argc, char **argv)
         }
         uint64_t total = 0;
         for (int rep = 0; rep < reps; rep++) {
-            double c0 = cpu_s();
-            if (es_search(&r, ix, q, &o, &err) != ES_OK)
+            double c0 = bench_thread_cpu();
+            if (es_search(&r, md.ix, q, &o, &err) != ES_OK)
                 die(line, err.message);
-            one[rep] = (cpu_s() - c0) * 1e3;
+            one[rep] = (bench_thread_cpu() - c0) * 1e3;
             total = es_results_total(r);
             es_results_free(r);
         }
@@ -532,13 +476,14 @@ static int count_bench(int argc, char **argv)
             ph[nph++] = m;
         es_query_free(q);
     }
-    qsort(t, n, sizeof *t, cmp_double);
-    qsort(ph, nph, sizeof *ph, cmp_double);
+    bench_sort(t, n);
+    bench_sort(ph, nph);
     printf("limit %zu%s, CPU ms: all n=%zu p50 %.4f p95 %.4f p99 %.4f max %.4f\n",
-           o.limit, o.snippets ? " with snippets" : "", n, pct(t, n, .5), pct(t, n, .95), pct(t, n, .99), n ? t[n - 1] : 0.0);
+           o.limit, o.snippets ? " with snippets" : "", n, bench_percentile(t, n, 50),
+           bench_percentile(t, n, 95), bench_percentile(t, n, 99), n ? t[n - 1] : 0.0);
     printf("  phrases n=%zu p50 %.4f p95 %.4f p99 %.4f max %.4f\n", nph,
-           pct(ph, nph, .5), pct(ph, nph, .95), pct(ph, nph, .99),
-           nph ? ph[nph - 1] : 0.0);
+           bench_percentile(ph, nph, 50), bench_percentile(ph, nph, 95),
+           bench_percentile(ph, nph, 99), nph ? ph[nph - 1] : 0.0);
     qsort(all, n, sizeof *all, cmp_qtime);
     for (size_t i = 0; i < n && i < 10; i++)
         printf("  %.4f %s\n", all[i].ms, all[i].text);
@@ -547,10 +492,7 @@ static int count_bench(int argc, char **argv)
     free(all);
     free(ph);
     free(t);
-    if (cf)
-        fclose(cf);
-    fclose(qf);
-    es_index_free(ix);
+    mode_close(&md);
     return 0;
 }
 
@@ -565,10 +507,11 @@ int main(int argc, char **argv)
     int reps = argc > 3 ? atoi(argv[3]) : 3;
     if (reps < 1)
         reps = 1;
-    corpus c = { 0 };
-    double t0 = now_s();
-    read_jsonl(path, on_obj_keep, &c);
-    printf("corpus: %zu docs read in %.2f s\n", c.n, now_s() - t0);
+    bench_texts c;
+    double t0 = bench_now();
+    if (bench_load_texts_gz(path, &c) != 0)
+        die(path, "cannot open the corpus (pass its path as the 2nd argument)");
+    printf("corpus: %zu docs read in %.2f s\n", c.n, bench_now() - t0);
     es_index *ix = NULL;
     es_error err;
     if (es_index_open(&ix, dir, &err) != ES_OK || es_index_doc_count(ix) != c.n) {
@@ -578,14 +521,14 @@ int main(int argc, char **argv)
         wo.fsync = 0;
         wo.ram_buffer_bytes = (size_t)512 << 20;
         build b = { 0 };
-        t0 = now_s();
+        t0 = bench_now();
         if (es_writer_open(&b.w, dir, &wo, &err) != ES_OK)
             die(dir, err.message);
         read_jsonl(path, on_obj_add, &b);
         if (es_writer_commit(b.w) != ES_OK)
             die("commit", es_writer_errmsg(b.w));
         es_writer_free(b.w);
-        printf("index: built %s (%zu docs) in %.1f s\n", dir, b.n, now_s() - t0);
+        printf("index: built %s (%zu docs) in %.1f s\n", dir, b.n, bench_now() - t0);
         if (es_index_open(&ix, dir, &err) != ES_OK)
             die(dir, err.message);
     } else {
@@ -600,9 +543,7 @@ int main(int argc, char **argv)
     size_t nq = make_queries(&c, qs);
     printf("queries: %zu (60 common-word, 60 rare-word, 60 mixed, %zu phrases)\n",
            nq, nq - 180);
-    for (size_t i = 0; i < c.n; i++)
-        free(c.d[i].text);
-    free(c.d);
+    bench_texts_free(&c);
 
     /* parsed queries, for the internal runs */
     es_query **pq = calloc(nq, sizeof *pq);
@@ -649,16 +590,16 @@ int main(int argc, char **argv)
     uint64_t hits_total = 0;
     for (int rep = -1; rep < reps; rep++)
         for (size_t i = 0; i < nq; i++) {
-            double a = now_s(), ca = cpu_s();
+            double a = bench_now(), ca = bench_thread_cpu();
             es_query *q;
             es_results *r;
             if (es_query_parse(&q, qs[i].text, strlen(qs[i].text), &err) != ES_OK)
                 die(qs[i].text, err.message);
             if (es_search(&r, ix, q, &o, &err) != ES_OK)
                 die(qs[i].text, err.message);
-            double ms = (now_s() - a) * 1e3;
+            double ms = (bench_now() - a) * 1e3;
             if (rep >= 0) {
-                cpu[nl] = (cpu_s() - ca) * 1e3;
+                cpu[nl] = (bench_thread_cpu() - ca) * 1e3;
                 lat[nl++] = ms;
                 lcls[qs[i].cls][ncls[qs[i].cls]++] = ms;
             } else {
@@ -667,20 +608,21 @@ int main(int argc, char **argv)
             es_results_free(r);
             es_query_free(q);
         }
-    qsort(lat, nl, sizeof *lat, cmp_double);
+    bench_sort(lat, nl);
     printf("\nlatency, parse + search (exact total, top 10 with snippets), "
            "%d passes, ms:\n", reps);
     printf("  %-14s n=%-4zu p50 %7.3f  p95 %7.3f  p99 %7.3f  max %7.3f\n", "all",
-           nl, pct(lat, nl, .5), pct(lat, nl, .95), pct(lat, nl, .99), lat[nl - 1]);
-    qsort(cpu, nl, sizeof *cpu, cmp_double);
+           nl, bench_percentile(lat, nl, 50), bench_percentile(lat, nl, 95),
+           bench_percentile(lat, nl, 99), lat[nl - 1]);
+    bench_sort(cpu, nl);
     printf("  %-14s n=%-4zu p50 %7.3f  p95 %7.3f  p99 %7.3f  max %7.3f\n",
-           "all, CPU time", nl, pct(cpu, nl, .5), pct(cpu, nl, .95),
-           pct(cpu, nl, .99), cpu[nl - 1]);
+           "all, CPU time", nl, bench_percentile(cpu, nl, 50), bench_percentile(cpu, nl, 95),
+           bench_percentile(cpu, nl, 99), cpu[nl - 1]);
     for (int k = 0; k < 4; k++) {
-        qsort(lcls[k], ncls[k], sizeof *lat, cmp_double);
+        bench_sort(lcls[k], ncls[k]);
         printf("  %-14s n=%-4zu p50 %7.3f  p95 %7.3f  p99 %7.3f\n", cls_name[k],
-               ncls[k], pct(lcls[k], ncls[k], .5), pct(lcls[k], ncls[k], .95),
-               pct(lcls[k], ncls[k], .99));
+               ncls[k], bench_percentile(lcls[k], ncls[k], 50),
+               bench_percentile(lcls[k], ncls[k], 95), bench_percentile(lcls[k], ncls[k], 99));
     }
     printf("  (matching documents over the set: %llu)\n",
            (unsigned long long)hits_total);
@@ -693,24 +635,26 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nq; i++) {
             es_query *q;
             es_results *r;
-            double a = now_s();
+            double a = bench_now();
             if (es_query_parse(&q, qs[i].text, strlen(qs[i].text), &err) != ES_OK)
                 die(qs[i].text, err.message);
-            double b = now_s();
+            double b = bench_now();
             if (es_search(&r, ix, pq[i], &oc, &err) != ES_OK)
                 die(qs[i].text, err.message);
-            double d = now_s();
+            double d = bench_now();
             pa[i] = (b - a) * 1e3;
             cn[i] = (d - b) * 1e3;
             es_results_free(r);
             es_query_free(q);
         }
-        qsort(pa, nq, sizeof *pa, cmp_double);
-        qsort(cn, nq, sizeof *cn, cmp_double);
+        bench_sort(pa, nq);
+        bench_sort(cn, nq);
         printf("  %-14s p50 %7.3f  p95 %7.3f  p99 %7.3f\n", "parse only",
-               pct(pa, nq, .5), pct(pa, nq, .95), pct(pa, nq, .99));
+               bench_percentile(pa, nq, 50), bench_percentile(pa, nq, 95),
+               bench_percentile(pa, nq, 99));
         printf("  %-14s p50 %7.3f  p95 %7.3f  p99 %7.3f\n", "count only",
-               pct(cn, nq, .5), pct(cn, nq, .95), pct(cn, nq, .99));
+               bench_percentile(cn, nq, 50), bench_percentile(cn, nq, 95),
+               bench_percentile(cn, nq, 99));
         free(pa);
         free(cn);
     }
@@ -722,11 +666,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nq; i++) {
         esi_hit *h0, *h1;
         size_t n0, n1;
-        double a = now_s();
+        double a = bench_now();
         sc[qs[i].cls][0] += internal_run(ix, pq[i], false, true, &h0, &n0);
-        double b = now_s();
+        double b = bench_now();
         sc[qs[i].cls][1] += internal_run(ix, pq[i], true, false, &h1, &n1);
-        double d = now_s();
+        double d = bench_now();
         tx[qs[i].cls][0] += b - a;
         tx[qs[i].cls][1] += d - b;
         bool same = n0 == n1;

@@ -13,8 +13,9 @@
  *        bench_storage --decode INDEX-DIR [repeats]
  *        bench_storage --codings INDEX-DIR
  * --decode walks every postings list of an existing index (any writer's:
- * bench_edusearch's too) and times decoding docs+freqs alone, then docs,
- * freqs and every position. --codings re-codes every block of it under
+ * bench_edusearch's too) and times the dictionary walk alone, decoding
+ * docs+freqs, then docs, freqs and every position through cursors, and
+ * the positions runs alone (the run decoder's own rate). --codings re-codes every block of it under
  * each candidate coding (varints as format 1.0 had them, frame-of-reference
  * bit-packing, patched FOR with exceptions, min(PFOR, varint), a Golomb-Rice
  * estimate, and what format 2 writes) and prints bytes per section: doc
@@ -211,8 +212,8 @@ static void each_term(const char *dir, term_fn fn, void *p)
 }
 
 typedef struct walk {
-    bool positions;
-    uint64_t docs, pos;
+    int what;                  /* 0: open/close only, 1: docs, 2: positions */
+    uint64_t terms, docs, pos;
 } walk;
 
 static void walk_term(const esi_segment *g, const esi_term_info *ti, void *p)
@@ -221,9 +222,12 @@ static void walk_term(const esi_segment *g, const esi_term_info *ti, void *p)
     esi_postings c;
     esi_err e;
     es_status rc = esi_postings_open(&c, g, ti, &e);
+    wk->terms++;
+    if (wk->what == 0 && rc == ES_OK)
+        rc = ES_DONE;
     while (rc == ES_OK && (rc = esi_postings_next(&c)) == ES_OK) {
         wk->docs++;
-        if (wk->positions && ti->positions) {
+        if (wk->what == 2 && ti->positions) {
             const uint32_t *pos;
             uint32_t n;
             if ((rc = esi_postings_positions(&c, &pos, &n)) != ES_OK)
@@ -238,35 +242,137 @@ static void walk_term(const esi_segment *g, const esi_term_info *ti, void *p)
     }
 }
 
-/* Time decoding every postings list of dir: median of repeats. */
+/* One block's positions section, for the raw run decoding time. */
+typedef struct rawsec {
+    const uint8_t *p, *end;    /* the section; end of the mapped payload */
+    uint64_t values;           /* the block's sum of freqs */
+} rawsec;
+
+/* Decode every positions run of dir (each block's section, taken whole by
+ * esi_postings_take_block) straight with esi_run_get, no cursor: the
+ * decoder's own rate, median of repeats, in M values/s. Runs get the
+ * segment's payload end as their bound, so every run can be read in
+ * place. */
+static double raw_runs(const char *dir, int repeats, uint64_t *nvalues)
+{
+    esi_snapshot *s;
+    esi_err e;
+    rawsec *v = NULL;
+    size_t n = 0, cap = 0;
+    if (esi_snapshot_open(&s, dir, false, &e) != ES_OK) {
+        fprintf(stderr, "%s\n", e.msg);
+        exit(1);
+    }
+    for (size_t i = 0; i < s->nsegs; i++) {
+        const esi_segment *g = s->segs[i];
+        esi_dict_iter it;
+        esi_dict_iter_init(&it, g);
+        while (esi_dict_iter_next(&it, &e) == ES_OK) {
+            if (!it.ti.positions)
+                continue;
+            esi_postings c;
+            es_status rc = esi_postings_open(&c, g, &it.ti, &e);
+            while (rc == ES_OK && (rc = esi_postings_next(&c)) == ES_OK) {
+                const uint8_t *pp;
+                size_t len;
+                uint64_t f = 0;
+                for (uint32_t k = 0; k < c.block_n; k++)
+                    f += c.block_freqs[k];
+                if ((rc = esi_postings_take_block(&c, &pp, &len)) != ES_OK)
+                    break;
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 4096;
+                    v = realloc(v, cap * sizeof *v);
+                    if (!v)
+                        exit(1);
+                }
+                v[n++] = (rawsec){ pp, g->post_p + g->post_len, f };
+            }
+            esi_postings_close(&c);
+            if (rc != ES_DONE) {
+                fprintf(stderr, "raw: %s\n", es_strerror(rc));
+                exit(1);
+            }
+        }
+        esi_dict_iter_free(&it);
+    }
+    double t[31];
+    uint32_t out[128];
+    uint64_t sink = 0, total = 0;
+    for (int r = 0; r < repeats; r++) {
+        double t0 = cpu();
+        total = 0;
+        for (size_t k = 0; k < n; k++) {
+            const uint8_t *p = v[k].p;
+            for (uint64_t j = 0; j < v[k].values; j += 128) {
+                uint64_t left = v[k].values - j;
+                uint32_t rn = left < 128 ? (uint32_t)left : 128;
+                if (!esi_run_get(&p, v[k].end, rn, out)) {
+                    fprintf(stderr, "raw: damaged run\n");
+                    exit(1);
+                }
+                sink += out[rn - 1];
+            }
+            total += v[k].values;
+        }
+        t[r] = cpu() - t0;
+    }
+    for (int i = 0; i < repeats; i++)
+        for (int j = i + 1; j < repeats; j++)
+            if (t[j] < t[i]) {
+                double x = t[i];
+                t[i] = t[j];
+                t[j] = x;
+            }
+    if (sink == 42)   /* keep the decoding */
+        printf(" ");
+    free(v);
+    esi_snapshot_free(s);
+    *nvalues = total;
+    return total / t[repeats / 2] / 1e6;
+}
+
+/* Time decoding every postings list of dir: median of repeats. Three
+ * walks: the dictionary alone (open and close every cursor), docs+freqs,
+ * and docs+freqs+positions; net rates subtract the walk before. */
 static int decode_bench(const char *dir, int repeats)
 {
-    double td[31], tp[31];
-    walk a = { 0 }, b = { 0 };
+    double t[3][31];
+    walk wk[3];
     if (repeats < 1 || repeats > 31)
         repeats = 5;
     for (int r = 0; r < repeats; r++) {
-        a = (walk){ false, 0, 0 };
-        b = (walk){ true, 0, 0 };
-        double t0 = cpu();
-        each_term(dir, walk_term, &a);
-        double t1 = cpu();
-        each_term(dir, walk_term, &b);
-        td[r] = t1 - t0;
-        tp[r] = cpu() - t1;
-    }
-    for (int i = 0; i < repeats; i++)   /* sort for the medians */
-        for (int j = i + 1; j < repeats; j++) {
-            if (td[j] < td[i]) { double t = td[i]; td[i] = td[j]; td[j] = t; }
-            if (tp[j] < tp[i]) { double t = tp[i]; tp[i] = tp[j]; tp[j] = t; }
+        for (int k = 0; k < 3; k++) {
+            wk[k] = (walk){ k, 0, 0, 0 };
+            double t0 = cpu();
+            each_term(dir, walk_term, &wk[k]);
+            t[k][r] = cpu() - t0;
         }
-    double d = td[repeats / 2], pp = tp[repeats / 2];
-    printf("decode: %llu postings, %llu positions; docs+freqs %.3fs CPU "
-           "(%.1f M postings/s); docs+freqs+positions %.3fs CPU "
-           "(%.1f M positions/s, %.1f M positions/s net of docs)\n",
-           (unsigned long long)a.docs, (unsigned long long)b.pos, d,
-           a.docs / d / 1e6, pp, b.pos / pp / 1e6,
-           pp > d ? b.pos / (pp - d) / 1e6 : 0.0);
+    }
+    double med[3];
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < repeats; i++)   /* sort for the medians */
+            for (int j = i + 1; j < repeats; j++)
+                if (t[k][j] < t[k][i]) {
+                    double x = t[k][i];
+                    t[k][i] = t[k][j];
+                    t[k][j] = x;
+                }
+        med[k] = t[k][repeats / 2];
+    }
+    double d = med[1], pp = med[2];
+    printf("decode: %llu terms, %llu postings, %llu positions; dictionary "
+           "walk %.3fs CPU; docs+freqs %.3fs CPU (%.1f M postings/s, %.1f M/s "
+           "net of the dictionary); docs+freqs+positions %.3fs CPU (%.1f M "
+           "positions/s, %.1f M positions/s net of docs)\n",
+           (unsigned long long)wk[0].terms, (unsigned long long)wk[1].docs,
+           (unsigned long long)wk[2].pos, med[0], d, wk[1].docs / d / 1e6,
+           d > med[0] ? wk[1].docs / (d - med[0]) / 1e6 : 0.0, pp,
+           wk[2].pos / pp / 1e6, pp > d ? wk[2].pos / (pp - d) / 1e6 : 0.0);
+    uint64_t nv;
+    double rate = raw_runs(dir, repeats, &nv);
+    printf("decode: positions runs alone (esi_run_get, no cursor): %llu "
+           "values, %.1f M values/s\n", (unsigned long long)nv, rate);
     return 0;
 }
 

@@ -3,8 +3,8 @@
  * benchutil.h). It owns reading the corpus (tools/json.c parses each line)
  * and the query file, the timing loop (one untimed warm-up pass over all
  * queries, then one timed pass, each query timed alone with clock_gettime),
- * the percentiles, peak RSS and index size, and the metric lines that
- * bench/run reads. The corpus is loaded into memory before the build clock
+ * the clocks, the percentiles, splitting a query into words, peak RSS and
+ * index size, and the metric lines that bench/run reads. The corpus is loaded into memory before the build clock
  * starts, so build time is the engine's alone; the RSS it costs is printed
  * as baseline_rss_kb.
  */
@@ -28,6 +28,13 @@ double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double bench_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -75,6 +82,42 @@ int bench_is_phrase(const char *s, size_t len)
     if (len < 2 || s[0] != '"' || s[len - 1] != '"')
         return 0;
     return memchr(s + 1, '"', len - 2) == NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void bench_sort(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+}
+
+double bench_percentile(const double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    return v[k - 1];
+}
+
+int bench_next_word(const char **p, const char *end, const char **w, size_t *n)
+{
+    const char *s = *p;
+    while (s < end && *s == ' ')
+        s++;
+    *w = s;
+    while (s < end && *s != ' ')
+        s++;
+    *p = s;
+    *n = (size_t)(s - *w);
+    return *n > 0;
 }
 
 /* Exit with a message naming what failed. */
@@ -184,25 +227,6 @@ static bench_query *load_queries(const char *path, size_t *nq)
     return qs;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile p (0..100) of n sorted values. */
-static double pct(const double *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t k = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    return v[k - 1];
-}
-
 /* Print p50/p95/p99/mean/max of the latencies of the queries selected by
  * want (-1 all, 0 multi-term, 1 phrase) under prefix. */
 static void report(const char *prefix, const double *ms, const bench_query *qs,
@@ -217,10 +241,10 @@ static void report(const char *prefix, const double *ms, const bench_query *qs,
             v[n++] = ms[i];
             sum += ms[i];
         }
-    qsort(v, n, sizeof *v, cmp_double);
-    printf("%s_p50_ms %.4f\n", prefix, pct(v, n, 50));
-    printf("%s_p95_ms %.4f\n", prefix, pct(v, n, 95));
-    printf("%s_p99_ms %.4f\n", prefix, pct(v, n, 99));
+    bench_sort(v, n);
+    printf("%s_p50_ms %.4f\n", prefix, bench_percentile(v, n, 50));
+    printf("%s_p95_ms %.4f\n", prefix, bench_percentile(v, n, 95));
+    printf("%s_p99_ms %.4f\n", prefix, bench_percentile(v, n, 99));
     printf("%s_mean_ms %.4f\n", prefix, n ? sum / (double)n : 0);
     printf("%s_max_ms %.4f\n", prefix, n ? v[n - 1] : 0);
     free(v);

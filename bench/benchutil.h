@@ -1,6 +1,7 @@
 /*
  * benchutil.h: what every benchmark driver shares: loading the corpus and
- * the query file, the clock, peak RSS, bytes on disk, and one main loop that
+ * the query file, the clocks, percentiles, splitting a query into words,
+ * peak RSS, bytes on disk, and one main loop that
  * builds an index, times every query and prints the metrics. A driver only
  * supplies a bench_engine (build, open, query, close) and calls bench_main().
  *
@@ -55,6 +56,16 @@ typedef struct bench_engine {
 
 /* Seconds on the monotonic clock. */
 double bench_now(void);
+/* CPU seconds of the calling thread (fair when the machine is busy). */
+double bench_thread_cpu(void);
+/* Sort n values ascending. */
+void bench_sort(double *v, size_t n);
+/* Nearest-rank percentile p (0..100) of n values sorted ascending; 0 if n
+ * is 0. */
+double bench_percentile(const double *v, size_t n, double p);
+/* The next space-separated word of [*p, end): sets *w and *n, advances *p
+ * past it and returns 1, or returns 0 when only spaces are left. */
+int bench_next_word(const char **p, const char *end, const char **w, size_t *n);
 /* Peak resident set of this process in KiB (getrusage ru_maxrss). */
 long bench_peak_rss_kb(void);
 /* Bytes of the regular files under path (or of path itself); -1 on error. */

@@ -494,7 +494,11 @@ typedef struct es_query es_query;
  * @return ES_OK, ES_ESYNTAX (also for a query with no searchable term),
  *         ES_ELIMIT (more than 1024 terms or 64 levels of nesting),
  *         ES_EINVAL, ES_ENOMEM.
- * Thread safety: reentrant.
+ * Thread safety: reentrant. Memory: to spare each parse the set-up of an
+ * analyzer (ICU break iterators and buffers), the library keeps at most 4
+ * idle ones, shared by all threads under a mutex, until the process exits
+ * (still reachable, not leaked). A child forked while another thread is
+ * parsing should only exec or _exit, as for writers with threads.
  */
 ES_API es_status es_query_parse(es_query **out, const char *text, size_t len,
                                 es_error *err);

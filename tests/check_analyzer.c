@@ -70,12 +70,18 @@ static esi_analyzer *new_an(void)
     return a;
 }
 
-/* Analyze a NUL-terminated string into ts (reset first). */
-static void an(esi_analyzer *a, const char *s, unsigned flags, toks *ts)
+/* Analyze len bytes at s into ts (reset first). */
+static void an_len(esi_analyzer *a, const char *s, size_t len, unsigned flags, toks *ts)
 {
     esi_err e;
     ts->n = 0;
-    ck_assert_int_eq(esi_analyze(a, s, strlen(s), flags, collect, ts, &e), ES_OK);
+    ck_assert_int_eq(esi_analyze(a, s, len, flags, collect, ts, &e), ES_OK);
+}
+
+/* Analyze a NUL-terminated string into ts (reset first). */
+static void an(esi_analyzer *a, const char *s, unsigned flags, toks *ts)
+{
+    an_len(a, s, strlen(s), flags, ts);
 }
 
 /* N(x) of bytes as a malloc'ed NUL-terminated string. */
@@ -119,14 +125,21 @@ static char *render(const toks *ts, bool with_bigrams)
     return r;
 }
 
+/* The tokens of ts, rendered, are want (text names the input). */
+static void expect_rendered(const toks *ts, bool with_bigrams, const char *text,
+                            const char *want)
+{
+    char *got = render(ts, with_bigrams);
+    ck_assert_msg(strcmp(got, want) == 0, "text <%s>\n got: %s\nwant: %s", text, got, want);
+    free(got);
+}
+
 static void expect_tokens(esi_analyzer *a, const char *text, unsigned flags,
                           bool with_bigrams, const char *want)
 {
     toks ts = { 0 };
     an(a, text, flags, &ts);
-    char *got = render(&ts, with_bigrams);
-    ck_assert_msg(strcmp(got, want) == 0, "text <%s>\n got: %s\nwant: %s", text, got, want);
-    free(got);
+    expect_rendered(&ts, with_bigrams, text, want);
     free(ts.v);
 }
 
@@ -487,13 +500,10 @@ START_TEST(test_analyzer_invalid_utf8_policy)
 {
     esi_analyzer *a = new_an();
     toks ts = { 0 };
-    esi_err e;
     /* U+FFFD is a separator: 教 and 育 stay adjacent. */
     const char bad[] = "\xff\xfe教\xe6\x95育\xc0\xaf" "ab\xed\xa0\x80" "cd\xf4\x90";
-    ck_assert_int_eq(esi_analyze(a, bad, sizeof bad - 1, 0, collect, &ts, &e), ES_OK);
-    char *r = render(&ts, true);
-    ck_assert_str_eq(r, "H:教@0 B:教育@0 H:育@1 L:ab@2 L:cd@3");
-    free(r);
+    an_len(a, bad, sizeof bad - 1, 0, &ts);
+    expect_rendered(&ts, true, "bad", "H:教@0 B:教育@0 H:育@1 L:ab@2 L:cd@3");
     ck_assert_uint_eq(ts.v[0].start, 2);
     ck_assert_uint_eq(ts.v[2].start, 7);
     /* Truncated at the very end. */
@@ -510,10 +520,8 @@ START_TEST(test_analyzer_nul_and_empty)
     toks ts = { 0 };
     esi_err e;
     const char t1[] = "ab\0cd\0教\0育";
-    ck_assert_int_eq(esi_analyze(a, t1, sizeof t1 - 1, 0, collect, &ts, &e), ES_OK);
-    char *r = render(&ts, true);
-    ck_assert_str_eq(r, "L:ab@0 L:cd@1 H:教@2 B:教育@2 H:育@3");
-    free(r);
+    an_len(a, t1, sizeof t1 - 1, 0, &ts);
+    expect_rendered(&ts, true, "t1", "L:ab@0 L:cd@1 H:教@2 B:教育@2 H:育@3");
     ts.n = 0;
     ck_assert_int_eq(esi_analyze(a, "", 0, 0, collect, &ts, &e), ES_OK);
     ck_assert_int_eq(esi_analyze(a, NULL, 0, ES_TOKENIZE_WORDS, collect, &ts, &e), ES_OK);
@@ -1115,9 +1123,5 @@ static Suite *analyzer_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(analyzer_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(analyzer_suite());
 }

@@ -56,6 +56,17 @@ static es_results *search(es_index **ix, const char *q)
     return r;
 }
 
+/* The total of q in dir (the index opened and freed again). */
+static uint64_t total(const char *q)
+{
+    es_index *ix = NULL;
+    es_results *r = search(&ix, q);
+    uint64_t n = es_results_total(r);
+    es_results_free(r);
+    es_index_free(ix);
+    return n;
+}
+
 START_TEST(test_api_end_to_end)
 {
     es_writer *w = NULL;
@@ -112,12 +123,9 @@ START_TEST(test_api_replace_and_delete)
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
     es_writer_free(w);
 
+    ck_assert_uint_eq(total("义务教育"), 0);
     es_index *ix = NULL;
-    es_results *r = search(&ix, "义务教育");
-    ck_assert_uint_eq(es_results_total(r), 0);
-    es_results_free(r);
-    es_index_free(ix);
-    r = search(&ix, "学前");
+    es_results *r = search(&ix, "学前");
     ck_assert_uint_eq(es_results_total(r), 1);
     ck_assert_uint_eq(es_index_doc_count(ix), 1);
     es_results_free(r);
@@ -133,11 +141,7 @@ START_TEST(test_api_uncommitted_is_invisible)
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
     add(w, "2", NULL, "教育强国建设");
     es_writer_free(w);                         /* discards doc 2 */
-    es_index *ix = NULL;
-    es_results *r = search(&ix, "教育强国");
-    ck_assert_uint_eq(es_results_total(r), 1);
-    es_results_free(r);
-    es_index_free(ix);
+    ck_assert_uint_eq(total("教育强国"), 1);
 }
 END_TEST
 
@@ -285,13 +289,10 @@ START_TEST(test_api_seed_documents)
     }
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
     es_writer_free(w);
-    es_index *ix = NULL;
-    es_results *r = search(&ix, "集团化办学");
-    ck_assert_uint_ge(es_results_total(r), 1);
-    es_results_free(r);
-    es_index_free(ix);
+    ck_assert_uint_ge(total("集团化办学"), 1);
     /* the PDF line break inside 教育强国 (puyang) does not hide the phrase */
-    r = search(&ix, "\"教育强国\"");
+    es_index *ix = NULL;
+    es_results *r = search(&ix, "\"教育强国\"");
     ck_assert_uint_ge(es_results_total(r), 1);
     size_t len;
     int found = 0;
@@ -361,10 +362,7 @@ START_TEST(test_api_fields_get_and_facets)
     es_index_free(ix);
 
     /* the extracted fields are searchable and filterable */
-    r = search(&ix, "docno:\"濮教函〔2025〕93号\" date:2025");
-    ck_assert_uint_eq(es_results_total(r), 1);
-    es_results_free(r);
-    es_index_free(ix);
+    ck_assert_uint_eq(total("docno:\"濮教函〔2025〕93号\" date:2025"), 1);
 }
 END_TEST
 
@@ -617,23 +615,10 @@ START_TEST(test_api_threads_order)
     add(w, "d0", NULL, "最后 教育");   /* re-added after its delete */
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
     es_writer_free(w);
-    es_index *ix = NULL;
-    es_results *r = search(&ix, "教育");
-    ck_assert_uint_eq(es_results_total(r), 41);   /* 40 survivors + d0 */
-    es_results_free(r);
-    es_index_free(ix);
-    r = search(&ix, "\"第2轮\"");
-    ck_assert_uint_eq(es_results_total(r), 40);
-    es_results_free(r);
-    es_index_free(ix);
-    r = search(&ix, "\"第1轮\"");
-    ck_assert_uint_eq(es_results_total(r), 0);    /* all replaced */
-    es_results_free(r);
-    es_index_free(ix);
-    r = search(&ix, "最后");
-    ck_assert_uint_eq(es_results_total(r), 1);
-    es_results_free(r);
-    es_index_free(ix);
+    ck_assert_uint_eq(total("教育"), 41);         /* 40 survivors + d0 */
+    ck_assert_uint_eq(total("\"第2轮\""), 40);
+    ck_assert_uint_eq(total("\"第1轮\""), 0);     /* all replaced */
+    ck_assert_uint_eq(total("最后"), 1);
     /* a version-1 options struct (no threads field) opens a writer */
     es_writer_options v1;
     ck_assert_int_eq(es_writer_options_init(&v1, 1), ES_OK);

@@ -126,10 +126,10 @@ END_TEST
 static Suite *crash_suite(void)
 {
     Suite *s = suite_create("crash");
-    TCase *tc = tcase_create("sigkill_writer");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_crash_sigkill_keeps_a_committed_generation);
-    suite_add_tcase(s, tc);
+    const tu_case cases[] = {
+        { "sigkill_writer", test_crash_sigkill_keeps_a_committed_generation },
+    };
+    tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 300);
     return s;
 }
 

@@ -14,6 +14,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,21 +24,10 @@
 /* Parse and lower q; return its dump (static) or "ERR <rc> @<pos>". */
 static const char *low(const char *text)
 {
-    static char out[8192];
     es_query *q = NULL;
     es_error err;
     es_status rc = es_query_parse(&q, text, strlen(text), &err);
-    if (rc != ES_OK) {
-        snprintf(out, sizeof out, "ERR %d @%zu", (int)rc, err.position);
-        return out;
-    }
-    esi_buf b = { 0 };
-    es_status brc = ES_OK;
-    esi_query_dump(&brc, q, &b);
-    snprintf(out, sizeof out, "%s", (const char *)b.data);
-    esi_buf_free(&b);
-    es_query_free(q);
-    return out;
+    return tu_query_result(rc, q, err.position);
 }
 
 /* Add a document with optional title and date. */
@@ -195,17 +185,30 @@ END_TEST
 
 /* ---- semantics on the small index --------------------------------------- */
 
+/* A query on the small index and the ids of every hit it must give. */
+typedef struct want_ids {
+    const char *q, *ids;
+} want_ids;
+
+/* Check each query of w[0..n) against its expected ids. */
+static void check_ids(const want_ids *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *got = all_ids(w[i].q);
+        ck_assert_msg(!strcmp(got, w[i].ids), "%s: %s, expected %s", w[i].q, got,
+                      w[i].ids);
+    }
+}
+
 START_TEST(test_search_phrase_and_bare)
 {
-    ck_assert_str_eq(all_ids("\"集团化办学\""), "exact,trad");
-    ck_assert_str_eq(all_ids("\"教育强国\""), "pdf");
-    ck_assert_str_eq(all_ids("\"双减\""), "shuangjian");
-    ck_assert_str_eq(all_ids("“双减”"), "shuangjian");
-    ck_assert_str_eq(all_ids("AI"), "ai");
-    ck_assert_str_eq(all_ids("2025"), "ai");
-    ck_assert_str_eq(all_ids("93号"), "ai");
-    ck_assert_str_eq(all_ids("濮教函〔2025〕93号"), "ai");
-    ck_assert_str_eq(all_ids("\"校\""), "ai");
+    static const want_ids w[] = {
+        { "\"集团化办学\"", "exact,trad" }, { "\"教育强国\"", "pdf" },
+        { "\"双减\"", "shuangjian" }, { "“双减”", "shuangjian" }, { "AI", "ai" },
+        { "2025", "ai" }, { "93号", "ai" }, { "濮教函〔2025〕93号", "ai" },
+        { "\"校\"", "ai" },
+    };
+    check_ids(w, sizeof w / sizeof *w);
     /* the exact phrase ranks above scattered words */
     es_results *r = run(small, "集团化办学", NULL);
     ck_assert_uint_ge(es_results_total(r), 2);     /* exact, trad (+ scattered) */
@@ -218,17 +221,15 @@ END_TEST
 
 START_TEST(test_search_boolean_field_date)
 {
-    ck_assert_str_eq(all_ids("双减 OR AI"), "ai,shuangjian");
-    ck_assert_str_eq(all_ids("\"集团化办学\" -试点"), "exact");
-    ck_assert_str_eq(all_ids("\"集团化办学\" NOT (试点 OR 人民)"), "exact");
-    ck_assert_str_eq(all_ids("title:双减"), "shuangjian");
-    ck_assert_str_eq(all_ids("title:\"集团化办学\""), "exact");
-    ck_assert_str_eq(all_ids("date:2024"), "exact,pdf");
-    ck_assert_str_eq(all_ids("date:2024-03"), "exact");
-    ck_assert_str_eq(all_ids("date:2023..2024"), "exact,pdf,scattered");
-    ck_assert_str_eq(all_ids("date:2024-01-01..2025-06-30"), "exact,pdf,shuangjian");
-    ck_assert_str_eq(all_ids("教育 date:2024"), "exact,pdf");
-    ck_assert_str_eq(all_ids("date:..2022"), "trad");
+    static const want_ids w[] = {
+        { "双减 OR AI", "ai,shuangjian" }, { "\"集团化办学\" -试点", "exact" },
+        { "\"集团化办学\" NOT (试点 OR 人民)", "exact" }, { "title:双减", "shuangjian" },
+        { "title:\"集团化办学\"", "exact" }, { "date:2024", "exact,pdf" },
+        { "date:2024-03", "exact" }, { "date:2023..2024", "exact,pdf,scattered" },
+        { "date:2024-01-01..2025-06-30", "exact,pdf,shuangjian" },
+        { "教育 date:2024", "exact,pdf" }, { "date:..2022", "trad" },
+    };
+    check_ids(w, sizeof w / sizeof *w);
 }
 END_TEST
 
@@ -401,6 +402,20 @@ static corpus *cp;
 static char *cdir;
 static es_index *cix;
 
+/* A writer on dir without fsync whose small RAM buffer makes several
+ * segments; fields: extract official-document fields. */
+static es_writer *small_writer(const char *dir, size_t ram, bool fields)
+{
+    es_writer *w = NULL;
+    es_error err;
+    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
+    wo.fsync = 0;
+    wo.ram_buffer_bytes = ram;
+    wo.extract_fields = fields;
+    ck_assert_msg(es_writer_open(&w, dir, &wo, &err) == ES_OK, "%s", err.message);
+    return w;
+}
+
 static void corpus_setup(void)
 {
     cp = calloc(1, sizeof *cp);
@@ -408,10 +423,7 @@ static void corpus_setup(void)
     esi_err e;
     es_error err;
     ck_assert_int_eq(esi_analyzer_new(&cp->a, &e), ES_OK);
-    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
-    wo.fsync = 0;
-    wo.ram_buffer_bytes = 1 << 20;        /* several segments */
-    ck_assert_int_eq(es_writer_open(&cp->w, cdir, &wo, &err), ES_OK);
+    cp->w = small_writer(cdir, 1 << 20, true);
     tu_corpus_docs("edu-sample.jsonl", 128, on_doc, cp);
     ck_assert_uint_gt(cp->n, 10);
     ck_assert_int_eq(es_writer_commit(cp->w), ES_OK);
@@ -533,13 +545,8 @@ END_TEST
 START_TEST(test_search_prefix_expansion)
 {
     char *dir = tu_tmpdir();
-    es_writer *w = NULL;
     es_error err;
-    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
-    wo.fsync = 0;
-    wo.ram_buffer_bytes = 1 << 12;        /* several segments */
-    wo.extract_fields = 0;
-    ck_assert_int_eq(es_writer_open(&w, dir, &wo, &err), ES_OK);
+    es_writer *w = small_writer(dir, 1 << 12, false);
     uint64_t seed = tu_seed(), st = seed;
     enum { ND = 60, NW = 12 };
     static char words[ND][NW][8], title[ND][8];
@@ -1033,6 +1040,167 @@ START_TEST(test_search_snippet_deep_match)
 }
 END_TEST
 
+/* ---- phrase existence and exact tf: brute force ------------------------ */
+
+enum { XD = 120, XA = 4 };                       /* documents, alphabet */
+static const char *const xchar[XA] = { "甲", "乙", "丙", "丁" };
+
+/* Occurrences of ph[0..pl) in doc[0..dl) (overlapping). */
+static uint32_t x_count(const uint8_t *doc, size_t dl, const uint8_t *ph, size_t pl)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i + pl <= dl; i++)
+        n += !memcmp(doc + i, ph, pl);
+    return n;
+}
+
+/* Reference idf of phrase ph: from the df of its rarest index key (bigrams
+ * at 0, 2, ..., L-2 and L-2; every character when L >= 3; the character
+ * when L = 1). */
+static double x_idf(uint8_t *const *doc, const size_t *len, const uint8_t *ph, size_t pl)
+{
+    uint64_t df = UINT64_MAX;
+    for (size_t o = 0; o < pl; o++) {
+        size_t kl = pl == 1 ? 1 : (o % 2 == 0 || o == pl - 2) && o + 2 <= pl ? 2 : 0;
+        for (int pass = 0; pass < 2; pass++, kl = pl >= 3 ? 1 : 0) {
+            if (kl == 0)
+                continue;
+            uint64_t n = 0;
+            for (size_t e = 0; e < XD; e++)
+                n += x_count(doc[e], len[e], ph + o, kl) > 0;
+            df = n < df ? n : df;
+        }
+    }
+    return esi_score_idf(df, XD);
+}
+
+/* Reference BM25 of phrase ph (of idf) in doc d: tf by brute force; 0 if
+ * absent. */
+static double x_score(uint8_t *const *doc, const size_t *len, size_t d,
+                      const uint8_t *ph, size_t pl, double idf, double avgdl)
+{
+    uint32_t tf = x_count(doc[d], len[d], ph, pl);
+    return tf ? esi_score_bm25(idf, tf, (uint32_t)len[d], avgdl, 1.2, 0.75) : 0;
+}
+
+/* A random phrase of 1..6 characters into ph (its length), often cut from
+ * a document so that it occurs. */
+static size_t x_phrase(uint64_t *st, uint8_t *const *doc, const size_t *len, uint8_t *ph)
+{
+    size_t pl = 1 + tu_rand(st) % 6, d = tu_rand(st) % XD;
+    if (tu_rand(st) % 3 && len[d] >= pl) {
+        memcpy(ph, doc[d] + tu_rand(st) % (len[d] - pl + 1), pl);
+    } else {
+        for (size_t i = 0; i < pl; i++)
+            ph[i] = (uint8_t)(tu_rand(st) % XA);
+    }
+    return pl;
+}
+
+START_TEST(test_search_phrase_existence_reference)
+{
+    char *dir = tu_tmpdir();
+    es_error err;
+    es_writer *w = small_writer(dir, 1 << 14, false);
+    uint64_t seed = tu_seed(), st = seed;
+    static uint8_t *doc[XD];
+    static size_t len[XD];
+    char *text = malloc(3 * 3000 + 1);
+    for (size_t d = 0; d < XD; d++) {
+        uint64_t k = tu_rand(&st) % 20;   /* short, medium, a few long (> 128 of a char) */
+        len[d] = k < 14 ? 1 + tu_rand(&st) % 60 : k < 19 ? 60 + tu_rand(&st) % 340
+                                                         : 1500 + tu_rand(&st) % 1500;
+        doc[d] = malloc(len[d]);
+        for (size_t i = 0; i < len[d]; i++) {
+            uint64_t c = tu_rand(&st) % 20;   /* skewed: 丁 is the rare one */
+            doc[d][i] = c < 10 ? 0 : c < 15 ? 1 : c < 18 ? 2 : 3;
+            memcpy(text + 3 * i, xchar[doc[d][i]], 3);
+        }
+        char id[16];
+        snprintf(id, sizeof id, "x%03zu", d);
+        add(w, id, NULL, NULL, text, 3 * len[d]);
+    }
+    free(text);
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    ck_assert_uint_gt(ix->snap->nsegs, 1);
+    double avgdl = ix->snap->avg_doclen;
+    static const char *const op[] = { "", " ", " OR ", " -" };
+    for (int it = 0; it < 150; it++) {
+        uint8_t p1[6], p2[6];
+        size_t l1 = x_phrase(&st, doc, len, p1), l2 = x_phrase(&st, doc, len, p2);
+        int f = (int)(tu_rand(&st) % 4);
+        if (f > 0 && l1 == l2 && !memcmp(p1, p2, l1))
+            f = 0;
+        char q1[32] = "\"", q2[32] = "\"", q[80];
+        for (size_t i = 0; i < l1; i++)
+            strcat(q1, xchar[p1[i]]);
+        for (size_t i = 0; i < l2; i++)
+            strcat(q2, xchar[p2[i]]);
+        strcat(q1, "\"");
+        strcat(q2, "\"");
+        snprintf(q, sizeof q, "%s%s%s", q1, op[f], f ? q2 : "");
+        double ref[XD], sorted[XD];
+        uint64_t want = 0;
+        double i1 = x_idf(doc, len, p1, l1), i2 = x_idf(doc, len, p2, l2);
+        for (size_t d = 0; d < XD; d++) {
+            double a = x_score(doc, len, d, p1, l1, i1, avgdl);
+            double b = f ? x_score(doc, len, d, p2, l2, i2, avgdl) : 0;
+            bool m = f == 0 ? a > 0 : f == 1 ? a > 0 && b > 0 : f == 2 ? a > 0 || b > 0
+                                                               : a > 0 && b == 0;
+            ref[d] = !m ? -1 : f == 3 ? a : a + b;
+            want += m;
+        }
+        memcpy(sorted, ref, sizeof ref);
+        for (size_t i = 1; i < XD; i++)       /* descending */
+            for (size_t j = i; j > 0 && sorted[j - 1] < sorted[j]; j--) {
+                double t = sorted[j];
+                sorted[j] = sorted[j - 1];
+                sorted[j - 1] = t;
+            }
+        es_search_options o = ES_SEARCH_OPTIONS_INIT;
+        o.snippets = 0;
+        o.limit = 0;
+        es_results *r = run(ix, q, &o);
+        ck_assert_msg(es_results_total(r) == want, "seed %llu: %s: count %llu, "
+                      "expected %llu", (unsigned long long)seed, q,
+                      (unsigned long long)es_results_total(r), (unsigned long long)want);
+        es_results_free(r);
+        for (int exact = 1; exact >= 0; exact--) {
+            o.limit = 10;
+            o.offset = it % 4 == 0 ? 3 : 0;
+            o.exact_total = exact;
+            r = run(ix, q, &o);
+            uint64_t tot = es_results_total(r);
+            ck_assert_msg(exact ? tot == want : tot <= want && (tot == 0) == (want == 0),
+                          "seed %llu: %s: total %llu of %llu (exact %d)",
+                          (unsigned long long)seed, q, (unsigned long long)tot,
+                          (unsigned long long)want, exact);
+            size_t n = es_results_count(r);
+            size_t top = want > o.offset ? (size_t)want - o.offset : 0;
+            ck_assert_uint_eq(n, top < 10 ? top : 10);
+            for (size_t i = 0; i < n; i++) {
+                double sc = es_results_score(r, i), tol = 1e-9 * (1 + fabs(sc));
+                size_t d = (size_t)atoi(es_results_id(r, i, NULL) + 1);
+                ck_assert_msg(fabs(ref[d] - sc) <= tol && fabs(sorted[o.offset + i] - sc) <= tol,
+                              "seed %llu: %s: hit %zu is %s with %.12g; reference %.12g, "
+                              "rank %zu wants %.12g", (unsigned long long)seed, q, i,
+                              es_results_id(r, i, NULL), sc, ref[d], i + o.offset,
+                              sorted[o.offset + i]);
+            }
+            es_results_free(r);
+        }
+    }
+    es_index_free(ix);
+    for (size_t d = 0; d < XD; d++)
+        free(doc[d]);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
@@ -1072,6 +1240,10 @@ static Suite *search_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_search_prefix_expansion);
     suite_add_tcase(s, tc);
+    tc = tcase_create("phrase_existence_reference");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_search_phrase_existence_reference);
+    suite_add_tcase(s, tc);
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
         return s;
@@ -1096,9 +1268,5 @@ static Suite *search_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(search_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(search_suite());
 }

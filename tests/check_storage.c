@@ -216,6 +216,15 @@ static void verify(const char *dir, const model *m)
                 uint32_t rn = ref_positions(&m->docs[k], t, ref);
                 const uint32_t *pos;
                 uint32_t np;
+                if (rn > 0 && !vocab_nopos(t)) {
+                    /* a prefix decoded up to some position, then the rest */
+                    uint32_t upto = ref[(uint32_t)(t * 7 + k) % rn] + (uint32_t)(k % 3) - 1;
+                    ck_assert_int_eq(esi_postings_positions_upto(&c, upto, &pos, &np), ES_OK);
+                    ck_assert_uint_ge(np, 1);
+                    ck_assert_uint_le(np, rn);
+                    ck_assert(np == rn || pos[np - 1] >= upto);
+                    ck_assert(memcmp(pos, ref, np * sizeof *ref) == 0);
+                }
                 ck_assert_int_eq(esi_postings_positions(&c, &pos, &np), ES_OK);
                 ck_assert_uint_eq(c.freq, rn);
                 if (vocab_nopos(t)) {
@@ -1946,6 +1955,166 @@ START_TEST(test_storage_run_codec)
 }
 END_TEST
 
+/* Reference packer for the run tests: the low w bits of v[0..n), least
+ * significant bit first, bit by bit as FORMAT.md §4 words it. */
+static void ref_pack(esi_buf *b, const uint32_t *v, uint32_t n, unsigned w)
+{
+    size_t bytes = ((size_t)n * w + 7) / 8, at = b->len;
+    es_status rc = ES_OK;
+    for (size_t k = 0; k < bytes; k++)
+        esi_buf_put_u8(&rc, b, 0);
+    ck_assert_int_eq(rc, ES_OK);
+    for (uint32_t i = 0; i < n; i++)
+        for (unsigned k = 0; k < w; k++)
+            if (v[i] >> k & 1) {
+                size_t bit = (size_t)i * w + k;
+                b->data[at + bit / 8] |= (uint8_t)(1u << (bit % 8));
+            }
+}
+
+/* Decode the run in b as the last bytes of an exactly allocated buffer,
+ * with 0..9 readable (garbage) bytes after it that the decoder may load
+ * (esi_run_get_lim) and must never use, and check it against want; every
+ * truncation fails, and stepping over (out NULL) ends where decoding does.
+ * ASan catches any load past the buffer. */
+static void run_at_end(const esi_buf *b, uint32_t n, const uint32_t *want,
+                       uint64_t *st)
+{
+    for (size_t slack = 0; slack <= 9; slack++) {
+        size_t len = b->len + slack;
+        uint8_t *buf = esi_malloc(len);
+        ck_assert_ptr_nonnull(buf);
+        memcpy(buf, b->data, b->len);
+        for (size_t k = b->len; k < len; k++)
+            buf[k] = (uint8_t)tu_rand(st);
+        uint32_t out[128];
+        const uint8_t *p = buf, *end = buf + b->len;
+        ck_assert(esi_run_get_lim(&p, end, buf + len, n, out));
+        ck_assert_ptr_eq(p, end);
+        for (uint32_t i = 0; i < n; i++)
+            ck_assert_msg(out[i] == want[i], "run %02x n %u: value %u is %u, "
+                          "not %u (slack %zu)", b->data[0], n, i, out[i],
+                          want[i], slack);
+        p = buf;
+        ck_assert(esi_run_get_lim(&p, end, buf + len, n, NULL));
+        ck_assert_ptr_eq(p, end);
+        if (slack == 0) {
+            p = buf;
+            ck_assert(esi_run_get(&p, end, n, out));
+            ck_assert(memcmp(out, want, n * sizeof *out) == 0);
+        }
+        for (size_t cut = 0; cut < b->len; cut++) {
+            p = buf;
+            ck_assert_msg(!esi_run_get_lim(&p, buf + cut, buf + len, n, out),
+                          "run %02x of %u decoded from %zu of %zu bytes",
+                          b->data[0], n, cut, b->len);
+        }
+        esi_free(buf);
+    }
+}
+
+/* Runs of every width 0..32, with and without exceptions, and varint
+ * runs, decoded at the very end of a buffer (the decoders' word loads
+ * must stay inside it) against reference values. _i picks n. */
+START_TEST(test_storage_run_widths_at_end)
+{
+    static const uint32_t ns[] = { 1, 2, 7, 8, 9, 15, 16, 17, 63, 127, 128 };
+    uint32_t n = ns[_i];
+    uint64_t st = tu_seed() + (uint64_t)_i * 977;
+    uint32_t low[128], want[128];
+    esi_buf b = { 0 };
+    es_status rc = ES_OK;
+    for (unsigned w = 0; w <= 32; w++) {
+        uint64_t mask = ((uint64_t)1 << w) - 1;
+        for (int exc = 0; exc <= (w < 32); exc++) {
+            for (uint32_t i = 0; i < n; i++) {
+                uint64_t r = tu_rand(&st);
+                /* all ones now and then: the widest fields */
+                low[i] = (uint32_t)((r % 5 ? r >> 13 : UINT64_MAX) & mask);
+                want[i] = low[i];
+            }
+            esi_buf_reset(&b);
+            esi_buf_put_u8(&rc, &b, (uint8_t)(exc ? 0x40 | w : w));
+            ref_pack(&b, low, n, w);
+            if (exc) {
+                uint32_t ne = 1 + (uint32_t)(tu_rand(&st) % (n < 6 ? n : 6));
+                uint32_t idx[6], k = 0;
+                for (uint32_t i = 0; i < n && k < ne; i++)   /* increasing */
+                    if (tu_rand(&st) % (n - i) < ne - k)
+                        idx[k++] = i;
+                ck_assert_uint_eq(k, ne);
+                esi_buf_put_u8(&rc, &b, (uint8_t)ne);
+                for (k = 0; k < ne; k++) {
+                    uint32_t room = UINT32_MAX >> w, hi;
+                    uint64_t r = tu_rand(&st);
+                    hi = k == 0 ? room : 1 + (uint32_t)(r % room);
+                    esi_buf_put_u8(&rc, &b, (uint8_t)idx[k]);
+                    esi_buf_put_varint(&rc, &b, hi);
+                    want[idx[k]] = low[idx[k]] | hi << w;
+                }
+            }
+            ck_assert_int_eq(rc, ES_OK);
+            run_at_end(&b, n, want, &st);
+        }
+    }
+    /* varint runs: every length 1..5, the largest value last */
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t r = tu_rand(&st);
+        want[i] = i + 1 == n ? UINT32_MAX : (uint32_t)(r >> (32 + r % 32));
+    }
+    esi_buf_reset(&b);
+    esi_buf_put_u8(&rc, &b, 0xff);
+    for (uint32_t i = 0; i < n; i++)
+        esi_buf_put_varint(&rc, &b, want[i]);
+    ck_assert_int_eq(rc, ES_OK);
+    run_at_end(&b, n, want, &st);
+    /* a varint value beyond 32 bits, or longer than 5 bytes, is refused
+     * in both the word and the byte path */
+    static const uint8_t bad[][7] = {
+        { 0xff, 0xff, 0xff, 0xff, 0xff, 0x10 },         /* 2^32 */
+        { 0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 },   /* 6 bytes */
+    };
+    for (size_t k = 0; k < 2; k++)
+        for (size_t slack = 0; slack <= 9; slack++) {
+            size_t len = (k ? 7 : 6) + slack;
+            uint8_t *buf = esi_calloc(1, len);
+            ck_assert_ptr_nonnull(buf);
+            memcpy(buf, bad[k], k ? 7 : 6);
+            uint32_t out[128];
+            const uint8_t *p = buf;
+            ck_assert(!esi_run_get_lim(&p, buf + (k ? 7 : 6), buf + len, 1, out));
+            p = buf;
+            ck_assert(!esi_run_get_lim(&p, buf + (k ? 7 : 6), buf + len, 1, NULL));
+            esi_free(buf);
+        }
+    /* the same inside a long run, at every place (skipping goes 8 bytes
+     * at a time between them) */
+    if (n == 128)
+        for (uint32_t at = 0; at < n; at++)
+            for (size_t k = 0; k < 2; k++) {
+                esi_buf_reset(&b);
+                esi_buf_put_u8(&rc, &b, 0xff);
+                for (uint32_t i = 0; i < n; i++) {
+                    if (i == at)
+                        esi_buf_put(&rc, &b, bad[k] + 1, k ? 6 : 5);
+                    else
+                        esi_buf_put_varint(&rc, &b, (uint32_t)tu_rand(&st) >>
+                                           (tu_rand(&st) % 32));
+                }
+                ck_assert_int_eq(rc, ES_OK);
+                for (int nul = 0; nul < 2; nul++) {
+                    uint32_t out[128];
+                    const uint8_t *p = b.data;
+                    ck_assert_msg(!esi_run_get_lim(&p, b.data + b.len,
+                                                   b.data + b.len, n,
+                                                   nul ? NULL : out),
+                                  "bad varint %zu at %u accepted", k, at);
+                }
+            }
+    esi_buf_free(&b);
+}
+END_TEST
+
 #define MC_TERMS 5
 #define MC_MAXDOCS 1800
 #define MC_MAXF 6
@@ -2199,6 +2368,7 @@ static Suite *storage_suite(void)
     ADD("merge_store_copy", test_storage_merge_store_copy, 0, 2, 120);
     ADD("merge_copy_damaged", test_storage_merge_copy_damaged, 0, 1, 120);
     ADD("run_codec", test_storage_run_codec, 0, 8, 60);
+    ADD("run_widths_at_end", test_storage_run_widths_at_end, 0, 11, 60);
     ADD("merge_block_copy", test_storage_merge_block_copy, 0, 6, 120);
     ADD("old_post_format", test_storage_old_post_format, 0, 1, 60);
 #undef ADD
@@ -2207,9 +2377,5 @@ static Suite *storage_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(storage_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(storage_suite());
 }

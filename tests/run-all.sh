@@ -74,12 +74,15 @@ echo "== [tsan] the thread tests under ThreadSanitizer"
 tsan="$top/_ci/tsan"
 rm -rf "$tsan"; mkdir -p "$tsan"
 # suite:case pairs: 8 threads searching one index (with and without the
-# shared block cache), the cache itself, and the writer's analysis workers.
+# shared block cache), the cache itself, the writer's analysis workers, and
+# es_query_parse's shared pool of analyzers.
 tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cache_threads
-check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy"
+check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy
+check_query:parse_threads"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
     CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&
- make -j"$jobs" tests/check_search tests/check_api tests/check_storage >/dev/null &&
+ make -j"$jobs" tests/check_search tests/check_api tests/check_storage \
+     tests/check_query >/dev/null &&
  for sc in $tsan_cases; do
      suite=${sc%%:*}; case_=${sc#*:}
      echo "-- $suite $case_"

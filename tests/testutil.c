@@ -4,6 +4,7 @@
  */
 #include "testutil.h"
 #include "base/base.h"
+#include "search/query.h"
 
 #include <check.h>
 
@@ -211,6 +212,23 @@ uint64_t tu_rand(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 2685821657736338717ull;
+}
+
+const char *tu_query_result(es_status rc, es_query *q, size_t pos)
+{
+    static char out[8192];
+    if (rc != ES_OK) {
+        snprintf(out, sizeof out, "ERR %d @%zu", (int)rc, pos);
+        return out;
+    }
+    esi_buf b = { 0 };
+    es_status brc = ES_OK;
+    esi_query_dump(&brc, q, &b);
+    ck_assert_int_eq(brc, ES_OK);
+    snprintf(out, sizeof out, "%s", (const char *)b.data);
+    esi_buf_free(&b);
+    esi_query_free(q);
+    return out;
 }
 
 int tu_run(Suite *s)

@@ -1,7 +1,8 @@
 /*
  * testutil.h: helpers shared by the Check suites: temporary directories,
- * the shared corpus and sample documents, files, and a seeded PRNG whose
- * seed is printed so that a failing property test can be replayed.
+ * the shared corpus and sample documents, files, a seeded PRNG whose seed
+ * is printed so that a failing property test can be replayed, the rendering
+ * of a parsed query, and running a suite.
  */
 #ifndef ES_TESTUTIL_H
 #define ES_TESTUTIL_H
@@ -11,6 +12,8 @@
 #include <stdbool.h>
 
 #include <check.h>
+
+#include "edusearch.h"
 
 /* A new empty directory under $TMPDIR (or /tmp); free() the result. */
 char *tu_tmpdir(void);
@@ -35,6 +38,10 @@ uint64_t tu_seed(void);
 uint64_t tu_rand(uint64_t *state);
 /* True when the path exists. */
 bool tu_exists(const char *path);
+/* What a query parse gave, for comparing with a string: the tree of q as
+ * esi_query_dump() writes it when rc is ES_OK, else "ERR <rc> @<pos>".
+ * Frees q; the result is a static buffer (valid until the next call). */
+const char *tu_query_result(es_status rc, es_query *q, size_t pos);
 
 /* Run a suite with CK_ENV verbosity (CK_RUN_CASE etc. work); returns the
  * process exit status: EXIT_FAILURE if any test failed. */

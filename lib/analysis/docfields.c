@@ -520,6 +520,31 @@ static void rule_signer(ctx *c, const char *s, size_t n)
         put(c, F_SIGNER, p, k);
 }
 
+/* Step *i past the code point there if it is one of the six brackets of
+ * set; false (and *i unchanged) if not. */
+static bool take_bracket(const char *s, size_t n, size_t *i, const uint32_t set[6])
+{
+    if (*i >= n)
+        return false;
+    size_t j = *i;
+    uint32_t cp = next_cp(s, n, &j);
+    for (size_t k = 0; k < 6; k++)
+        if (cp == set[k]) {
+            *i = j;
+            return true;
+        }
+    return false;
+}
+
+/* Step *i past the ASCII digits there; returns how many. */
+static size_t skip_digits(const char *s, size_t n, size_t *i)
+{
+    size_t from = *i;
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9')
+        (*i)++;
+    return *i - from;
+}
+
 /* A docno at the start of the line: Han prefix, bracketed 4-digit year,
  * number, 号; the line holds nothing else except a 签发人 part. Brackets
  * are normalized to 〔〕. */
@@ -536,29 +561,20 @@ static void rule_docno(ctx *c, const char *s, size_t n)
     }
     if (han < 1 || han > 15)
         return;
+    static const uint32_t opens[] = { 0x3014, 0xff3b, '[', 0xff08, '(', 0x3010 };
+    static const uint32_t closes[] = { 0x3015, 0xff3d, ']', 0xff09, ')', 0x3011 };
     size_t pre = i;
-    size_t j = i;
-    uint32_t open = i < n ? next_cp(s, n, &j) : 0;
-    if (open != 0x3014 && open != 0xff3b && open != '[' && open != 0xff08 &&
-        open != '(' && open != 0x3010)
+    if (!take_bracket(s, n, &i, opens))
         return;
-    i = j;
     size_t ys = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++;
-    if (i - ys != 4)
+    if (skip_digits(s, n, &i) != 4)
         return;
     size_t ye = i;
-    j = i;
-    uint32_t close = i < n ? next_cp(s, n, &j) : 0;
-    if (close != 0x3015 && close != 0xff3d && close != ']' && close != 0xff09 &&
-        close != ')' && close != 0x3011)
+    if (!take_bracket(s, n, &i, closes))
         return;
-    i = j;
     size_t ns = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++;
-    if (i == ns || i - ns > 5 || !has_prefix(s + i, n - i, "号"))
+    size_t nd = skip_digits(s, n, &i);
+    if (nd == 0 || nd > 5 || !has_prefix(s + i, n - i, "号"))
         return;
     size_t ne = i;
     i += 3;
@@ -894,6 +910,22 @@ static size_t seg_body(const char *s, size_t n, char *out)
     return is_agency(out, n) ? n : 0;
 }
 
+/* Append a segment body of bn bytes to the joint bodies joint[0, *jn),
+ * after a 、 if there are some already, if it is not empty and the whole
+ * fits in VALUE_MAX; false (joint unchanged) if not. */
+static bool join_body(char *joint, size_t *jn, const char *body, size_t bn)
+{
+    if (!bn || *jn + bn + 3 > VALUE_MAX)
+        return false;
+    if (*jn) {
+        memcpy(joint + *jn, "、", 3);
+        *jn += 3;
+    }
+    memcpy(joint + *jn, body, bn);
+    *jn += bn;
+    return true;
+}
+
 /* Process one header entry (a dated line plus its continuation lines):
  * split it into [date][text up to the next date] segments; every event
  * segment's date may be the latest; the first adopting segment names the
@@ -926,14 +958,7 @@ static void law_entry(ctx *c, const char *s, size_t n, bool revise, uint32_t *la
                 if (joined && joint_ymd > *latest)
                     *latest = joint_ymd;
                 if (adopt && !*have_agency) {
-                    size_t bn = seg_body(seg, sl, body);
-                    if (bn && jn + bn + 3 <= VALUE_MAX) {
-                        if (jn) {
-                            memcpy(joint + jn, "、", 3);
-                            jn += 3;
-                        }
-                        memcpy(joint + jn, body, bn);
-                        jn += bn;
+                    if (join_body(joint, &jn, body, seg_body(seg, sl, body))) {
                         *have_agency = true;
                         put(c, F_AGENCY, joint, jn);
                     } else if (joined) {
@@ -946,15 +971,7 @@ static void law_entry(ctx *c, const char *s, size_t n, bool revise, uint32_t *la
             } else if (has_suffix(seg, sl, "、")) {
                 if (ymd > joint_ymd)
                     joint_ymd = ymd;
-                size_t bn = seg_body(seg, sl - 3, body);
-                if (bn && jn + bn + 3 <= VALUE_MAX) {
-                    if (jn) {
-                        memcpy(joint + jn, "、", 3);
-                        jn += 3;
-                    }
-                    memcpy(joint + jn, body, bn);
-                    jn += bn;
-                }
+                join_body(joint, &jn, body, seg_body(seg, sl - 3, body));
                 joined = true;
             } else {
                 jn = 0;

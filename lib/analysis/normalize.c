@@ -371,6 +371,24 @@ static es_status build_map(esi_err *e)
     return ES_OK;
 }
 
+/* Open the zh break iterator of type into *tpl (the template every analyzer
+ * clones) unless it is open already; what names it in the message. */
+static es_status open_break_template(UBreakIterator **tpl, UBreakIteratorType type,
+                                     const char *what, esi_err *e)
+{
+    if (*tpl)
+        return ES_OK;
+    UErrorCode st = U_ZERO_ERROR;
+    *tpl = ubrk_open(type, "zh", NULL, 0, &st);
+    if (U_FAILURE(st)) {
+        *tpl = NULL;
+        return esi_err_set(e, st == U_MEMORY_ALLOCATION_ERROR ? ES_ENOMEM : ES_ERROR,
+                           "ICU %s break iterator (zh) unavailable (%s)", what,
+                           u_errorName(st));
+    }
+    return ES_OK;
+}
+
 /* Everything esi_norm_init builds, in order; called under g_lock. */
 static es_status build_all(esi_err *e)
 {
@@ -391,24 +409,9 @@ static es_status build_all(esi_err *e)
     rc = build_map(e);
     if (rc < 0)
         return rc;
-    if (!g_word_tpl) {
-        g_word_tpl = ubrk_open(UBRK_WORD, "zh", NULL, 0, &st);
-        if (U_FAILURE(st)) {
-            g_word_tpl = NULL;
-            return esi_err_set(e, st == U_MEMORY_ALLOCATION_ERROR ? ES_ENOMEM : ES_ERROR,
-                               "ICU word break iterator (zh) unavailable (%s)",
-                               u_errorName(st));
-        }
-    }
-    if (!g_sent_tpl) {
-        g_sent_tpl = ubrk_open(UBRK_SENTENCE, "zh", NULL, 0, &st);
-        if (U_FAILURE(st)) {
-            g_sent_tpl = NULL;
-            return esi_err_set(e, st == U_MEMORY_ALLOCATION_ERROR ? ES_ENOMEM : ES_ERROR,
-                               "ICU sentence break iterator (zh) unavailable (%s)",
-                               u_errorName(st));
-        }
-    }
+    if ((rc = open_break_template(&g_word_tpl, UBRK_WORD, "word", e)) < 0 ||
+        (rc = open_break_template(&g_sent_tpl, UBRK_SENTENCE, "sentence", e)) < 0)
+        return rc;
     g_stats.build_ms = now_ms() - t0;
     return ES_OK;
 }

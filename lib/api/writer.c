@@ -529,24 +529,26 @@ es_status es_writer_delete(es_writer *w, const char *id, size_t id_len)
     return rc != ES_OK ? rc : take_pending(w);
 }
 
-es_status es_writer_commit(es_writer *w)
+/* Commit or optimize: every queued document integrated first, then step
+ * (esi_ixw_commit or esi_ixw_optimize) on the storage writer. */
+static es_status finish(es_writer *w, es_status (*step)(esi_ixw *, esi_err *))
 {
     if (!w)
         return ES_EINVAL;
     esi_err_clear(&w->err);
     drain(w);
     es_status rc = take_pending(w);
-    return rc != ES_OK ? rc : esi_ixw_commit(w->ixw, &w->err);
+    return rc != ES_OK ? rc : step(w->ixw, &w->err);
+}
+
+es_status es_writer_commit(es_writer *w)
+{
+    return finish(w, esi_ixw_commit);
 }
 
 es_status es_writer_optimize(es_writer *w)
 {
-    if (!w)
-        return ES_EINVAL;
-    esi_err_clear(&w->err);
-    drain(w);
-    es_status rc = take_pending(w);
-    return rc != ES_OK ? rc : esi_ixw_optimize(w->ixw, &w->err);
+    return finish(w, esi_ixw_optimize);
 }
 
 const char *es_writer_errmsg(const es_writer *w)

@@ -106,8 +106,17 @@ bool esi_rd_u8(esi_rd *r, uint8_t *out);
 bool esi_rd_u16(esi_rd *r, uint16_t *out);
 bool esi_rd_u32(esi_rd *r, uint32_t *out);
 bool esi_rd_u64(esi_rd *r, uint64_t *out);
-/* Fails on overrun and on varints longer than 10 bytes. */
-bool esi_rd_varint(esi_rd *r, uint64_t *out);
+/* Fails on overrun and on varints longer than 10 bytes. One-byte varints
+ * (most of them) are read inline; longer ones by esi_rd_varint_long. */
+bool esi_rd_varint_long(esi_rd *r, uint64_t *out);
+static inline bool esi_rd_varint(esi_rd *r, uint64_t *out)
+{
+    if (r->p < r->end && *r->p < 0x80) {
+        *out = *r->p++;
+        return true;
+    }
+    return esi_rd_varint_long(r, out);
+}
 /* A varint that must fit in 32 bits. */
 bool esi_rd_varint32(esi_rd *r, uint32_t *out);
 /* Borrow n bytes. */

@@ -183,7 +183,7 @@ bool esi_rd_u64(esi_rd *r, uint64_t *out)
     return true;
 }
 
-bool esi_rd_varint(esi_rd *r, uint64_t *out)
+bool esi_rd_varint_long(esi_rd *r, uint64_t *out)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {

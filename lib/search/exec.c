@@ -4,9 +4,11 @@
  * advance(target): move to the first matching docno >= target.
  *
  *   PHRASE  one postings cursor per key; leapfrog the cursors to a common
- *           doc, then intersect positions (key i at start + its offset) and
- *           count the starts: that count is the phrase's tf. A one-key
- *           phrase needs no positions (tf = the posting's freq).
+ *           doc, then check positions (key i at start + its offset): one
+ *           confirmed start makes a match (enough to count it); the number
+ *           of starts, the phrase's tf, is computed only for a doc that is
+ *           scored. A one-key phrase needs no positions (tf = the
+ *           posting's freq).
  *   AND     leapfrog over its positive kids (cheapest first), then reject
  *           docs where a NOT kid matches.
  *   OR      the smallest doc of its kids.
@@ -18,8 +20,11 @@
  * Deleted docs are skipped at the top. Every live match is counted (the
  * total is exact) and, unless only the count is wanted, scored (score.c) and
  * offered to a bounded heap of the best offset+limit. Bonus phrases (whole
- * bare runs) and title twins are optional matchers, advanced only to docs
- * that already match. Document frequencies are summed over segments first so
+ * bare runs) and title twins are optional matchers, looked at only on docs
+ * that already match (and only there). With pruning, a doc's score bound
+ * is refined before it is scored: the estimated tfs are made exact one at
+ * a time, cheapest first, and the doc is dropped once the bound falls
+ * below the heap's worst. Document frequencies are summed over segments first so
  * that scores do not depend on how documents fall into segments.
  * Everything is per call: the snapshot and the query are only read.
  */
@@ -44,8 +49,10 @@ struct matcher {
     size_t ncur;
     bool empty;                /* a key is missing from the segment */
     bool lazy;                 /* stop at docs holding every key; verify later */
-    bool verified;             /* lazy: tf is the exact phrase count */
+    bool found;                /* the phrase is known to occur on doc */
+    bool verified;             /* tf is the exact phrase count on doc */
     uint32_t *same;            /* per cursor: first cursor of the same key */
+    uint32_t *lead;            /* cursors by document frequency, rarest first */
     uint32_t *cand;            /* phrase_tf scratch: candidate starts */
     size_t ccap;
     uint32_t tf;
@@ -87,8 +94,10 @@ typedef struct run {
     uint64_t total;
     uint64_t scored;
     struct pxset *px;          /* per phrase: expansion of a prefix */
+    struct item *items;        /* refine() scratch, room for every matcher */
+    size_t nitems, itemcap;
     bool prune;                /* skip docs whose score bound cannot enter the heap */
-    bool lazy;                 /* exact_total off and the root allows lazy phrases */
+    bool uncounted;            /* a pruned doc is neither verified nor counted */
 } run;
 
 /* True if hit a ranks before hit b. */
@@ -178,12 +187,23 @@ static void free_matchers(run *r)
         esi_free(m->cur);
         esi_free(m->cdoc);
         esi_free(m->same);
+        esi_free(m->lead);
         esi_free(m->cand);
         esi_free(m->kids);
         esi_free(m->pidf);
         esi_free(m);
     }
     r->nall = 0;
+}
+
+/* Room for n postings cursors, not zeroed: a cursor is about 2 KB and
+ * esi_postings_open initializes every field (a query opens dozens). */
+static esi_postings *new_cursors(size_t n)
+{
+    size_t bytes;
+    if (!esi_mul_ok(n ? n : 1, sizeof(esi_postings), &bytes))
+        return NULL;
+    return esi_malloc(bytes);
 }
 
 /* Build the matcher of phrase ph for the current segment. */
@@ -208,11 +228,23 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (r->ti[at].df < m->cost)
             m->cost = r->ti[at].df;
     }
-    m->cur = esi_calloc(f->nkeys, sizeof *m->cur);
+    m->cur = new_cursors(f->nkeys);
     m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
     m->same = esi_calloc(f->nkeys, sizeof *m->same);
-    if (!m->cur || !m->cdoc || !m->same)
+    m->lead = esi_calloc(f->nkeys, sizeof *m->lead);
+    if (!m->cur || !m->cdoc || !m->same || !m->lead)
         return ES_ENOMEM;
+    /* leapfrog from the rarest key: the common ones then only ever jump
+     * to documents it already holds */
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        uint64_t df = r->ti[r->seg * q->nkeys + f->first_key + i].df;
+        uint32_t j = i;
+        while (j > 0 && r->ti[r->seg * q->nkeys + f->first_key + m->lead[j - 1]].df > df) {
+            m->lead[j] = m->lead[j - 1];
+            j--;
+        }
+        m->lead[j] = i;
+    }
     /* a key that occurs twice (规 in 法规规定) is decoded once */
     for (uint32_t i = 0; i < f->nkeys; i++) {
         const esi_qkey *ki = &q->keys[f->first_key + i];
@@ -268,7 +300,7 @@ static es_status build_prefix(run *r, int32_t ph, matcher **out)
     if (nf == 0) {
         m->empty = true;
     } else {
-        m->cur = esi_calloc(nf, sizeof *m->cur);
+        m->cur = new_cursors(nf);
         m->cdoc = esi_calloc(nf, sizeof *m->cdoc);
         m->pidf = esi_calloc(nf, sizeof *m->pidf);
         if (!m->cur || !m->cdoc || !m->pidf)
@@ -369,28 +401,23 @@ static uint32_t gallop_to(const uint32_t *p, uint32_t n, uint32_t y, uint64_t wa
     return lo;
 }
 
-/* Count the starts where every key of phrase m sits at its offset; the
- * cursors are all on the same doc. The positional keys are taken rarest
- * first (by their freq in this doc, known without decoding): the rarest
- * gives the candidate starts, each next one keeps the candidates it
- * confirms, and once none is left the commoner keys are never decoded. A
- * key occurring twice in the phrase is decoded once. */
-static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
+/* The smallest freq of m's keys on the doc its cursors are all on: a bound
+ * of the phrase's tf there (its tf when m has one key). */
+static uint32_t min_freq(const matcher *m)
 {
-    const esi_qphrase *f = &r->q->phrases[m->ph];
-    const esi_qkey *keys = &r->q->keys[f->first_key];
-    if (m->ncur == 1) {
-        *tf = m->cur[0].freq;
-        return ES_OK;
-    }
-    /* Keys stored without positions (pairs) only narrowed the documents;
-     * the positional keys decide. */
-    uint32_t ord[ESI_QUERY_MAX_TERMS];
-    const uint32_t *pos[ESI_QUERY_MAX_TERMS];
-    uint32_t np[ESI_QUERY_MAX_TERMS];
+    uint32_t t = UINT32_MAX;
+    for (size_t i = 0; i < m->ncur; i++)
+        if (m->cur[i].freq < t)
+            t = m->cur[i].freq;
+    return t;
+}
+
+/* The positional keys of m (pairs have no positions) by their freq on the
+ * current doc, rarest first, into ord; their number. */
+static size_t pos_order(const matcher *m, uint32_t *ord)
+{
     size_t n = 0;
     for (size_t i = 0; i < m->ncur; i++) {
-        pos[i] = NULL;
         if (!m->cur[i].has_pos)
             continue;
         size_t j = n++;
@@ -400,24 +427,157 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
         }
         ord[j] = (uint32_t)i;
     }
+    return n;
+}
+
+/* The error of a damaged positions list of the current segment. */
+static es_status bad_positions(run *r)
+{
+    return esi_err_set(r->e, ES_ECORRUPT, "%s: damaged positions; run 'edusearch "
+                       "check'", esi_segment_name(r->s));
+}
+
+/* One positional key of a phrase during phrase_exists: its decoded prefix
+ * p[0..n) of positions, the index y of the first one not yet passed. */
+typedef struct xkey {
+    esi_postings *c;
+    const uint32_t *p;
+    uint32_t n, y, at;
+} xkey;
+
+/* *yes if phrase m occurs at least once on the doc its cursors are all on.
+ * A leapfrog over start positions, keys rarest first: the rarest key gives
+ * the next candidate start s at or after the current one, each next key
+ * moves to its first occurrence at or after s + its offset (decoding its
+ * positions only that far); when that is later, s moves there and the
+ * rarest key goes again, so a common key is decoded only as far as the
+ * rarer ones agree. A start every key confirms ends the search; a key
+ * running out of positions rules the doc out. */
+static es_status phrase_exists(run *r, matcher *m, bool *yes)
+{
+    const esi_qphrase *f = &r->q->phrases[m->ph];
+    const esi_qkey *keys = &r->q->keys[f->first_key];
+    uint32_t ord[ESI_QUERY_MAX_TERMS];
+    xkey x[ESI_QUERY_MAX_TERMS];
+    size_t n = m->ncur > 1 ? pos_order(m, ord) : 0;
+    *yes = true;
+    if (n == 0)                    /* one key, or pairs only: presence decides */
+        return ES_OK;
+    for (size_t k = 0; k < n; k++) {
+        x[k].c = &m->cur[m->same[ord[k]]];
+        x[k].p = NULL;
+        x[k].n = x[k].y = 0;
+        x[k].at = keys[ord[k]].at;
+    }
+    uint64_t s = 0;
+    size_t k = 0;
+    for (;;) {
+        xkey *e = &x[k];
+        uint64_t want = s + e->at;
+        for (;;) {
+            uint32_t y = e->y, lim = y + 8 < e->n ? y + 8 : e->n;
+            while (y < lim && e->p[y] < want)
+                y++;
+            if (y == lim && y < e->n)
+                y = gallop_to(e->p, e->n, y, want);
+            e->y = y;
+            if (y < e->n)
+                break;
+            if (e->n == e->c->freq) {  /* every position seen, none late enough */
+                *yes = false;
+                return ES_OK;
+            }
+            if (esi_postings_positions_upto(e->c, want > UINT32_MAX ? UINT32_MAX
+                                            : (uint32_t)want, &e->p, &e->n) != ES_OK)
+                return bad_positions(r);
+            for (size_t j = 0; j < n; j++)   /* a key twice in the phrase */
+                if (x[j].c == e->c) {
+                    x[j].p = e->p;
+                    x[j].n = e->n;
+                }
+        }
+        uint64_t s2 = (uint64_t)e->p[e->y] - e->at;
+        if (s2 == s || k == 0) {   /* keys 0..k agree on s */
+            s = s2;
+            if (++k == n)
+                return ES_OK;
+        } else {                   /* a later start: the rarest key first */
+            s = s2;
+            k = 0;
+        }
+    }
+}
+
+/* *found if one of the candidate starts m->cand[0..cnt) (ascending) has
+ * every positional key ord[0..n) of m at its offset: candidates one at a
+ * time, each key decoded only as far as the candidate. */
+static es_status any_start(run *r, matcher *m, const uint32_t *ord, size_t n,
+                           uint32_t cnt, bool *found)
+{
+    const esi_qkey *keys = &r->q->keys[r->q->phrases[m->ph].first_key];
+    uint32_t y[ESI_QUERY_MAX_TERMS];
+    for (size_t k = 0; k < n; k++)
+        y[k] = 0;
+    *found = false;
+    for (uint32_t x = 0; x < cnt; x++) {
+        size_t k = 0;
+        for (; k < n; k++) {
+            uint32_t i = ord[k], pn;
+            uint64_t want = (uint64_t)m->cand[x] + keys[i].at;
+            const uint32_t *p;
+            if (esi_postings_positions_upto(&m->cur[m->same[i]], want > UINT32_MAX ?
+                                            UINT32_MAX : (uint32_t)want, &p, &pn) != ES_OK)
+                return bad_positions(r);
+            y[k] = gallop_to(p, pn, y[k], want);
+            if (y[k] == pn)
+                return ES_OK;      /* no later candidate can have this key */
+            if (p[y[k]] != want)
+                break;
+        }
+        if (k == n) {
+            *found = true;
+            return ES_OK;
+        }
+    }
+    return ES_OK;
+}
+
+/* Count the starts where every key of phrase m sits at its offset; the
+ * cursors are all on the same doc. The positional keys are taken rarest
+ * first (by their freq in this doc, known without decoding): the rarest
+ * gives the candidate starts, each next one keeps the candidates it
+ * confirms (decoded only up to the last candidate), and once none is left
+ * the commoner keys are never decoded. The candidates left are a bound of
+ * the count at every step: once fewer than need remain, the count stops
+ * there and *exact is false (*tf < need, not the count); *found says
+ * whether the phrase occurs at all either way. */
+static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
+                           bool *exact, bool *found)
+{
+    const esi_qphrase *f = &r->q->phrases[m->ph];
+    const esi_qkey *keys = &r->q->keys[f->first_key];
+    *exact = true;
+    *found = true;
+    if (m->ncur == 1) {
+        *tf = m->cur[0].freq;
+        return ES_OK;
+    }
+    /* Keys stored without positions (pairs) only narrowed the documents;
+     * the positional keys decide. */
+    uint32_t ord[ESI_QUERY_MAX_TERMS];
+    size_t n = pos_order(m, ord);
     if (n == 0) {                 /* no positions at all: use the rarest count */
-        uint32_t min = UINT32_MAX;
-        for (size_t i = 0; i < m->ncur; i++)
-            min = m->cur[i].freq < min ? m->cur[i].freq : min;
-        *tf = min;
+        *tf = min_freq(m);
         return ES_OK;
     }
     uint32_t cnt = 0;
     for (size_t k = 0; k < n; k++) {
-        uint32_t i = ord[k], src = m->same[i];
-        if (!pos[src]) {
-            es_status rc = esi_postings_positions(&m->cur[src], &pos[src], &np[src]);
-            if (rc != ES_OK)
-                return esi_err_set(r->e, rc, "%s: damaged positions; run 'edusearch "
-                                   "check'", esi_segment_name(r->s));
-        }
-        const uint32_t *p = pos[src];
-        uint32_t pn = np[src], at = keys[i].at;
+        uint32_t i = ord[k], at = keys[i].at, pn;
+        const uint32_t *p;
+        uint64_t want = k == 0 ? UINT32_MAX : (uint64_t)m->cand[cnt - 1] + at;
+        if (esi_postings_positions_upto(&m->cur[m->same[i]], want > UINT32_MAX ?
+                                        UINT32_MAX : (uint32_t)want, &p, &pn) != ES_OK)
+            return bad_positions(r);
         if (k == 0) {
             if (pn > m->ccap) {
                 size_t cap = pn, bytes;
@@ -430,25 +590,31 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t *tf)
             for (uint32_t j = 0; j < pn; j++)
                 if (p[j] >= at)
                     m->cand[cnt++] = p[j] - at;
-            continue;
+        } else {
+            uint32_t out = 0, y = 0;
+            bool gallop = (uint64_t)cnt * 16 < pn;   /* few candidates, long list */
+            for (uint32_t x = 0; x < cnt && y < pn; x++) {
+                uint64_t w = (uint64_t)m->cand[x] + at;
+                if (gallop)
+                    y = gallop_to(p, pn, y, w);
+                else
+                    while (y < pn && p[y] < w)
+                        y++;
+                if (y < pn && p[y] == w)
+                    m->cand[out++] = m->cand[x];
+            }
+            cnt = out;
         }
-        uint32_t out = 0, y = 0;
-        bool gallop = (uint64_t)cnt * 16 < pn;   /* few candidates, long list */
-        for (uint32_t x = 0; x < cnt && y < pn; x++) {
-            uint64_t want = (uint64_t)m->cand[x] + at;
-            if (gallop)
-                y = gallop_to(p, pn, y, want);
-            else
-                while (y < pn && p[y] < want)
-                    y++;
-            if (y < pn && p[y] == want)
-                m->cand[out++] = m->cand[x];
-        }
-        cnt = out;
         if (cnt == 0)
             break;
+        if (cnt < need && k + 1 < n) {
+            *exact = false;
+            *tf = cnt;
+            return any_start(r, m, ord + k + 1, n - k - 1, cnt, found);
+        }
     }
     *tf = cnt;
+    *found = cnt > 0;
     return ES_OK;
 }
 
@@ -471,7 +637,63 @@ static es_status cursor_to(run *r, matcher *m, size_t i, uint32_t t)
     return ES_OK;
 }
 
-/* PHRASE advance: leapfrog, then verify positions. */
+/* The exact tf of phrase m on its doc (known to hold every key), computed
+ * once. */
+static es_status exact_tf(run *r, matcher *m)
+{
+    if (m->verified)
+        return ES_OK;
+    bool exact, found;
+    es_status rc = phrase_tf(r, m, 0, &m->tf, &exact, &found);
+    if (rc != ES_OK)
+        return rc;
+    m->verified = true;
+    m->found = m->tf > 0;
+    return ES_OK;
+}
+
+/* Move m's cursors (forward only) to doc d: *minf is the smallest freq of
+ * its keys there, or 0 when one of them is not on d. */
+static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
+{
+    uint32_t t = UINT32_MAX;
+    *minf = 0;
+    for (size_t i = 0; i < m->ncur; i++) {
+        es_status rc = cursor_to(r, m, i, d);
+        if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
+            return ES_OK;
+        if (rc != ES_OK)
+            return rc;
+        if (m->cur[i].freq < t)
+            t = m->cur[i].freq;
+    }
+    *minf = t;
+    return ES_OK;
+}
+
+/* Optional phrase m (title twin, bonus) on doc d: m->tf its exact tf there
+ * (0 if it does not occur). Only d is looked at: the cursors move to d and
+ * no further, and the result is kept for d. */
+static es_status phrase_at(run *r, matcher *m, uint32_t d)
+{
+    if (m->started && m->doc == d && m->verified)
+        return ES_OK;
+    m->started = true;
+    m->doc = d;
+    m->verified = true;
+    m->found = false;
+    m->tf = 0;
+    uint32_t t = 0;
+    es_status rc = m->empty ? ES_OK : keys_on(r, m, d, &t);
+    if (rc != ES_OK || t == 0)
+        return rc;
+    m->verified = false;
+    return exact_tf(r, m);
+}
+
+/* PHRASE advance: leapfrog to a doc holding every key, then (unless m is
+ * lazy) check that the phrase occurs there; its exact tf waits until the
+ * doc is scored. */
 static es_status advance_phrase(run *r, matcher *m, uint32_t t)
 {
     if (m->empty) {
@@ -480,7 +702,8 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
     }
     for (;;) {
         bool again = false;
-        for (size_t i = 0; i < m->ncur && !again; i++) {
+        for (size_t k = 0; k < m->ncur && !again; k++) {
+            size_t i = m->lead[k];
             es_status rc = cursor_to(r, m, i, t);
             if (rc == ES_DONE) {
                 m->doc = DOC_END;
@@ -495,25 +718,16 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         }
         if (again)
             continue;
-        if (m->lazy && m->ncur > 1) {
-            m->doc = t;
-            m->verified = false;
-            m->tf = UINT32_MAX;
-            for (size_t i = 0; i < m->ncur; i++)
-                if (m->cur[i].freq < m->tf)
-                    m->tf = m->cur[i].freq;
+        m->doc = t;
+        m->tf = min_freq(m);
+        m->verified = m->found = m->ncur == 1;
+        if (m->found || m->lazy)
             return ES_OK;
-        }
-        uint32_t tf;
-        es_status rc = phrase_tf(r, m, &tf);
+        es_status rc = phrase_exists(r, m, &m->found);
         if (rc != ES_OK)
             return rc;
-        if (tf > 0) {
-            m->doc = t;
-            m->tf = tf;
-            m->verified = true;
+        if (m->found)
             return ES_OK;
-        }
         if (t == DOC_END - 1) {
             m->doc = DOC_END;
             return ES_DONE;
@@ -522,11 +736,63 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
     }
 }
 
-/* AND advance: leapfrog positive kids, then the exclusions. */
+/* Cost of resolving phrase m on doc d: the freq of its rarest positional
+ * key there (0 when a key is not on d: then nothing is decoded). */
+static uint64_t resolve_cost(const matcher *m, uint32_t d)
+{
+    uint64_t c = UINT64_MAX;
+    for (size_t i = 0; i < m->ncur; i++) {
+        if (m->cdoc[i] != d)
+            return 0;
+        if (m->cur[i].has_pos && m->cur[i].freq < c)
+            c = m->cur[i].freq;
+    }
+    return c == UINT64_MAX ? 0 : c;
+}
+
+/* Verify the lazy phrases of m (itself, or the positive kids of an AND)
+ * on their doc, cheapest first (by resolve_cost); *ok false as soon as one
+ * of them does not really occur there. With exact (the doc is to be
+ * scored) their exact tf, else only that they occur. */
+static es_status verify(run *r, matcher *m, bool exact, bool *ok)
+{
+    matcher *one[1] = { m };
+    matcher **k = m->op == ESI_QOP_PHRASE ? one : m->kids;
+    size_t n = m->op == ESI_QOP_PHRASE ? 1 : m->npos;
+    *ok = true;
+    for (;;) {
+        matcher *best = NULL;
+        uint64_t bc = UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            matcher *x = k[i];
+            if (x->op != ESI_QOP_PHRASE || !x->lazy || x->found || x->empty)
+                continue;
+            uint64_t c = resolve_cost(x, x->doc);
+            if (!best || c < bc) {
+                best = x;
+                bc = c;
+            }
+        }
+        if (!best)
+            return ES_OK;
+        es_status rc = exact ? exact_tf(r, best) : phrase_exists(r, best, &best->found);
+        if (rc != ES_OK)
+            return rc;
+        if (!best->found) {
+            *ok = false;
+            return ES_OK;
+        }
+    }
+}
+
+/* AND advance: leapfrog positive kids to a doc t they all hold, then the
+ * exclusions (a lazy NOT phrase is checked on t only), then the lazy
+ * phrase kids are verified on t, cheapest first (not for a lazy AND, the
+ * root: run_segment does that). A doc that fails moves t past it. */
 static es_status advance_and(run *r, matcher *m, uint32_t t)
 {
     for (;;) {
-        bool again = false;
+        bool again = false, reject = false;
         for (size_t i = 0; i < m->npos && !again; i++) {
             es_status rc = advance(r, m->kids[i], t);
             if (rc == ES_DONE) {
@@ -540,20 +806,31 @@ static es_status advance_and(run *r, matcher *m, uint32_t t)
                 again = true;
             }
         }
-        for (size_t i = m->npos; i < m->nkids && !again; i++) {
-            es_status rc = advance(r, m->kids[i], t);
+        for (size_t i = m->npos; i < m->nkids && !again && !reject; i++) {
+            matcher *x = m->kids[i];
+            es_status rc = advance(r, x, t);
             if (rc < 0)
                 return rc;
-            if (rc == ES_OK && m->kids[i]->doc == t) {
-                if (t == DOC_END - 1) {
-                    m->doc = DOC_END;
-                    return ES_DONE;
-                }
-                t++;
-                again = true;
-            }
+            bool on = rc == ES_OK && x->doc == t;
+            if (on && x->op == ESI_QOP_PHRASE && x->lazy && !x->found &&
+                (rc = phrase_exists(r, x, &x->found)) != ES_OK)
+                return rc;
+            reject = on && (x->op != ESI_QOP_PHRASE || !x->lazy || x->found);
         }
-        if (!again) {
+        if (!again && !reject && !m->lazy) {
+            bool ok;
+            es_status rc = verify(r, m, false, &ok);
+            if (rc != ES_OK)
+                return rc;
+            reject = !ok;
+        }
+        if (reject) {
+            if (t == DOC_END - 1) {
+                m->doc = DOC_END;
+                return ES_DONE;
+            }
+            t++;
+        } else if (!again) {
             m->doc = t;
             return ES_OK;
         }
@@ -633,12 +910,14 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
     switch (m->op) {
     case ESI_QOP_PHRASE: {
         bool body = r->q->phrases[m->ph].body;
+        if ((rc = exact_tf(r, m)) != ES_OK)
+            return rc;
         s = esi_score_bm25(m->idf, m->tf, body ? dl : 0, r->snap->avg_doclen,
                            p->k1, p->b);
         if (m->twin) {
-            if ((rc = optional_on(r, m->twin, d, &on)) != ES_OK)
+            if ((rc = phrase_at(r, m->twin, d)) != ES_OK)
                 return rc;
-            if (on)
+            if (m->twin->tf > 0)
                 s += ESI_SCORE_TITLE_WEIGHT *
                      esi_score_bm25(m->idf, m->twin->tf, 0, 0, p->k1, p->b);
         }
@@ -671,9 +950,9 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
             s += ks;
         }
         if (m->op == ESI_QOP_AND && m->twin) {
-            if ((rc = optional_on(r, m->twin, d, &on)) != ES_OK)
+            if ((rc = phrase_at(r, m->twin, d)) != ES_OK)
                 return rc;
-            if (on) {
+            if (m->twin->tf > 0) {
                 /* The run's words can score at most idf(k1+1) each wherever
                  * they are; a doc holding the exact run gets that ceiling
                  * plus the run's own BM25, so it outranks scattered ones. */
@@ -712,18 +991,7 @@ static es_status twin_tf(run *r, matcher *m, uint32_t d, uint32_t *tf)
         *tf = m->tf;
         return ES_OK;
     }
-    uint32_t t = UINT32_MAX;
-    for (size_t i = 0; i < m->ncur; i++) {
-        es_status rc = cursor_to(r, m, i, d);
-        if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
-            return ES_OK;
-        if (rc != ES_OK)
-            return rc;
-        if (m->cur[i].freq < t)
-            t = m->cur[i].freq;
-    }
-    *tf = t;
-    return ES_OK;
+    return keys_on(r, m, d, tf);
 }
 
 /* An upper bound of score(m, d) from what the cursors already know: the
@@ -777,42 +1045,167 @@ static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
     return ES_OK;
 }
 
-/* Verify the lazy phrases of root (itself or its positive kids) on their
- * doc; *ok false if one of them does not really occur there. */
-static es_status verify(run *r, matcher *root, bool *ok)
+/* A phrase whose tf the bound of a doc only estimates: a word of the
+ * query's positive tree on the doc (KID), the title twin of word up
+ * (TWIN) or the bonus phrase of AND up (BONUS). */
+enum { ITEM_KID, ITEM_TWIN, ITEM_BONUS };
+typedef struct item {
+    matcher *m, *up;
+    int kind;
+} item;
+
+/* Append to r->items the phrases of m's positive tree on doc d whose exact
+ * tf the score needs and the bound does not know yet. */
+static void collect(run *r, matcher *m, uint32_t d)
 {
-    matcher *one[1] = { root };
-    matcher **k = root->op == ESI_QOP_PHRASE ? one : root->kids;
-    size_t n = root->op == ESI_QOP_PHRASE ? 1 : root->npos;
-    *ok = true;
-    for (size_t i = 0; i < n && *ok; i++) {
-        matcher *m = k[i];
-        if (m->op != ESI_QOP_PHRASE || !m->lazy || m->verified || m->empty)
-            continue;
-        uint32_t tf;
-        es_status rc = phrase_tf(r, m, &tf);
-        if (rc != ES_OK)
-            return rc;
-        m->tf = tf;
-        m->verified = true;
-        *ok = tf > 0;
+    matcher *tw = m->twin;
+    switch (m->op) {
+    case ESI_QOP_PHRASE:
+        if (!m->verified)
+            r->items[r->nitems++] = (item){ m, NULL, ITEM_KID };
+        break;
+    case ESI_QOP_AND: case ESI_QOP_OR:
+        for (size_t i = 0; i < m->npos; i++)
+            if (m->kids[i]->doc == d)
+                collect(r, m->kids[i], d);
+        break;
+    default:
+        return;
+    }
+    if (tw && tw->op == ESI_QOP_PHRASE && !tw->empty &&
+        !(tw->started && tw->doc == d && tw->verified))
+        r->items[r->nitems++] = (item){ tw, m,
+                                        m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN };
+}
+
+/* What item it adds to the bound of doc d (length dl) with tf occurrences. */
+static double item_term(run *r, const item *it, uint32_t tf, uint32_t dl)
+{
+    const esi_search_params *p = r->p;
+    if (it->kind == ITEM_KID)
+        return bm25_bound(r, it->m->idf, tf, dl, r->q->phrases[it->m->ph].body);
+    if (it->kind == ITEM_TWIN)
+        return ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(it->up->idf, tf, 0, 0, p->k1, p->b);
+    if (tf == 0)
+        return 0;
+    double ceiling = 0;
+    for (size_t i = 0; i < it->up->npos; i++)
+        ceiling += it->up->kids[i]->idf * (p->k1 + 1.0);
+    return ceiling + ESI_SCORE_PHRASE_WEIGHT * bm25_bound(r, it->m->idf, tf, dl, true);
+}
+
+/* The bound of a doc counts with tf 'have' (the item's estimate) for it;
+ * the smallest tf in [0, have + 1] that keeps the bound ub at thr or above
+ * (have + 1: none does). */
+static uint32_t item_need(run *r, const item *it, uint32_t have, uint32_t dl,
+                          double ub, double thr, double margin)
+{
+    double rest = ub - item_term(r, it, have, dl);
+    if (rest + margin >= thr)
+        return 0;
+    if (rest + item_term(r, it, 1, dl) + margin >= thr)
+        return 1;
+    if (have < 2)
+        return have + 1;
+    uint32_t lo = 2, hi = have + 1;        /* term grows with tf */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (rest + item_term(r, it, mid, dl) + margin >= thr)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Before scoring d (its bound ub cleared thr), resolve the exact tf of the
+ * phrases the bound only estimated, cheapest first, updating the bound
+ * after each (its term with the estimate out, with the exact tf in): *skip once it falls below thr (a count that falls below what
+ * the bound needs stops early, see phrase_tf). A lazy word found absent
+ * sets *ok false. Otherwise every tf the score needs is then known. */
+static es_status refine(run *r, matcher *root, uint32_t d, uint32_t dl,
+                        double ub, double thr, bool *skip, bool *ok)
+{
+    double margin = 1e-9 * (1.0 + fabs(thr));
+    r->nitems = 0;
+    collect(r, root, d);
+    while (r->nitems > 0) {
+        size_t best = 0;
+        uint64_t bc = UINT64_MAX;
+        for (size_t i = 0; i < r->nitems; i++) {
+            uint64_t c = resolve_cost(r->items[i].m, d);
+            if (c < bc) {
+                bc = c;
+                best = i;
+            }
+        }
+        item it = r->items[best];
+        matcher *m = it.m;
+        r->items[best] = r->items[--r->nitems];
+        es_status rc;
+        uint32_t have = 0;
+        if (it.kind == ITEM_KID) {
+            have = m->tf;
+        } else {
+            if ((rc = twin_tf(r, m, d, &have)) != ES_OK)
+                return rc;
+            m->started = true;
+            m->doc = d;
+            m->verified = have == 0;
+            m->found = false;
+            m->tf = have;
+        }
+        if (have > 0) {                /* else a key of the twin is not on d */
+            uint32_t need = item_need(r, &it, have, dl, ub, thr, margin), tf;
+            bool exact, found;
+            if ((rc = phrase_tf(r, m, need, &tf, &exact, &found)) != ES_OK)
+                return rc;
+            if (it.kind == ITEM_KID && !found) {
+                *ok = false;           /* a lazy word that is not on d */
+                return ES_OK;
+            }
+            if (!exact) {              /* fewer than need: d cannot enter */
+                m->found = m->found || found;
+                *skip = true;
+                return ES_OK;
+            }
+            m->tf = tf;
+            m->verified = true;
+            m->found = found;
+        }
+        ub += item_term(r, &it, m->tf, dl) - item_term(r, &it, have, dl);
+        if (ub + margin < thr) {
+            *skip = true;
+            return ES_OK;
+        }
     }
     return ES_OK;
 }
 
-/* Mark the phrases that may stop at unverified docs: only when the total
- * need not be exact, and only a root PHRASE or the positive PHRASE kids of
- * a root AND (there a doc is verified before it counts). */
-static void mark_lazy(run *r, matcher *root)
+/* Mark the phrases that may stop at unverified docs: a root PHRASE and
+ * the PHRASE kids (positive or NOT) of every AND; an AND
+ * verifies its kids on a doc once every kid holds it, except the root AND,
+ * marked lazy itself: run_segment verifies its kids (after the bound, so a
+ * pruned doc need not be verified when the total may be a lower bound). */
+static void mark_lazy(matcher *m, bool root)
 {
-    if (!r->lazy)
+    if (m->op == ESI_QOP_PHRASE) {
+        m->lazy = root && m->ncur > 1;
         return;
-    if (root->op == ESI_QOP_PHRASE)
-        root->lazy = true;
-    else if (root->op == ESI_QOP_AND)
-        for (size_t i = 0; i < root->npos; i++)
-            if (root->kids[i]->op == ESI_QOP_PHRASE)
-                root->kids[i]->lazy = true;
+    }
+    if (m->op == ESI_QOP_OR)
+        for (size_t i = 0; i < m->nkids; i++)
+            mark_lazy(m->kids[i], false);
+    if (m->op != ESI_QOP_AND)
+        return;
+    m->lazy = root;
+    for (size_t i = 0; i < m->nkids; i++) {
+        matcher *k = m->kids[i];
+        if (k->op == ESI_QOP_PHRASE)
+            k->lazy = k->ncur > 1;
+        else
+            mark_lazy(k, false);
+    }
 }
 
 /* Collects the terms of one segment for a prefix expansion. */
@@ -1008,8 +1401,17 @@ static es_status run_segment(run *r)
     matcher *root;
     es_status rc = build(r, r->q->root, &root);
     uint32_t t = 0;
+    if (rc == ES_OK && r->nall > r->itemcap) {
+        struct item *it = esi_realloc(r->items, r->nall * sizeof *it);
+        if (!it)
+            rc = ES_ENOMEM;
+        else {
+            r->items = it;
+            r->itemcap = r->nall;
+        }
+    }
     if (rc == ES_OK)
-        mark_lazy(r, root);
+        mark_lazy(root, true);
     while (rc == ES_OK) {
         rc = advance(r, root, t);
         if (rc != ES_OK)
@@ -1018,18 +1420,23 @@ static es_status run_segment(run *r)
         if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
             bool ok = true, skip = false;
             uint32_t dl = 0;
+            double ub = 0;
             if (r->k) {
                 dl = esi_segment_doclen(r->s, d);
                 if (r->prune && r->nheap == r->k) {
-                    double thr = r->heap[0].score, ub;
+                    double thr = r->heap[0].score;
                     if ((rc = upper(r, root, d, dl, &ub)) != ES_OK)
                         break;
                     skip = ub + 1e-9 * (1.0 + fabs(thr)) < thr;
                 }
             }
-            if (!(skip && r->lazy) && (rc = verify(r, root, &ok)) != ES_OK)
+            if (!skip && r->prune && r->nheap == r->k &&
+                (rc = refine(r, root, d, dl, ub, r->heap[0].score, &skip, &ok)) != ES_OK)
                 break;
-            if (ok && !(skip && r->lazy))
+            if (ok && !(skip && r->uncounted) &&
+                (rc = verify(r, root, r->k && !skip, &ok)) != ES_OK)
+                break;
+            if (ok && !(skip && r->uncounted))
                 r->total++;
             if (ok && r->k && !skip) {
                 esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
@@ -1086,7 +1493,7 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
         goto done;
     }
     r.prune = !p->no_prune && p->sort == ES_SORT_SCORE && r.k > 0;
-    r.lazy = r.prune && !p->exact_total;
+    r.uncounted = r.prune && !p->exact_total;
     if ((rc = prepare(&r)) != ES_OK)
         goto done;
     for (r.seg = 0; r.seg < snap->nsegs && rc == ES_OK; r.seg++) {
@@ -1127,5 +1534,6 @@ done:
         esi_free(r.px[i].found);
     }
     esi_free(r.px);
+    esi_free(r.items);
     return rc;
 }

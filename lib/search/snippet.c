@@ -855,6 +855,19 @@ static int score_of(const match *m, size_t a, size_t b)
     return distinct * 100 + (hits > 99 ? 99 : hits);
 }
 
+/* The matches starting in sentence i of s->sent, for a caller visiting the
+ * sentences in order: advances *mi past the matches before the sentence and
+ * returns the end of those that start before it ends (m[*mi, end)). */
+static size_t sentence_matches(const sn *s, const match *m, size_t nm, size_t i, size_t *mi)
+{
+    while (*mi < nm && m[*mi].start < s->sent[i][0])
+        (*mi)++;
+    size_t k = *mi;
+    while (k < nm && m[k].start < s->sent[i][1])
+        k++;
+    return k;
+}
+
 /* Number of sentences of s->sent (normalized) holding a match start, and
  * in *kth the want-th best of them (score, start), as the chooser ranks. */
 static size_t sentences_held(const sn *s, const match *m, size_t nm, size_t want,
@@ -864,11 +877,7 @@ static size_t sentences_held(const sn *s, const match *m, size_t nm, size_t want
     int best[3] = { -1, -1, -1 };
     size_t bstart[3] = { 0, 0, 0 };
     for (size_t i = 0; i < s->nsent; i++) {
-        while (mi < nm && m[mi].start < s->sent[i][0])
-            mi++;
-        size_t k = mi;
-        while (k < nm && m[k].start < s->sent[i][1])
-            k++;
+        size_t k = sentence_matches(s, m, nm, i, &mi);
         if (k == mi)
             continue;
         held++;
@@ -1123,19 +1132,8 @@ es_status esi_snippet_make(esi_analyzer *a, const es_query *q, const char *text,
     {
         size_t mi = 0;
         for (size_t i = 0; i < s.nsent; i++) {
-            int hits = 0, distinct = 0;
-            int32_t seen[8];
-            while (mi < nm && m[mi].start < s.sent[i][0])
-                mi++;
-            for (size_t k = mi; k < nm && m[k].start < s.sent[i][1]; k++) {
-                bool dup = false;
-                for (int d = 0; d < distinct && !dup; d++)
-                    dup = seen[d] == m[k].ph;
-                if (!dup && distinct < 8)
-                    seen[distinct++] = m[k].ph;
-                hits++;
-            }
-            sscore[i] = distinct * 100 + (hits > 99 ? 99 : hits);
+            size_t k = sentence_matches(&s, m, nm, i, &mi);
+            sscore[i] = score_of(m, mi, k);
         }
     }
     /* 4. choose the best sentences, keep text order */

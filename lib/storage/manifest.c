@@ -75,22 +75,31 @@ es_status esi_manifest_newest(const char *dir, uint64_t *gen, esi_err *e)
     return rc;
 }
 
+/* Read the small file name of dir into b and open its container (magic
+ * checked, crc32 always verified) into r; b is the caller's to free, also on
+ * error. */
+static es_status read_small(const char *dir, const char *name, const char magic[8],
+                            esi_buf *b, esi_rd *r, esi_err *e)
+{
+    char *path = esi_path_join(dir, name);
+    if (!path)
+        return esi_err_set(e, ES_ENOMEM, "out of memory");
+    es_status rc = esi_io_read_file(path, b, e);
+    esi_free(path);
+    if (rc != ES_OK)
+        return rc;
+    return esi_file_open(b->data, b->len, magic, name, true, r, NULL, e);
+}
+
 es_status esi_manifest_read(const char *dir, uint64_t gen, esi_manifest *out,
                             esi_err *e)
 {
     memset(out, 0, sizeof *out);
     char name[64];
     snprintf(name, sizeof name, "MANIFEST-%" PRIu64, gen);
-    char *path = esi_path_join(dir, name);
-    if (!path)
-        return esi_err_set(e, ES_ENOMEM, "out of memory");
     esi_buf b = { 0 };
-    es_status rc = esi_io_read_file(path, &b, e);
-    esi_free(path);
-    if (rc != ES_OK)
-        goto done;
     esi_rd r;
-    rc = esi_file_open(b.data, b.len, ESI_MAGIC_MANIFEST, name, true, &r, NULL, e);
+    es_status rc = read_small(dir, name, ESI_MAGIC_MANIFEST, &b, &r, e);
     if (rc != ES_OK)
         goto done;
     uint32_t n;
@@ -185,16 +194,10 @@ es_status esi_del_read(const char *dir, uint64_t id, uint64_t gen,
     *bits = NULL;
     char name[64];
     esi_del_filename(name, sizeof name, id, gen);
-    char *path = esi_path_join(dir, name);
-    if (!path)
-        return esi_err_set(e, ES_ENOMEM, "out of memory");
     esi_buf b = { 0 };
-    es_status rc = esi_io_read_file(path, &b, e);
-    esi_free(path);
-    if (rc != ES_OK)   /* ES_ENOTFOUND: the snapshot retries or reports it */
-        goto done;
     esi_rd r;
-    rc = esi_file_open(b.data, b.len, ESI_MAGIC_DEL, name, true, &r, NULL, e);
+    /* ES_ENOTFOUND: the snapshot retries or reports it */
+    es_status rc = read_small(dir, name, ESI_MAGIC_DEL, &b, &r, e);
     if (rc != ES_OK)
         goto done;
     uint32_t nd, nx;

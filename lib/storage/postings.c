@@ -15,9 +15,15 @@
  *
  * The cursor never allocates per posting: one block of docs and freqs is
  * decoded into arrays inside the cursor, positions one run of 128 at a time
- * into the cursor, and a doc's positions into one growing array. Runs of
- * positions a caller does not ask for are skipped by their header bytes.
- * Every read is bounded by the term's byte range and every docno is checked
+ * into the cursor, and a doc's positions into one growing array (or left
+ * in the decoded run when they all sit in it; whole runs of one doc decode
+ * straight into the array). Runs of positions a caller does not ask for
+ * are skipped by their header bytes. For speed the decoders load 8 bytes
+ * at a time (bit fields by one unpacker per width, varints by their stop
+ * bits): a cursor lets them load up to the end of the mapped payload, and
+ * near it they fall back to a padded copy or byte by byte.
+ * Every value is taken from the term's byte range (a load reaching past it
+ * stays inside the payload and is masked away) and every docno is checked
  * against the segment's doc count, so damaged data gives ES_ECORRUPT (sticky
  * in the cursor) and never an out-of-bounds read, here or in callers that
  * index per-doc arrays by docno.
@@ -169,53 +175,6 @@ void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n)
     }
 }
 
-/* Decode a varint of at most 32 bits at *pp (< end); false on overrun. */
-static inline bool get_v32(const uint8_t **pp, const uint8_t *end, uint32_t *out)
-{
-    const uint8_t *p = *pp;
-    if (p < end && *p < 0x80) {
-        *out = *p;
-        *pp = p + 1;
-        return true;
-    }
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 35; shift += 7) {
-        if (p >= end)
-            return false;
-        uint8_t b = *p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            if (v > UINT32_MAX)
-                return false;
-            *out = (uint32_t)v;
-            *pp = p;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Decode a varint of at most 33 bits (a 32-bit value and a flag bit). */
-static inline bool get_v33(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 35; shift += 7) {
-        if (p >= end)
-            return false;
-        uint8_t b = *p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            if (v >> 33)
-                return false;
-            *out = v;
-            *pp = p;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Little-endian 64-bit load of 8 readable bytes. */
 static inline uint64_t load64(const uint8_t *q)
 {
@@ -231,32 +190,214 @@ static inline uint64_t load64(const uint8_t *q)
 #endif
 }
 
-/* Unpack n fields of w bits (1..32) from the bytes at p (exactly
- * ceil(n*w/8) of them are read). */
-static void get_bits(const uint8_t *p, uint32_t n, unsigned w, uint32_t *out)
+/* Index of the lowest set bit of x != 0. */
+static inline unsigned ctz64(uint64_t x)
 {
-    size_t bytes = ((size_t)n * w + 7) / 8;
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+/* The one varint decoder of this file: a varint of at most `bits` bits
+ * (32, or 33 for a 32-bit value and a flag bit; at most 5 bytes) at *pp,
+ * which must end by end (*pp <= end); bytes up to lim (>= end) may be
+ * loaded, never used. With 8 bytes loadable it takes one word and finds
+ * the end by the stop bits, without a branch on the length; otherwise it
+ * goes byte by byte. False on overrun or a value too large. */
+static inline bool get_vb(const uint8_t **pp, const uint8_t *end,
+                          const uint8_t *lim, unsigned bits, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    if (lim - p >= 8) {
+        uint64_t x = load64(p);
+        uint64_t stop = ~x & UINT64_C(0x8080808080808080);
+        if (!stop)
+            return false;
+        unsigned len = (ctz64(stop) >> 3) + 1;
+        x &= stop ^ (stop - 1);        /* its bytes, the last one included */
+        uint64_t v = (x & 0x7f) | (x >> 1 & 0x3f80) | (x >> 2 & 0x1fc000) |
+                     (x >> 3 & 0xfe00000) | (x >> 4 & UINT64_C(0x7f0000000));
+        if (len > 5 || len > (size_t)(end - p) || v >> bits)
+            return false;
+        *out = v;
+        *pp = p + len;
+        return true;
+    }
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 35; shift += 7) {
+        if (p >= end)
+            return false;
+        uint8_t b = *p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            if (v >> bits)
+                return false;
+            *out = v;
+            *pp = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A varint of at most 32 bits (get_vb). */
+static inline bool get_v32(const uint8_t **pp, const uint8_t *end,
+                           const uint8_t *lim, uint32_t *out)
+{
+    uint64_t v;
+    if (!get_vb(pp, end, lim, 32, &v))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* A varint of at most 33 bits (a 32-bit value and a flag bit). */
+static inline bool get_v33(const uint8_t **pp, const uint8_t *end,
+                           const uint8_t *lim, uint64_t *out)
+{
+    return get_vb(pp, end, lim, 33, out);
+}
+
+/* Unpackers of n fields of a fixed width W (1..32), one per width so every
+ * shift and offset is a constant: 8 fields (W bytes) per step, then the
+ * rest. Field i is read by an 8-byte load at byte i*W/8, so up to 7 bytes
+ * after the ceil(n*W/8) packed ones are read (and masked away): callers
+ * provide them (get_bits). */
+#define UNP1(K) out[i + (K)] = (uint32_t)((load64(p + (K) * W / 8) >> ((K) * W % 8)) & mask)
+#define UNPACK(W_)                                                            \
+    static void unpack_##W_(const uint8_t *p, uint32_t n, uint32_t *out)      \
+    {                                                                         \
+        enum { W = W_ };                                                      \
+        const uint64_t mask = ((uint64_t)1 << W) - 1;                         \
+        uint32_t i = 0;                                                       \
+        for (; i + 8 <= n; i += 8, p += W) {                                  \
+            UNP1(0); UNP1(1); UNP1(2); UNP1(3);                               \
+            UNP1(4); UNP1(5); UNP1(6); UNP1(7);                               \
+        }                                                                     \
+        for (uint32_t k = 0; i < n; i++, k++)                                 \
+            out[i] = (uint32_t)((load64(p + k * W / 8) >> (k * W % 8)) & mask); \
+    }
+UNPACK(1)  UNPACK(2)  UNPACK(3)  UNPACK(4)  UNPACK(5)  UNPACK(6)  UNPACK(7)
+UNPACK(8)  UNPACK(9)  UNPACK(10) UNPACK(11) UNPACK(12) UNPACK(13) UNPACK(14)
+UNPACK(15) UNPACK(16) UNPACK(17) UNPACK(18) UNPACK(19) UNPACK(20) UNPACK(21)
+UNPACK(22) UNPACK(23) UNPACK(24) UNPACK(25) UNPACK(26) UNPACK(27) UNPACK(28)
+UNPACK(29) UNPACK(30) UNPACK(31) UNPACK(32)
+#undef UNPACK
+#undef UNP1
+
+typedef void (*unpack_fn)(const uint8_t *p, uint32_t n, uint32_t *out);
+static const unpack_fn unpackers[33] = {
+    NULL,       unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,
+    unpack_6,   unpack_7,  unpack_8,  unpack_9,  unpack_10, unpack_11,
+    unpack_12,  unpack_13, unpack_14, unpack_15, unpack_16, unpack_17,
+    unpack_18,  unpack_19, unpack_20, unpack_21, unpack_22, unpack_23,
+    unpack_24,  unpack_25, unpack_26, unpack_27, unpack_28, unpack_29,
+    unpack_30,  unpack_31, unpack_32,
+};
+
+/* Unpack n fields of w bits (1..32) from the `bytes` = ceil(n*w/8) bytes
+ * at p. Straight from p when 8 more bytes are readable before lim (the
+ * unpacker's loads reach up to 7 past the fields); otherwise from a
+ * zero-padded copy, so nothing at or past lim is ever read. */
+static inline void get_bits(const uint8_t *p, const uint8_t *lim, size_t bytes,
+                            uint32_t n, unsigned w, uint32_t *out)
+{
+    if ((size_t)(lim - p) >= bytes + 8) {
+        unpackers[w](p, n, out);
+        return;
+    }
     uint8_t tmp[128 * 4 + 8];
     memcpy(tmp, p, bytes);
     memset(tmp + bytes, 0, 8);
-    uint64_t mask = ((uint64_t)1 << w) - 1;
-    size_t bit = 0;
-    for (uint32_t i = 0; i < n; i++, bit += w)
-        out[i] = (uint32_t)((load64(tmp + (bit >> 3)) >> (bit & 7)) & mask);
+    unpackers[w](tmp, n, out);
 }
 
-bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
-                 uint32_t *out)
+/* Set bits of a mask holding only bytes' top bits (0x80 per byte): one
+ * multiply sums the bytes (without -mpopcnt, __builtin_popcountll is a
+ * call into libgcc). */
+static inline unsigned count_top_bits(uint64_t m)
+{
+    return (unsigned)(((m >> 7) * UINT64_C(0x0101010101010101)) >> 56);
+}
+
+/* Index of the highest set bit of x != 0. */
+static inline unsigned msb64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return 63u - (unsigned)__builtin_clzll(x);
+#else
+    unsigned n = 0;
+    while (x >>= 1)
+        n++;
+    return n;
+#endif
+}
+
+/* Step over n varints at *pp (< end) with get_v32's checks (at most 5
+ * bytes, the fifth below 0x10) without building their values: 8 bytes at
+ * a time while the n-th varint ends beyond them and no 4 continuation
+ * bytes follow each other (so no varint there reaches 5 bytes); byte by
+ * byte, with the exact checks, otherwise. Bytes up to lim may be loaded. */
+static bool skip_varints(const uint8_t **pp, const uint8_t *end,
+                         const uint8_t *lim, uint32_t n)
+{
+    const uint8_t *p = *pp;
+    unsigned cont = 0;   /* continuation bytes of the varint in progress */
+    const uint64_t hi = UINT64_C(0x8080808080808080);
+    while (n > 8 && lim - p >= 8 && end - p >= 8) {
+        uint64_t x = load64(p), stop = ~x & hi, cm = x & hi;
+        if (!stop || (cm & cm >> 8 & cm >> 16 & cm >> 24) ||
+            cont + (ctz64(stop) >> 3) >= 4)
+            break;
+        unsigned c = count_top_bits(stop);
+        if (c >= n)
+            break;
+        n -= c;
+        cont = 7 - (msb64(stop) >> 3);
+        p += 8;
+    }
+    while (n > 0) {
+        if (p >= end)
+            return false;
+        uint8_t b = *p++;
+        if (b & 0x80) {
+            if (++cont == 5)
+                return false;
+        } else {
+            if (cont == 4 && b >= 0x10)
+                return false;
+            cont = 0;
+            n--;
+        }
+    }
+    *pp = p;
+    return true;
+}
+
+/* esi_run_get with lim >= end: bytes in [end, lim) are readable (the rest
+ * of the mapped payload) and may be loaded, never used. */
+static inline bool run_get(const uint8_t **pp, const uint8_t *end,
+                           const uint8_t *lim, uint32_t n, uint32_t *out)
 {
     const uint8_t *p = *pp;
     if (p >= end || n == 0 || n > 128)
         return false;
     uint8_t h = *p++;
     if (h == RUN_VARINT) {
-        uint32_t v;
-        for (uint32_t i = 0; i < n; i++) {
-            if (!get_v32(&p, end, out ? &out[i] : &v))
+        if (!out) {
+            if (!skip_varints(&p, end, lim, n))
                 return false;
+        } else {
+            for (uint32_t i = 0; i < n; i++)
+                if (!get_v32(&p, end, lim, &out[i]))
+                    return false;
         }
         *pp = p;
         return true;
@@ -271,7 +412,7 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
     if (out && w == 0)
         memset(out, 0, n * sizeof *out);
     else if (out)
-        get_bits(p, n, w, out);
+        get_bits(p, lim, bytes, n, w, out);
     p += bytes;
     if (exc) {
         if (p >= end)
@@ -285,7 +426,9 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
             if (p >= end || (int)*p <= prev || *p >= n)
                 return false;
             prev = *p++;
-            if (!get_v32(&p, end, &hi) || hi == 0 || hi > (UINT32_MAX >> w))
+            if (!get_v32(&p, end, lim, &hi))
+                return false;
+            if (hi == 0 || hi > (UINT32_MAX >> w))
                 return false;
             if (out)
                 out[prev] |= hi << w;
@@ -295,10 +438,22 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
     return true;
 }
 
+bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
+                 uint32_t *out)
+{
+    return run_get(pp, end, end, n, out);
+}
+
+bool esi_run_get_lim(const uint8_t **pp, const uint8_t *end,
+                     const uint8_t *lim, uint32_t n, uint32_t *out)
+{
+    return lim >= end && run_get(pp, end, lim, n, out);
+}
+
 /* Step over a run of n values without decoding it; false if malformed. */
 static bool skip_run(const uint8_t **pp, const uint8_t *end, uint32_t n)
 {
-    return esi_run_get(pp, end, n, NULL);
+    return run_get(pp, end, end, n, NULL);
 }
 
 es_status esi_post_check_header(const uint8_t *file, size_t len,
@@ -490,8 +645,10 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
     c->pos_sec = c->pos_p = c->pos_end = NULL;
     c->pos_total = c->pos_next = c->pos_s = c->run_start = 0;
     c->pos_i = c->run_n = 0;
-    c->positions_decoded = false;
+    c->positions_decoded = c->positions_started = false;
+    c->pos_j = c->pos_at = 0;
     c->pos = NULL;
+    c->pos_view = NULL;
     c->pos_n = c->pos_cap = 0;
     c->err = ES_OK;
     c->seg = s;
@@ -515,18 +672,19 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
 static bool read_header(esi_postings *c, uint32_t *last, uint32_t *n,
                         uint32_t *dlen, uint32_t *plen, bool *packed)
 {
+    const uint8_t *lim = c->seg->post_p + c->seg->post_len;
     uint64_t dl, db;
     uint32_t mt;
     *plen = 0;
     *n = c->docs_left < ESI_POST_BLOCK ? c->docs_left : ESI_POST_BLOCK;
-    if (!get_v33(&c->rd.p, c->rd.end, &dl))
+    if (!get_v33(&c->rd.p, c->rd.end, lim, &dl))
         return false;
-    if ((dl & 1) && (!get_v32(&c->rd.p, c->rd.end, n) || *n == 0 ||
+    if ((dl & 1) && (!get_v32(&c->rd.p, c->rd.end, lim, n) || *n == 0 ||
                      *n >= ESI_POST_BLOCK || *n > c->docs_left))
         return false;
-    if (!get_v33(&c->rd.p, c->rd.end, &db) ||
-        (c->has_pos && !get_v32(&c->rd.p, c->rd.end, plen)) ||
-        !get_v32(&c->rd.p, c->rd.end, &mt) || mt == 0)
+    if (!get_v33(&c->rd.p, c->rd.end, lim, &db) ||
+        (c->has_pos && !get_v32(&c->rd.p, c->rd.end, lim, plen)) ||
+        !get_v32(&c->rd.p, c->rd.end, lim, &mt) || mt == 0)
         return false;
     dl >>= 1;
     *packed = db & 1;
@@ -543,10 +701,11 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
                               uint32_t dlen, uint32_t plen, bool packed)
 {
     const uint8_t *p = c->rd.p, *end = p + dlen;
+    const uint8_t *lim = c->seg->post_p + c->seg->post_len;
     uint64_t doc = c->next_base, total = 0;
     if (packed) {
-        if (!esi_run_get(&p, end, n, c->block_docs) ||
-            !esi_run_get(&p, end, n, c->block_freqs))
+        if (!run_get(&p, end, lim, n, c->block_docs) ||
+            !run_get(&p, end, lim, n, c->block_freqs))
             return corrupt(c);
         for (uint32_t i = 0; i < n; i++) {
             doc += (uint64_t)c->block_docs[i] + (i > 0);
@@ -558,11 +717,11 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
     } else {
         for (uint32_t i = 0; i < n; i++) {
             uint32_t v, f = 1;
-            if (!get_v32(&p, end, &v))
+            if (!get_v32(&p, end, lim, &v))
                 return corrupt(c);
             doc += (uint64_t)(v >> 1) + (i > 0);
             if (doc > last ||
-                (!(v & 1) && (!get_v32(&p, end, &f) || f < 2)))
+                (!(v & 1) && (!get_v32(&p, end, lim, &f) || f < 2)))
                 return corrupt(c);
             c->block_docs[i] = (uint32_t)doc;
             c->block_freqs[i] = f;
@@ -594,6 +753,7 @@ static inline es_status set_doc(esi_postings *c, uint32_t i)
     c->doc = c->block_docs[i];
     c->freq = c->block_freqs[i];
     c->positions_decoded = false;
+    c->positions_started = false;
     return ES_OK;
 }
 
@@ -662,31 +822,54 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
     return set_doc(c, i);
 }
 
-/* Decode the run of the block's position stream that holds value j,
- * skipping the runs before it; false if the data is malformed. */
-static bool load_run(esi_postings *c, uint64_t j)
+/* Values in the next undecoded run of the block's position stream. */
+static inline uint32_t next_run_n(const esi_postings *c)
 {
-    if (c->run_n > 0 && j < c->run_start)
+    uint64_t left = c->pos_total - c->pos_next;
+    return left < ESI_POST_BLOCK ? (uint32_t)left : ESI_POST_BLOCK;
+}
+
+/* Step over the undecoded runs that end at or before stream value j, by
+ * their bytes; false if j was already passed, lies beyond the stream or
+ * the data is malformed. */
+static bool skip_before(esi_postings *c, uint64_t j)
+{
+    if (j < c->pos_next || j >= c->pos_total)
         return false;
     for (;;) {
-        if (c->pos_next >= c->pos_total)
+        uint32_t rn = next_run_n(c);
+        if (j < c->pos_next + rn)
+            return true;
+        if (!skip_run(&c->pos_p, c->pos_end, rn))
             return false;
-        uint64_t left = c->pos_total - c->pos_next;
-        uint32_t rn = left < ESI_POST_BLOCK ? (uint32_t)left : ESI_POST_BLOCK;
-        if (j >= c->pos_next + rn) {
-            if (!skip_run(&c->pos_p, c->pos_end, rn))
-                return false;
-            c->pos_next += rn;
-            continue;
-        }
-        if (!esi_run_get(&c->pos_p, c->pos_end, rn, c->run))
-            return false;
-        c->run_start = c->pos_next;
-        c->run_n = rn;
         c->pos_next += rn;
-        /* the last run must end the section exactly */
-        return c->pos_next < c->pos_total || c->pos_p == c->pos_end;
     }
+}
+
+/* Decode the next undecoded run (rn values) into out; false if malformed
+ * or, being the stream's last run, it does not end the section exactly. */
+static bool decode_next_run(esi_postings *c, uint32_t rn, uint32_t *out)
+{
+    if (!run_get(&c->pos_p, c->pos_end, c->seg->post_p + c->seg->post_len,
+                 rn, out))
+        return false;
+    c->pos_next += rn;
+    return c->pos_next < c->pos_total || c->pos_p == c->pos_end;
+}
+
+/* Make the run holding stream value j the current one (c->run), skipping
+ * the runs before it; false if the data is malformed. */
+static bool load_run(esi_postings *c, uint64_t j)
+{
+    if (!skip_before(c, j))
+        return false;
+    uint32_t rn = next_run_n(c);
+    c->run_start = c->pos_next;
+    c->run_n = 0;
+    if (!decode_next_run(c, rn, c->run))
+        return false;
+    c->run_n = rn;
+    return true;
 }
 
 /* Make room for f positions in c->pos. */
@@ -708,8 +891,8 @@ static es_status pos_room(esi_postings *c, uint32_t f)
     return ES_OK;
 }
 
-es_status esi_postings_positions(esi_postings *c, const uint32_t **pos,
-                                 uint32_t *n)
+es_status esi_postings_positions_upto(esi_postings *c, uint32_t want,
+                                      const uint32_t **pos, uint32_t *n)
 {
     if (c->err != ES_OK)
         return c->err;
@@ -720,42 +903,100 @@ es_status esi_postings_positions(esi_postings *c, const uint32_t **pos,
         *n = 0;
         return ES_OK;
     }
-    if (!c->positions_decoded) {
+    uint32_t f = c->freq;
+    if (c->positions_decoded) {
+        *pos = c->pos_view;
+        *n = f;
+        return ES_OK;
+    }
+    if (!c->positions_started) {
         if (c->pos_i > c->block_i)
             return corrupt(c);
         while (c->pos_i < c->block_i)
             c->pos_s += c->block_freqs[c->pos_i++];
-        uint32_t f = c->freq;
-        es_status rc = pos_room(c, f);
-        if (rc != ES_OK)
-            return rc;
-        uint64_t at = 0, j = c->pos_s;
-        uint32_t k = 0;
-        while (k < f) {
-            if (j < c->run_start || j >= c->run_start + c->run_n) {
-                if (!load_run(c, j))
-                    return corrupt(c);
-            }
-            uint32_t off = (uint32_t)(j - c->run_start);
-            uint32_t take = c->run_n - off;
-            if (take > f - k)
-                take = f - k;
-            const uint32_t *r = c->run + off;
-            for (uint32_t t = 0; t < take; t++) {
+        uint64_t j = c->pos_s;
+        if (j >= c->run_start + c->run_n && f <= ESI_POST_BLOCK &&
+            !load_run(c, j))
+            return corrupt(c);
+        if (j >= c->run_start && j + f <= c->run_start + c->run_n) {
+            /* all of them in the current run: their running sum in place
+             * there (no other doc reads those values) */
+            uint32_t *r = c->run + (j - c->run_start);
+            uint64_t at = 0;
+            for (uint32_t t = 0; t < f; t++) {
                 at += r[t];
-                c->pos[k + t] = (uint32_t)at;
+                r[t] = (uint32_t)at;
             }
             if (at > UINT32_MAX)
                 return corrupt(c);
-            k += take;
-            j += take;
+            c->pos_view = r;
+            c->pos_n = f;
+            c->positions_started = c->positions_decoded = true;
+            *pos = r;
+            *n = f;
+            return ES_OK;
         }
-        c->pos_n = f;
-        c->positions_decoded = true;
+        es_status rc = pos_room(c, f);
+        if (rc != ES_OK)
+            return rc;
+        c->pos_j = j;
+        c->pos_at = 0;
+        c->pos_n = 0;
+        c->pos_view = c->pos;
+        c->positions_started = true;
     }
+    while (c->pos_n < f && (c->pos_n == 0 || c->pos[c->pos_n - 1] < want)) {
+        uint64_t j = c->pos_j;
+        uint32_t left = f - c->pos_n, take;
+        uint32_t *o = c->pos + c->pos_n;
+        const uint32_t *r;
+        if (j >= c->run_start && j < c->run_start + c->run_n) {
+            uint32_t off = (uint32_t)(j - c->run_start);
+            take = c->run_n - off < left ? c->run_n - off : left;
+            r = c->run + off;
+        } else {
+            if (!skip_before(c, j))
+                return corrupt(c);
+            uint32_t rn = next_run_n(c);
+            c->run_n = 0;
+            if (j == c->pos_next && rn <= left) {
+                /* a whole run of this doc: straight into pos */
+                if (!decode_next_run(c, rn, o))
+                    return corrupt(c);
+                c->run_start = c->pos_next;
+                take = rn;
+                r = o;
+            } else {
+                c->run_start = c->pos_next;
+                if (!decode_next_run(c, rn, c->run))
+                    return corrupt(c);
+                c->run_n = rn;
+                uint32_t off = (uint32_t)(j - c->run_start);
+                take = rn - off < left ? rn - off : left;
+                r = c->run + off;
+            }
+        }
+        uint64_t at = c->pos_at;
+        for (uint32_t t = 0; t < take; t++) {   /* r may be o: in place */
+            at += r[t];
+            o[t] = (uint32_t)at;
+        }
+        if (at > UINT32_MAX)
+            return corrupt(c);
+        c->pos_at = at;
+        c->pos_n += take;
+        c->pos_j = j + take;
+    }
+    c->positions_decoded = c->pos_n == f;
     *pos = c->pos;
     *n = c->pos_n;
     return ES_OK;
+}
+
+es_status esi_postings_positions(esi_postings *c, const uint32_t **pos,
+                                 uint32_t *n)
+{
+    return esi_postings_positions_upto(c, UINT32_MAX, pos, n);
 }
 
 es_status esi_postings_take_block(esi_postings *c, const uint8_t **pos,

@@ -59,6 +59,8 @@ es_status esi_segw_open(esi_segw *w, const char *dir, uint64_t id, esi_err *e)
 {
     static const char *const magics[3] = { ESI_MAGIC_DICT, ESI_MAGIC_POST,
                                            ESI_MAGIC_STORE };
+    static const uint32_t flags[3] = { ESI_DICT_FLAG_RESTARTS,
+                                       ESI_POST_FLAG_RUNS, 0 };
     memset(w, 0, sizeof *w);
     w->id = id;
     esi_dictw_init(&w->dict, &w->files[0]);
@@ -76,7 +78,7 @@ es_status esi_segw_open(esi_segw *w, const char *dir, uint64_t id, esi_err *e)
         esi_free(path);
         if (rc != ES_OK)
             return rc;
-        esi_file_begin(&rc, &s->b, magics[i], i == 1 ? ESI_POST_FLAG_RUNS : 0);
+        esi_file_begin(&rc, &s->b, magics[i], flags[i]);
         if (rc != ES_OK)
             return esi_err_set(e, rc, "out of memory");
     }
@@ -159,6 +161,22 @@ static es_status open_dict(esi_segment *s, esi_err *e)
     s->dict_firsts_len = flen;
     if (s->dict_nblocks > 0 && esi_le64_read(s->dict_index) != 0)
         return bad(s, "dict", e, "bad block index");
+    /* format 2.1: the restart table and interval end the firsts area */
+    if (esi_le32_read(s->dict.data + 12) & ESI_DICT_FLAG_RESTARTS) {
+        if (flen < 4)
+            return bad(s, "dict", e, "restart interval missing");
+        uint32_t k = esi_le32_read(s->dict_firsts + flen - 4);
+        if (k == 0 || k > ESI_DICT_BLOCK)
+            return bad(s, "dict", e, "bad restart interval");
+        uint32_t slots = (ESI_DICT_BLOCK + k - 1) / k - 1;
+        uint64_t tab = (uint64_t)s->dict_nblocks * slots * ESI_DICT_RESTART_LEN;
+        if (tab > flen - 4)
+            return bad(s, "dict", e, "restart table out of range");
+        s->dict_restart = k;
+        s->dict_nrestarts = slots;
+        s->dict_firsts_len = (size_t)(flen - 4 - tab);
+        s->dict_restarts = s->dict_firsts + s->dict_firsts_len;
+    }
     return ES_OK;
 }
 

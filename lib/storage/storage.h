@@ -206,8 +206,13 @@ typedef struct esi_postings {
     uint64_t run_start;        /* stream index of run[0] */
     uint32_t run_n;            /* values decoded in run (0: none) */
     uint32_t run[128];         /* one decoded run of position deltas */
-    bool positions_decoded;
+    bool positions_decoded;    /* all of the current doc's positions are in pos */
+    bool positions_started;    /* pos holds a prefix of them (pos_n values) */
+    uint64_t pos_j;            /* stream index of the doc's next undecoded value */
+    uint64_t pos_at;           /* the doc's last decoded position (running sum) */
     uint32_t *pos;             /* decoded positions of the current doc */
+    const uint32_t *pos_view;  /* where they are: pos, or in run when the
+                                  doc's values all sit in one run */
     uint32_t pos_n, pos_cap;
     es_status err;             /* sticky: ES_ECORRUPT on damaged data */
 } esi_postings;
@@ -226,6 +231,15 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target);
  * false) gives ES_OK with *n = 0; its frequency is still c->freq. */
 es_status esi_postings_positions(esi_postings *c, const uint32_t **pos,
                                  uint32_t *n);
+/* The current doc's positions decoded only as far as needed: on return
+ * pos[0..*n) are its first *n positions (sorted), and either *n == c->freq
+ * (all of them) or pos[*n - 1] >= want. Later calls for the same doc extend
+ * the same prefix (an earlier *pos may be invalidated); so does
+ * esi_postings_positions, which is this with want = UINT32_MAX. A phrase
+ * check that stops at its first confirmed start decodes only the runs
+ * before it. ES_OK or ES_ECORRUPT; *n = 0 for a term without positions. */
+es_status esi_postings_positions_upto(esi_postings *c, uint32_t want,
+                                      const uint32_t **pos, uint32_t *n);
 void esi_postings_close(esi_postings *c);
 
 /* A stored document, borrowed from its esi_doc_reader until the next read. */

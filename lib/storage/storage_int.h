@@ -21,6 +21,18 @@
 
 #define ESI_POST_BLOCK 128        /* docs per postings block */
 #define ESI_DICT_BLOCK 64         /* terms per dictionary block */
+/* Restart points inside dictionary blocks (format 2.1, FORMAT.md §3): every
+ * ESI_DICT_RESTART-th entry of a block repeats its whole term, and a table
+ * gives its byte offset and post_off, so a lookup decodes at most this many
+ * entries instead of a whole block. Marked by this .dict header flag;
+ * without it (format 2.0) a block is scanned from its start. Measured on
+ * the benchmark index (364,753 terms): see the opening comment of
+ * termdict.c. */
+#ifndef ESI_DICT_RESTART        /* -DESI_DICT_RESTART=k to measure others */
+#define ESI_DICT_RESTART 16
+#endif
+#define ESI_DICT_FLAG_RESTARTS 0x1u
+#define ESI_DICT_RESTART_LEN 12   /* u32 entry offset + u64 post_off */
 /* Raw bytes per stored-docs block (min). Measured on the benchmark corpus
  * (57.8 MB of text, one segment): 16 KiB blocks make an 18.29 MB store,
  * 32 KiB 17.53 MB, 64 KiB 16.93 MB (index 1.051x / 1.038x / 1.027x the
@@ -85,6 +97,12 @@ void esi_run_put(es_status *rc, esi_buf *b, const uint32_t *v, uint32_t n);
  * it, with the same checks); false if malformed. */
 bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
                  uint32_t *out);
+/* esi_run_get where the bytes in [end, lim) (lim >= end) are readable
+ * too: the decoder may load them (8-byte loads near the run's end, masked
+ * away) but the run must still end by end. Cursors pass the end of the
+ * mapped payload, so even a block's last run is read without a copy. */
+bool esi_run_get_lim(const uint8_t **pp, const uint8_t *end,
+                     const uint8_t *lim, uint32_t n, uint32_t *out);
 
 /* Postings encoder: feed the docs of one term in ascending docno order;
  * finish writes the last block and fills the term's dictionary entry. A
@@ -133,7 +151,9 @@ typedef struct esi_dictw {
     esi_buf index;             /* block index entries */
     esi_buf firsts;            /* first terms of the blocks */
     esi_buf last;              /* previous term */
+    esi_buf restarts;          /* restart table (format 2.1) */
     uint64_t nterms;
+    uint64_t block_off;        /* payload offset of the current block */
     uint32_t nblocks, in_block;
     uint64_t next_off;         /* post_off the next entry must have */
 } esi_dictw;
@@ -150,6 +170,8 @@ typedef struct esi_dict_iter {
     const esi_segment *seg;
     uint32_t block;            /* next block to open */
     uint32_t left;             /* entries left in the current block */
+    uint32_t nt;               /* entries of the current block */
+    const uint8_t *blk;        /* start of the current block */
     esi_rd rd;
     esi_buf term;              /* current term */
     esi_term_info ti;
@@ -247,8 +269,11 @@ struct esi_segment {
     uint32_t dict_nblocks;
     const uint8_t *dict_index; /* nblocks * 16 bytes */
     const uint8_t *dict_firsts;
-    size_t dict_firsts_len;
+    size_t dict_firsts_len;    /* the first terms (not the restart table) */
     size_t dict_blocks_end;    /* offset of the index */
+    uint32_t dict_restart;     /* entries between restarts; 0: none (2.0) */
+    uint32_t dict_nrestarts;   /* restart slots per block */
+    const uint8_t *dict_restarts; /* nblocks * nrestarts * 12 bytes */
     /* postings */
     const uint8_t *post_p;
     size_t post_len;
