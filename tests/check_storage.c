@@ -2295,6 +2295,118 @@ START_TEST(test_storage_merge_block_copy)
 }
 END_TEST
 
+/* Docs whose positions fill several runs of a block (FORMAT.md §4: runs
+ * found through the run table, unpacked in windows): a cursor that jumps
+ * between docs and asks for growing prefixes (esi_postings_positions_upto
+ * with rising wants, sometimes then all) gets exactly the reference, before
+ * and after a merge that copies the blocks. Gaps mix small values, large
+ * ones (exceptions) and runs of wild ones (varint runs). */
+#define PW_DOCS 300
+#define PW_MAXF 700
+START_TEST(test_storage_positions_windows)
+{
+    uint64_t st = tu_seed() + (uint64_t)_i * 7877;
+    char *dir = tu_tmpdir();
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    uint32_t *f = calloc(PW_DOCS, sizeof *f);
+    uint32_t (*pos)[PW_MAXF] = calloc(PW_DOCS, sizeof *pos);
+    esi_occ *occ = calloc(PW_MAXF + 1, sizeof *occ);
+    for (uint32_t d = 0; d < PW_DOCS; d++) {
+        uint32_t kind = (uint32_t)(tu_rand(&st) % 4);
+        f[d] = kind == 0 ? 0 : kind == 1 ? 1 + (uint32_t)(tu_rand(&st) % 5)
+                                         : 1 + (uint32_t)(tu_rand(&st) % PW_MAXF);
+        uint32_t p = (uint32_t)(tu_rand(&st) % 100);
+        bool wild = tu_rand(&st) % 5 == 0;
+        for (uint32_t i = 0; i < f[d]; i++) {
+            pos[d][i] = p;
+            uint64_t r = tu_rand(&st);
+            p += wild ? (uint32_t)(r % 20000) : r % 11 ? (uint32_t)(r % 13)
+                                                      : (uint32_t)(r % 5000);
+            occ[i].term = (const uint8_t *)"x";
+            occ[i].term_len = 1;
+            occ[i].pos = pos[d][i];
+        }
+        occ[f[d]].term = (const uint8_t *)"y";   /* every doc has one term */
+        occ[f[d]].term_len = 1;
+        occ[f[d]].pos = 0;
+        char id[16];
+        snprintf(id, sizeof id, "w%u", d);
+        esi_doc_in in = { id, strlen(id), "", 0, NULL, 0, occ, f[d] + 1, 1, 0 };
+        esi_err e;
+        ck_assert_msg(esi_ixw_add(w, &in, &e) == ES_OK, "%s", e.msg);
+        if (d == PW_DOCS / 2)
+            commit(w);   /* two segments, merged below */
+    }
+    commit(w);
+    for (int pass = 0; pass < 2; pass++) {
+        esi_snapshot *s;
+        esi_err e;
+        ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+        uint32_t base = 0;
+        for (size_t g = 0; g < s->nsegs; g++) {
+            const esi_segment *seg = s->segs[g];
+            uint32_t nd = esi_segment_doc_count(seg);
+            esi_term_info ti;
+            ck_assert_int_eq(esi_segment_lookup(seg, (const uint8_t *)"x", 1, &ti, &e),
+                             ES_OK);
+            for (int rep = 0; rep < 40; rep++) {
+                esi_postings c;
+                ck_assert_int_eq(esi_postings_open(&c, seg, &ti, &e), ES_OK);
+                uint32_t target = 0;
+                for (;;) {
+                    target += (uint32_t)(tu_rand(&st) % (rep % 2 ? 3 : 12));
+                    es_status rc = esi_postings_advance(&c, target);
+                    uint32_t want_doc = target;
+                    while (want_doc < nd && f[base + want_doc] == 0)
+                        want_doc++;
+                    if (want_doc >= nd) {
+                        ck_assert_int_eq(rc, ES_DONE);
+                        break;
+                    }
+                    ck_assert_int_eq(rc, ES_OK);
+                    ck_assert_uint_eq(c.doc, want_doc);
+                    const uint32_t *ref = pos[base + c.doc];
+                    uint32_t rf = f[base + c.doc], np = 0, want = 0;
+                    ck_assert_uint_eq(c.freq, rf);
+                    const uint32_t *got;
+                    if (tu_rand(&st) % 4 == 0) {   /* positions not read */
+                        target = c.doc + 1;
+                        continue;
+                    }
+                    while (tu_rand(&st) % 6 != 0 && np < rf) {
+                        want += (uint32_t)(tu_rand(&st) % 3000);
+                        ck_assert_int_eq(esi_postings_positions_upto(&c, want, &got, &np),
+                                         ES_OK);
+                        ck_assert_uint_ge(np, 1);
+                        ck_assert(np == rf || got[np - 1] >= want);
+                        ck_assert(memcmp(got, ref, np * sizeof *got) == 0);
+                    }
+                    if (tu_rand(&st) % 2) {
+                        ck_assert_int_eq(esi_postings_positions(&c, &got, &np), ES_OK);
+                        ck_assert_uint_eq(np, rf);
+                        ck_assert(memcmp(got, ref, np * sizeof *got) == 0);
+                    }
+                    target = c.doc + 1;
+                }
+                esi_postings_close(&c);
+            }
+            base += nd;
+        }
+        ck_assert_uint_eq(base, PW_DOCS);
+        esi_snapshot_free(s);
+        ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+        if (pass == 0)
+            ck_assert_msg(esi_ixw_optimize(w, &e) == ES_OK, "%s", e.msg);
+    }
+    esi_ixw_free(w);
+    free(occ);
+    free(pos);
+    free(f);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* A segment written in the varint-only postings format (no packed-runs
  * flag in the .post header) is refused with ES_EFORMAT and a message that
  * says to rebuild, not read as garbage. */
@@ -2371,6 +2483,7 @@ static Suite *storage_suite(void)
     ADD("run_widths_at_end", test_storage_run_widths_at_end, 0, 11, 60);
     ADD("merge_block_copy", test_storage_merge_block_copy, 0, 6, 120);
     ADD("old_post_format", test_storage_old_post_format, 0, 1, 60);
+    ADD("positions_windows", test_storage_positions_windows, 0, 4, 120);
 #undef ADD
     return s;
 }

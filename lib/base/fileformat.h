@@ -14,14 +14,19 @@
 #include "base.h"
 
 /* Format changelog (newest first):
+ *   3.0  2026-12-06  a .post positions section of more than one run starts
+ *                    with a run table (docs/FORMAT.md §4), so a doc's
+ *                    positions are found without stepping over earlier
+ *                    runs; 2.x readers would misread it, 3.0 readers refuse
+ *                    2.x indexes (rebuild them).
  *   2.1  2026-11-24  .dict restart points every 16 entries (flag bit 0,
  *                    docs/FORMAT.md §3); 2.0 readers read 2.1 files and
  *                    2.1 readers read 2.0 dictionaries.
  *   2.0  2026-11-24  postings in packed runs (PFOR or varint per run of 128,
  *                    docs/FORMAT.md §4); 1.x readers would misread them.
  *   1.0  2026-11-24  first format: manifest, dict, postings, store, deletes. */
-#define ES_FORMAT_MAJOR 2
-#define ES_FORMAT_MINOR 1
+#define ES_FORMAT_MAJOR 3
+#define ES_FORMAT_MINOR 0
 
 #define ES_FILE_HEADER_LEN 16
 #define ES_FILE_FOOTER_LEN 16

@@ -7,18 +7,21 @@
  * and freqs without touching positions. A full block codes its doc deltas
  * and its freqs as two packed runs; a short block codes them as varints
  * (freq == 1 folded into the doc delta's low bit). Positions, delta-coded
- * per doc, form one stream per block cut into packed runs of 128 values.
+ * per doc, form one stream per block cut into packed runs of 128 values,
+ * preceded by a run table (the byte offset of every run after the first)
+ * when there is more than one run.
  * A packed run is patched frame-of-reference: one width for all values,
  * the few larger ones as exceptions, or plain varints when that is smaller.
  * Terms stored without positions (all their occurrences were ESI_POS_NONE)
  * have no positions sections and no pos_bytes field in their block headers.
  *
  * The cursor never allocates per posting: one block of docs and freqs is
- * decoded into arrays inside the cursor, positions one run of 128 at a time
- * into the cursor, and a doc's positions into one growing array (or left
- * in the decoded run when they all sit in it; whole runs of one doc decode
- * straight into the array). Runs of positions a caller does not ask for
- * are skipped by their header bytes. For speed the decoders load 8 bytes
+ * decoded into arrays inside the cursor, and a doc's positions into one
+ * growing array. Positions are found through the run table (value j of the
+ * block's stream is in run j / 128) and unpacked in windows of the run
+ * that holds them, 16 values and then as many more as are already decoded,
+ * so a phrase check that stops at its first confirmed start unpacks little
+ * and nothing before the doc's first value. For speed the decoders load 8 bytes
  * at a time (bit fields by one unpacker per width, varints by their stop
  * bits): a cursor lets them load up to the end of the mapped payload, and
  * near it they fall back to a padded copy or byte by byte.
@@ -381,6 +384,36 @@ static bool skip_varints(const uint8_t **pp, const uint8_t *end,
     return true;
 }
 
+/* One entry of a patched run's exception list at *pp, which must end by
+ * end (bytes up to lim may be loaded): its index (above *prev, below n)
+ * into *idx and *prev, its high part (not 0, fitting 32 bits above the low
+ * w) into *hi; false if malformed. */
+static inline bool get_exception(const uint8_t **pp, const uint8_t *end,
+                                 const uint8_t *lim, uint32_t n, unsigned w,
+                                 int *prev, uint32_t *idx, uint32_t *hi)
+{
+    const uint8_t *p = *pp;
+    if (p >= end || (int)*p <= *prev || *p >= n)
+        return false;
+    uint32_t i = *p++;
+    if (!get_v32(&p, end, lim, hi) || *hi == 0 || *hi > (UINT32_MAX >> w))
+        return false;
+    *prev = (int)i;
+    *idx = i;
+    *pp = p;
+    return true;
+}
+
+/* The entry count that opens an exception list (1..n); false if bad. */
+static inline bool get_exception_count(const uint8_t **pp, const uint8_t *end,
+                                       uint32_t n, uint32_t *count)
+{
+    if (*pp >= end || **pp == 0 || **pp > n)
+        return false;
+    *count = *(*pp)++;
+    return true;
+}
+
 /* esi_run_get with lim >= end: bytes in [end, lim) are readable (the rest
  * of the mapped payload) and may be loaded, never used. */
 static inline bool run_get(const uint8_t **pp, const uint8_t *end,
@@ -414,25 +447,15 @@ static inline bool run_get(const uint8_t **pp, const uint8_t *end,
     else if (out)
         get_bits(p, lim, bytes, n, w, out);
     p += bytes;
-    if (exc) {
-        if (p >= end)
+    uint32_t ne = 0;
+    if (exc && !get_exception_count(&p, end, n, &ne))
+        return false;
+    for (int prev = -1; ne > 0; ne--) {
+        uint32_t i, hi;
+        if (!get_exception(&p, end, lim, n, w, &prev, &i, &hi))
             return false;
-        uint32_t ne = *p++;
-        int prev = -1;
-        if (ne == 0 || ne > n)
-            return false;
-        for (uint32_t k = 0; k < ne; k++) {
-            uint32_t hi;
-            if (p >= end || (int)*p <= prev || *p >= n)
-                return false;
-            prev = *p++;
-            if (!get_v32(&p, end, lim, &hi))
-                return false;
-            if (hi == 0 || hi > (UINT32_MAX >> w))
-                return false;
-            if (out)
-                out[prev] |= hi << w;
-        }
+        if (out)
+            out[i] |= hi << w;
     }
     *pp = p;
     return true;
@@ -448,12 +471,6 @@ bool esi_run_get_lim(const uint8_t **pp, const uint8_t *end,
                      const uint8_t *lim, uint32_t n, uint32_t *out)
 {
     return lim >= end && run_get(pp, end, lim, n, out);
-}
-
-/* Step over a run of n values without decoding it; false if malformed. */
-static bool skip_run(const uint8_t **pp, const uint8_t *end, uint32_t n)
-{
-    return run_get(pp, end, end, n, NULL);
 }
 
 es_status esi_post_check_header(const uint8_t *file, size_t len,
@@ -481,9 +498,40 @@ void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions)
     pe->blk_max_tf = 0;
     pe->copied = false;
     pe->run_n = 0;
+    pe->nroff = 0;
     memset(&pe->ti, 0, sizeof pe->ti);
     pe->ti.post_off = esi_sink_off(out);
     pe->ti.positions = positions;
+}
+
+/* Append the pending run of position deltas to the block's positions
+ * section, noting where it starts for the run table (FORMAT.md §4). */
+static void put_pos_run(es_status *rc, esi_postenc *pe)
+{
+    if (*rc != ES_OK)
+        return;
+    if (pe->possec.len > 0) {
+        if (pe->possec.len > UINT32_MAX) {
+            *rc = ES_ELIMIT;
+            return;
+        }
+        if (pe->nroff == pe->roff_cap) {
+            uint32_t cap = pe->roff_cap ? pe->roff_cap * 2 : 64;
+            size_t bytes;
+            uint32_t *r = NULL;
+            if (cap > pe->roff_cap && esi_mul_ok(cap, sizeof *r, &bytes))
+                r = esi_realloc(pe->roff, bytes);
+            if (!r) {
+                *rc = ES_ENOMEM;
+                return;
+            }
+            pe->roff = r;
+            pe->roff_cap = cap;
+        }
+        pe->roff[pe->nroff++] = (uint32_t)pe->possec.len;
+    }
+    esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
+    pe->run_n = 0;
 }
 
 /* Write the pending block (header, docs, positions) to the output; a term
@@ -494,10 +542,8 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
     if (pe->n == 0 || *rc != ES_OK)
         return;
     uint32_t n = pe->n;
-    if (pe->ti.positions && pe->run_n > 0) {
-        esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
-        pe->run_n = 0;
-    }
+    if (pe->ti.positions && pe->run_n > 0)
+        put_pos_run(rc, pe);
     /* doc deltas and freqs - 1 as two packed runs, or folded varints,
      * whichever is smaller */
     esi_buf *d = &pe->docsec;
@@ -526,15 +572,28 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
     esi_buf_put_varint(rc, o, ((uint64_t)(pe->prev - pe->base) << 1) | explicit_n);
     if (explicit_n)
         esi_buf_put_varint(rc, o, n);
+    /* the run table: width, then the offsets of runs 1.. from the first
+     * (a copied section has its own) */
+    unsigned tw = pe->nroff > 0 && !pe->copied ? bits_of(pe->roff[pe->nroff - 1]) : 0;
+    size_t tab = tw ? 1 + ((size_t)pe->nroff * tw + 7) / 8 : 0;
+    if (pe->possec.len + tab > UINT32_MAX) {
+        *rc = ES_ELIMIT;
+        return;
+    }
     esi_buf_put_varint(rc, o, ((uint64_t)d->len << 1) | packed);
     if (pe->ti.positions)
-        esi_buf_put_varint(rc, o, pe->possec.len);
+        esi_buf_put_varint(rc, o, tab + pe->possec.len);
     esi_buf_put_varint(rc, o, pe->blk_max_tf);
     esi_buf_put(rc, o, d->data, d->len);
+    if (tw) {
+        esi_buf_put_u8(rc, o, (uint8_t)tw);
+        put_bits(rc, o, pe->roff, pe->nroff, tw);
+    }
     if (pe->ti.positions)
         esi_buf_put(rc, o, pe->possec.data, pe->possec.len);
     esi_buf_reset(&pe->docsec);
     esi_buf_reset(&pe->possec);
+    pe->nroff = 0;
     pe->base = pe->prev + 1;
     pe->n = 0;
     pe->blk_max_tf = 0;
@@ -583,10 +642,8 @@ void esi_postenc_add(es_status *rc, esi_postenc *pe, uint32_t docno,
     for (uint32_t i = 0; pe->ti.positions && i < n; i++) {
         pe->run[pe->run_n++] = pos[i] - last;
         last = pos[i];
-        if (pe->run_n == ESI_POST_BLOCK) {
-            esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
-            pe->run_n = 0;
-        }
+        if (pe->run_n == ESI_POST_BLOCK)
+            put_pos_run(rc, pe);
     }
     if (pe->n == ESI_POST_BLOCK)
         flush_block(rc, pe, false);
@@ -624,6 +681,9 @@ void esi_postenc_free(esi_postenc *pe)
 {
     esi_buf_free(&pe->docsec);
     esi_buf_free(&pe->possec);
+    esi_free(pe->roff);
+    pe->roff = NULL;
+    pe->roff_cap = pe->nroff = 0;
 }
 
 /* ---- cursor ------------------------------------------------------------- */
@@ -642,13 +702,18 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
     memset(c, 0, offsetof(esi_postings, block_docs));
     c->block_n = c->block_i = c->block_last = c->next_base = 0;
     c->has_pos = false;
-    c->pos_sec = c->pos_p = c->pos_end = NULL;
-    c->pos_total = c->pos_next = c->pos_s = c->run_start = 0;
-    c->pos_i = c->run_n = 0;
+    c->pos_sec = c->pos_runs = c->pos_end = c->tab_p = NULL;
+    c->tab_w = 0;
+    c->pos_total = c->pos_nruns = c->pos_s = 0;
+    c->pos_i = 0;
+    c->run_r = UINT64_MAX;
+    c->run_n = c->run_lo = c->run_hi = c->run_next = c->exc_left = 0;
+    c->run_fields = c->run_p = c->run_end = NULL;
+    c->run_w = 0;
+    c->exc_prev = -1;
     c->positions_decoded = c->positions_started = false;
     c->pos_j = c->pos_at = 0;
     c->pos = NULL;
-    c->pos_view = NULL;
     c->pos_n = c->pos_cap = 0;
     c->err = ES_OK;
     c->seg = s;
@@ -696,6 +761,41 @@ static bool read_header(esi_postings *c, uint32_t *last, uint32_t *n,
     return *dlen <= left && *plen <= left - *dlen;
 }
 
+/* Little-endian load of the 8 bytes at q, or (zero-filled) of those
+ * before lim when fewer are readable. */
+static inline uint64_t load64_lim(const uint8_t *q, const uint8_t *lim)
+{
+    if (lim - q >= 8)
+        return load64(q);
+    uint64_t x = 0;
+    for (ptrdiff_t i = lim - q - 1; i >= 0; i--)
+        x = x << 8 | q[i];
+    return x;
+}
+
+/* The positions section of the block just entered (pos_sec, pos_end,
+ * pos_total set): its run count, and where its run table and first run
+ * are. False if the table does not fit the section. */
+static bool read_run_table(esi_postings *c)
+{
+    c->pos_nruns = (c->pos_total + ESI_POST_BLOCK - 1) / ESI_POST_BLOCK;
+    c->tab_w = 0;
+    c->tab_p = NULL;
+    c->pos_runs = c->pos_sec;
+    if (c->pos_nruns <= 1)
+        return c->pos_nruns == 1;
+    size_t plen = (size_t)(c->pos_end - c->pos_sec);
+    if (plen < 2 || c->pos_sec[0] == 0 || c->pos_sec[0] > 32)
+        return false;
+    c->tab_w = c->pos_sec[0];
+    uint64_t bytes = ((c->pos_nruns - 1) * c->tab_w + 7) / 8;
+    if (bytes >= plen)
+        return false;
+    c->tab_p = c->pos_sec + 1;
+    c->pos_runs = c->tab_p + bytes;
+    return true;
+}
+
 /* Decode the doc/freq section of the block whose header was just read. */
 static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
                               uint32_t dlen, uint32_t plen, bool packed)
@@ -730,12 +830,13 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
     }
     if (p != end || doc != last)
         return corrupt(c);
-    c->pos_sec = c->pos_p = end;
+    c->pos_sec = end;
     c->pos_end = end + plen;
     c->pos_total = c->has_pos ? total : 0;
-    c->pos_next = c->pos_s = c->run_start = 0;
-    c->pos_i = c->run_n = 0;
-    if (!c->has_pos && plen != 0)
+    c->pos_s = 0;
+    c->pos_i = 0;
+    c->run_r = UINT64_MAX;
+    if (c->has_pos ? !read_run_table(c) : plen != 0)
         return corrupt(c);
     c->rd.p = end + plen;
     c->block_n = n;
@@ -822,54 +923,112 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
     return set_doc(c, i);
 }
 
-/* Values in the next undecoded run of the block's position stream. */
-static inline uint32_t next_run_n(const esi_postings *c)
+/* Byte range [*start, *end) of run r of the current block, from the run
+ * table; false if the table points outside the section or backwards. */
+static bool run_bounds(const esi_postings *c, uint64_t r, const uint8_t **start,
+                       const uint8_t **end)
 {
-    uint64_t left = c->pos_total - c->pos_next;
-    return left < ESI_POST_BLOCK ? (uint32_t)left : ESI_POST_BLOCK;
-}
-
-/* Step over the undecoded runs that end at or before stream value j, by
- * their bytes; false if j was already passed, lies beyond the stream or
- * the data is malformed. */
-static bool skip_before(esi_postings *c, uint64_t j)
-{
-    if (j < c->pos_next || j >= c->pos_total)
-        return false;
-    for (;;) {
-        uint32_t rn = next_run_n(c);
-        if (j < c->pos_next + rn)
-            return true;
-        if (!skip_run(&c->pos_p, c->pos_end, rn))
-            return false;
-        c->pos_next += rn;
+    const uint8_t *lim = c->seg->post_p + c->seg->post_len;
+    size_t span = (size_t)(c->pos_end - c->pos_runs);
+    uint64_t mask = ((uint64_t)1 << c->tab_w) - 1, a = 0, b = span;
+    if (r > 0) {
+        uint64_t bit = (r - 1) * c->tab_w;
+        a = load64_lim(c->tab_p + bit / 8, lim) >> (bit % 8) & mask;
     }
-}
-
-/* Decode the next undecoded run (rn values) into out; false if malformed
- * or, being the stream's last run, it does not end the section exactly. */
-static bool decode_next_run(esi_postings *c, uint32_t rn, uint32_t *out)
-{
-    if (!run_get(&c->pos_p, c->pos_end, c->seg->post_p + c->seg->post_len,
-                 rn, out))
+    if (r + 1 < c->pos_nruns) {
+        uint64_t bit = r * c->tab_w;
+        b = load64_lim(c->tab_p + bit / 8, lim) >> (bit % 8) & mask;
+    }
+    if (a >= b || b > span)
         return false;
-    c->pos_next += rn;
-    return c->pos_next < c->pos_total || c->pos_p == c->pos_end;
-}
-
-/* Make the run holding stream value j the current one (c->run), skipping
- * the runs before it; false if the data is malformed. */
-static bool load_run(esi_postings *c, uint64_t j)
-{
-    if (!skip_before(c, j))
-        return false;
-    uint32_t rn = next_run_n(c);
-    c->run_start = c->pos_next;
-    c->run_n = 0;
-    if (!decode_next_run(c, rn, c->run))
-        return false;
-    c->run_n = rn;
+    *start = c->pos_runs + a;
+    *end = c->pos_runs + b;
     return true;
+}
+
+/* Make run r of the current block the cursor's run: read its header (a
+ * run of bit fields must hold them within its byte range); values are
+ * decoded later, in windows (run_window). False if malformed. */
+static bool load_run(esi_postings *c, uint64_t r)
+{
+    const uint8_t *p, *end;
+    c->run_r = UINT64_MAX;
+    if (r >= c->pos_nruns || !run_bounds(c, r, &p, &end))
+        return false;
+    uint64_t left = c->pos_total - r * ESI_POST_BLOCK;
+    uint32_t n = left < ESI_POST_BLOCK ? (uint32_t)left : ESI_POST_BLOCK;
+    uint8_t h = *p++;
+    c->run_lo = c->run_hi = c->run_next = c->exc_left = 0;
+    c->exc_prev = -1;
+    c->run_fields = NULL;
+    c->run_w = 0;
+    if (h != RUN_VARINT) {
+        unsigned w = h & ~(unsigned)RUN_EXC;
+        bool exc = (h & RUN_EXC) != 0;
+        size_t bytes = ((size_t)n * w + 7) / 8;
+        if (w > 32 || (exc && w == 32) || (size_t)(end - p) < bytes)
+            return false;
+        c->run_fields = p;
+        c->run_w = w;
+        p += bytes;
+        if (exc ? !get_exception_count(&p, end, n, &c->exc_left) : p != end)
+            return false;
+    }
+    c->run_p = p;
+    c->run_end = end;
+    c->run_r = r;
+    c->run_n = n;
+    return true;
+}
+
+/* Decode the current run at least through value off + m - 1 (off >=
+ * run_lo): values from run_hi on, or from off when that is further (the
+ * window then restarts there: earlier values are never read again), by
+ * groups of 8 (so bit fields are unpacked from a byte boundary) and at
+ * least 16 at a time. Exception entries and varints are read only as far
+ * as the window; the run's last window checks that the run ends exactly
+ * at its end. False if malformed. */
+static bool run_window(esi_postings *c, uint32_t off, uint32_t m)
+{
+    uint32_t a = c->run_hi, b = off + m;
+    if (b <= a)
+        return true;
+    if ((off & ~7u) > a)
+        c->run_lo = a = off & ~7u;
+    b = (b + 7) & ~7u;
+    if (b < a + 16)
+        b = a + 16;
+    if (b > c->run_n)
+        b = c->run_n;
+    const uint8_t *lim = c->seg->post_p + c->seg->post_len;
+    unsigned w = c->run_w;
+    if (!c->run_fields) {                        /* varints */
+        if (a > c->run_next &&
+            !skip_varints(&c->run_p, c->run_end, lim, a - c->run_next))
+            return false;
+        for (uint32_t i = a; i < b; i++)
+            if (!get_v32(&c->run_p, c->run_end, lim, &c->run[i]))
+                return false;
+        c->run_next = b;
+    } else {
+        if (w == 0)
+            memset(c->run + a, 0, (size_t)(b - a) * sizeof *c->run);
+        else
+            get_bits(c->run_fields + (size_t)a * w / 8, lim,
+                     ((size_t)(b - a) * w + 7) / 8, b - a, w, c->run + a);
+        /* exception entries by index: those below the window only read */
+        while (c->exc_left > 0 && c->run_p < c->run_end && *c->run_p < b) {
+            uint32_t i, hi;
+            if (!get_exception(&c->run_p, c->run_end, lim, c->run_n, w,
+                               &c->exc_prev, &i, &hi))
+                return false;
+            c->exc_left--;
+            if (i >= a)
+                c->run[i] |= hi << w;
+        }
+    }
+    c->run_hi = b;
+    return b < c->run_n || (c->exc_left == 0 && c->run_p == c->run_end);
 }
 
 /* Make room for f positions in c->pos. */
@@ -898,15 +1057,10 @@ es_status esi_postings_positions_upto(esi_postings *c, uint32_t want,
         return c->err;
     if (c->doc == UINT32_MAX)
         return corrupt(c);
-    if (!c->has_pos) {
-        *pos = c->pos;
-        *n = 0;
-        return ES_OK;
-    }
     uint32_t f = c->freq;
-    if (c->positions_decoded) {
-        *pos = c->pos_view;
-        *n = f;
+    if (!c->has_pos || c->positions_decoded) {
+        *pos = c->pos;
+        *n = c->has_pos ? f : 0;
         return ES_OK;
     }
     if (!c->positions_started) {
@@ -914,78 +1068,45 @@ es_status esi_postings_positions_upto(esi_postings *c, uint32_t want,
             return corrupt(c);
         while (c->pos_i < c->block_i)
             c->pos_s += c->block_freqs[c->pos_i++];
-        uint64_t j = c->pos_s;
-        if (j >= c->run_start + c->run_n && f <= ESI_POST_BLOCK &&
-            !load_run(c, j))
+        if (c->pos_s + f > c->pos_total)
             return corrupt(c);
-        if (j >= c->run_start && j + f <= c->run_start + c->run_n) {
-            /* all of them in the current run: their running sum in place
-             * there (no other doc reads those values) */
-            uint32_t *r = c->run + (j - c->run_start);
-            uint64_t at = 0;
-            for (uint32_t t = 0; t < f; t++) {
-                at += r[t];
-                r[t] = (uint32_t)at;
-            }
-            if (at > UINT32_MAX)
-                return corrupt(c);
-            c->pos_view = r;
-            c->pos_n = f;
-            c->positions_started = c->positions_decoded = true;
-            *pos = r;
-            *n = f;
-            return ES_OK;
-        }
         es_status rc = pos_room(c, f);
         if (rc != ES_OK)
             return rc;
-        c->pos_j = j;
+        c->pos_j = c->pos_s;
         c->pos_at = 0;
         c->pos_n = 0;
-        c->pos_view = c->pos;
         c->positions_started = true;
     }
+    /* a window at a time: 16 values, then as many as are decoded already,
+     * so a check that stops early unpacks little */
     while (c->pos_n < f && (c->pos_n == 0 || c->pos[c->pos_n - 1] < want)) {
-        uint64_t j = c->pos_j;
-        uint32_t left = f - c->pos_n, take;
-        uint32_t *o = c->pos + c->pos_n;
-        const uint32_t *r;
-        if (j >= c->run_start && j < c->run_start + c->run_n) {
-            uint32_t off = (uint32_t)(j - c->run_start);
-            take = c->run_n - off < left ? c->run_n - off : left;
-            r = c->run + off;
-        } else {
-            if (!skip_before(c, j))
-                return corrupt(c);
-            uint32_t rn = next_run_n(c);
-            c->run_n = 0;
-            if (j == c->pos_next && rn <= left) {
-                /* a whole run of this doc: straight into pos */
-                if (!decode_next_run(c, rn, o))
-                    return corrupt(c);
-                c->run_start = c->pos_next;
-                take = rn;
-                r = o;
-            } else {
-                c->run_start = c->pos_next;
-                if (!decode_next_run(c, rn, c->run))
-                    return corrupt(c);
-                c->run_n = rn;
-                uint32_t off = (uint32_t)(j - c->run_start);
-                take = rn - off < left ? rn - off : left;
-                r = c->run + off;
-            }
+        uint64_t j = c->pos_j, r = j / ESI_POST_BLOCK;
+        uint32_t off = (uint32_t)(j % ESI_POST_BLOCK);
+        if ((r != c->run_r || off < c->run_lo) && !load_run(c, r))
+            return corrupt(c);
+        uint32_t m = c->run_n - off, left = f - c->pos_n;
+        if (m > left)
+            m = left;
+        if (want != UINT32_MAX) {
+            uint32_t g = c->pos_n > 16 ? c->pos_n : 16;
+            if (m > g)
+                m = g;
         }
+        if (!run_window(c, off, m))
+            return corrupt(c);
+        const uint32_t *src = c->run + off;
+        uint32_t *o = c->pos + c->pos_n;
         uint64_t at = c->pos_at;
-        for (uint32_t t = 0; t < take; t++) {   /* r may be o: in place */
-            at += r[t];
+        for (uint32_t t = 0; t < m; t++) {
+            at += src[t];
             o[t] = (uint32_t)at;
         }
         if (at > UINT32_MAX)
             return corrupt(c);
         c->pos_at = at;
-        c->pos_n += take;
-        c->pos_j = j + take;
+        c->pos_n += m;
+        c->pos_j = j + m;
     }
     c->positions_decoded = c->pos_n == f;
     *pos = c->pos;
@@ -1004,21 +1125,13 @@ es_status esi_postings_take_block(esi_postings *c, const uint8_t **pos,
 {
     if (c->err != ES_OK)
         return c->err;
-    if (c->doc == UINT32_MAX || c->block_i != 0 || c->pos_next != 0)
+    if (c->doc == UINT32_MAX || c->block_i != 0 || c->positions_started)
         return ES_EINVAL;
-    const uint8_t *p = c->pos_sec;
-    for (uint64_t j = 0; j < c->pos_total; j += ESI_POST_BLOCK) {
-        uint64_t left = c->pos_total - j;
-        if (!skip_run(&p, c->pos_end, left < ESI_POST_BLOCK ? (uint32_t)left
-                                                            : ESI_POST_BLOCK))
+    for (uint64_t r = 0; c->has_pos && r < c->pos_nruns; r++)
+        if (!load_run(c, r) || !run_window(c, 0, c->run_n))
             return corrupt(c);
-    }
-    if (p != c->pos_end)
-        return corrupt(c);
     *pos = c->pos_sec;
     *pos_len = (size_t)(c->pos_end - c->pos_sec);
-    c->pos_p = c->pos_end;
-    c->pos_next = c->pos_total;
     c->pos_i = c->block_n;
     return set_doc(c, c->block_n - 1);
 }

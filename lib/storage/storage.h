@@ -196,23 +196,37 @@ typedef struct esi_postings {
     uint32_t block_last;       /* last docno of the current block */
     uint32_t next_base;        /* smallest docno the next block may hold */
     bool has_pos;              /* the term has positions sections */
-    /* positions of the current block: a stream of pos_total deltas in
-     * runs of 128; pos_p is the undecoded run starting at value pos_next */
+    /* positions of the current block (FORMAT.md §4): one stream of
+     * pos_total deltas cut into runs of 128 values; run r starts where the
+     * section's run table says, so a doc's values are found without
+     * stepping over the runs before them */
     const uint8_t *pos_sec;    /* the block's positions section */
-    const uint8_t *pos_p, *pos_end;
-    uint64_t pos_total, pos_next;
+    const uint8_t *pos_runs;   /* its first run (after the run table) */
+    const uint8_t *pos_end;    /* its end */
+    const uint8_t *tab_p;      /* the run table's packed offsets */
+    unsigned tab_w;            /* their width in bits (0: one run, no table) */
+    uint64_t pos_total, pos_nruns;
     uint32_t pos_i;            /* doc index whose first value is pos_s */
     uint64_t pos_s;
-    uint64_t run_start;        /* stream index of run[0] */
-    uint32_t run_n;            /* values decoded in run (0: none) */
-    uint32_t run[128];         /* one decoded run of position deltas */
-    bool positions_decoded;    /* all of the current doc's positions are in pos */
+    /* the run holding the values being read, decoded in windows: only the
+     * values a caller reaches are unpacked */
+    uint64_t run_r;            /* its index in the block; UINT64_MAX: none */
+    uint32_t run_n;            /* its values */
+    const uint8_t *run_fields; /* its w-bit fields (NULL: a varint run) */
+    unsigned run_w;
+    uint32_t run_lo, run_hi;   /* run[run_lo..run_hi) are decoded */
+    const uint8_t *run_p;      /* the next varint, or exception entry, unread */
+    const uint8_t *run_end;    /* the run's end (from the run table) */
+    uint32_t run_next;         /* varint run: index of the value at run_p */
+    uint32_t exc_left;         /* patched run: exception entries unread */
+    int exc_prev;              /* index of the last entry read (-1: none) */
+    uint32_t run[128];         /* position deltas, exceptions applied */
+    /* the current doc's positions */
+    bool positions_decoded;    /* all of them are in pos */
     bool positions_started;    /* pos holds a prefix of them (pos_n values) */
     uint64_t pos_j;            /* stream index of the doc's next undecoded value */
     uint64_t pos_at;           /* the doc's last decoded position (running sum) */
     uint32_t *pos;             /* decoded positions of the current doc */
-    const uint32_t *pos_view;  /* where they are: pos, or in run when the
-                                  doc's values all sit in one run */
     uint32_t pos_n, pos_cap;
     es_status err;             /* sticky: ES_ECORRUPT on damaged data */
 } esi_postings;

@@ -119,6 +119,8 @@ typedef struct esi_postenc {
     uint32_t docs[ESI_POST_BLOCK], freqs[ESI_POST_BLOCK];
     uint32_t run[ESI_POST_BLOCK];  /* position deltas not yet in possec */
     uint32_t run_n;
+    uint32_t *roff;            /* byte offsets in possec of its runs 1.. */
+    uint32_t nroff, roff_cap;  /* (the block's run table) */
     esi_term_info ti;          /* running totals; ti.positions as begun */
 } esi_postenc;
 
