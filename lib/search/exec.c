@@ -52,6 +52,9 @@ struct matcher {
     bool found;                /* the phrase is known to occur on doc */
     bool verified;             /* tf is the exact phrase count on doc */
     uint32_t *same;            /* per cursor: first cursor of the same key */
+    bool dup;                  /* some key occurs twice (same[i] != i) */
+    uint32_t *pk;              /* the positional cursors (has_pos), ascending */
+    size_t npk;
     uint32_t *lead;            /* cursors by document frequency, rarest first */
     uint32_t *cand;            /* phrase_tf scratch: candidate starts */
     size_t ccap;
@@ -187,6 +190,7 @@ static void free_matchers(run *r)
         esi_free(m->cur);
         esi_free(m->cdoc);
         esi_free(m->same);
+        esi_free(m->pk);
         esi_free(m->lead);
         esi_free(m->cand);
         esi_free(m->kids);
@@ -232,7 +236,8 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
     m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
     m->same = esi_calloc(f->nkeys, sizeof *m->same);
     m->lead = esi_calloc(f->nkeys, sizeof *m->lead);
-    if (!m->cur || !m->cdoc || !m->same || !m->lead)
+    m->pk = esi_calloc(f->nkeys, sizeof *m->pk);
+    if (!m->cur || !m->cdoc || !m->same || !m->lead || !m->pk)
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
@@ -255,6 +260,7 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
                 !memcmp(esi_qkey_bytes(q, kj), esi_qkey_bytes(q, ki), ki->len))
                 m->same[i] = j;
         }
+        m->dup = m->dup || m->same[i] != i;
     }
     for (uint32_t i = 0; i < f->nkeys; i++) {
         size_t at = r->seg * q->nkeys + f->first_key + i;
@@ -263,6 +269,8 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
             return rc;
         m->ncur++;
         m->cdoc[i] = DOC_END;
+        if (m->cur[i].has_pos)
+            m->pk[m->npk++] = i;
     }
     if (f->title_twin >= 0)
         return build_phrase(r, f->title_twin, &m->twin);
@@ -401,6 +409,27 @@ static uint32_t gallop_to(const uint32_t *p, uint32_t n, uint32_t y, uint64_t wa
     return lo;
 }
 
+/* First index >= y of sorted p[0..n) whose value is >= want (n if none):
+ * the next 8 values counted without branches (p is sorted, so the count
+ * of those below want is the step), then gallop_to when all 8 are. */
+static inline uint32_t first_from(const uint32_t *p, uint32_t n, uint32_t y,
+                                  uint64_t want)
+{
+    if (want > UINT32_MAX)
+        return n;
+    uint32_t w = (uint32_t)want;
+    if (n - y >= 8) {
+        const uint32_t *q = p + y;
+        uint32_t c = (uint32_t)(q[0] < w) + (q[1] < w) + (q[2] < w) + (q[3] < w) +
+                     (q[4] < w) + (q[5] < w) + (q[6] < w) + (q[7] < w);
+        y += c;
+        return c == 8 ? gallop_to(p, n, y, want) : y;
+    }
+    while (y < n && p[y] < w)
+        y++;
+    return y;
+}
+
 /* The smallest freq of m's keys on the doc its cursors are all on: a bound
  * of the phrase's tf there (its tf when m has one key). */
 static uint32_t min_freq(const matcher *m)
@@ -416,18 +445,17 @@ static uint32_t min_freq(const matcher *m)
  * current doc, rarest first, into ord; their number. */
 static size_t pos_order(const matcher *m, uint32_t *ord)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < m->ncur; i++) {
-        if (!m->cur[i].has_pos)
-            continue;
-        size_t j = n++;
-        while (j > 0 && m->cur[ord[j - 1]].freq > m->cur[i].freq) {
+    const esi_postings *c = m->cur;
+    for (size_t k = 0; k < m->npk; k++) {
+        uint32_t i = m->pk[k], f = c[i].freq;
+        size_t j = k;
+        while (j > 0 && c[ord[j - 1]].freq > f) {
             ord[j] = ord[j - 1];
             j--;
         }
-        ord[j] = (uint32_t)i;
+        ord[j] = i;
     }
-    return n;
+    return m->npk;
 }
 
 /* The error of a damaged positions list of the current segment. */
@@ -475,12 +503,8 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
         xkey *e = &x[k];
         uint64_t want = s + e->at;
         for (;;) {
-            uint32_t y = e->y, lim = y + 8 < e->n ? y + 8 : e->n;
-            while (y < lim && e->p[y] < want)
-                y++;
-            if (y == lim && y < e->n)
-                y = gallop_to(e->p, e->n, y, want);
-            e->y = y;
+            e->y = first_from(e->p, e->n, e->y, want);
+            uint32_t y = e->y;
             if (y < e->n)
                 break;
             if (e->n == e->c->freq) {  /* every position seen, none late enough */
@@ -490,7 +514,7 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
             if (esi_postings_positions_upto(e->c, want > UINT32_MAX ? UINT32_MAX
                                             : (uint32_t)want, &e->p, &e->n) != ES_OK)
                 return bad_positions(r);
-            for (size_t j = 0; j < n; j++)   /* a key twice in the phrase */
+            for (size_t j = 0; m->dup && j < n; j++)   /* a key twice in the phrase */
                 if (x[j].c == e->c) {
                     x[j].p = e->p;
                     x[j].n = e->n;
