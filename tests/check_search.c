@@ -1201,6 +1201,57 @@ START_TEST(test_search_phrase_existence_reference)
 }
 END_TEST
 
+/* Phrases decided from pair counts (exec.c plan_pairs, chain_bounds): a
+ * pair is indexed only for CJK characters at adjacent positions (a Latin
+ * token between them takes a position, punctuation does not), the
+ * pigeonhole bound must not claim a phrase whose pairs sit apart, and a
+ * document lacking a pair the query does not key (乙丙 of 甲乙丙丁) is
+ * out. Counts and ids against the texts. */
+START_TEST(test_search_phrase_pair_counts)
+{
+    static const struct { const char *id, *text; } docs[] = {
+        { "p1", "甲乙丙乙丙" },      /* 甲乙丙 once: 甲乙 + 乙丙 > 乙 */
+        { "p2", "甲乙乙丙" },        /* every pair, no 甲乙丙 */
+        { "p3", "甲乙a丙" },         /* 乙 and 丙 not adjacent */
+        { "p4", "甲乙，丙" },        /* adjacent across punctuation */
+        { "p5", "甲乙丁丙丁甲乙" },  /* 甲乙, 丙丁, no 乙丙 */
+        { "p6", "甲乙丙丁甲乙丙丁" },
+        { "p7", "乙丙甲乙乙丙丁丙丁" },
+    };
+    static const struct { const char *q; uint64_t n; const char *ids; } want[] = {
+        { "\"甲乙丙\"", 3, "p1 p4 p6" },
+        { "\"甲乙丙丁\"", 1, "p6" },
+        { "\"乙丙丁\"", 2, "p6 p7" },
+        { "\"甲乙丙\" -\"甲乙丙丁\"", 2, "p1 p4" },
+    };
+    char *dir = tu_tmpdir();
+    es_error err;
+    es_writer *w = small_writer(dir, 1 << 20, false);
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
+        add(w, docs[i].id, NULL, NULL, docs[i].text, strlen(docs[i].text));
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    for (size_t i = 0; i < 2 * sizeof want / sizeof *want; i++) {
+        es_search_options o = ES_SEARCH_OPTIONS_INIT;
+        o.snippets = 0;
+        o.limit = i % 2 ? 10 : 0;      /* count only: existence; else exact tf */
+        es_results *r = run(ix, want[i / 2].q, &o);
+        ck_assert_msg(es_results_total(r) == want[i / 2].n, "%s: %llu", want[i / 2].q,
+                      (unsigned long long)es_results_total(r));
+        ck_assert_uint_eq(es_results_count(r), o.limit ? want[i / 2].n : 0);
+        for (size_t k = 0; k < es_results_count(r); k++)
+            ck_assert_msg(strstr(want[i / 2].ids, es_results_id(r, k, NULL)), "%s: %s",
+                          want[i / 2].q, ids(r));
+        es_results_free(r);
+    }
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
@@ -1225,6 +1276,9 @@ static Suite *search_suite(void)
         tcase_add_test(tc, smalls[i].fn);
         suite_add_tcase(s, tc);
     }
+    tc = tcase_create("phrase_pair_counts");
+    tcase_add_test(tc, test_search_phrase_pair_counts);
+    suite_add_tcase(s, tc);
     tc = tcase_create("highlight_run_words");
     tcase_add_test(tc, test_search_highlight_run_words);
     suite_add_tcase(s, tc);

@@ -52,6 +52,21 @@ struct matcher {
     bool found;                /* the phrase is known to occur on doc */
     bool verified;             /* tf is the exact phrase count on doc */
     uint32_t *same;            /* per cursor: first cursor of the same key */
+    bool dup;                  /* some key occurs twice (same[i] != i) */
+    uint32_t *pk;              /* the positional cursors (has_pos), ascending */
+    size_t npk;
+    /* the phrase's adjacent character pairs that are not keys (see
+     * plan_pairs): one cursor each, looked at only when verifying */
+    esi_postings *acur;
+    uint32_t *acdoc;
+    size_t nacur;
+    bool aabsent;              /* one of them is not in the segment */
+    bool chain;                /* every offset a character, every adjacent
+                                  pair known: cchar/cpair hold for span */
+    uint32_t span;
+    uint32_t *cchar;           /* per offset: cursor of its character */
+    uint32_t *cpair;           /* per offset < span - 1: cursor of the pair
+                                  there (>= ncur: aux cursor cpair - ncur) */
     uint32_t *lead;            /* cursors by document frequency, rarest first */
     uint32_t *cand;            /* phrase_tf scratch: candidate starts */
     size_t ccap;
@@ -75,6 +90,12 @@ typedef struct pxset {
     bool *found;
 } pxset;
 
+/* An adjacent pair of characters of a phrase that is not one of its keys
+ * (bytes in run.auxb, its offset in the phrase). */
+typedef struct auxkey {
+    uint32_t off, len, at;
+} auxkey;
+
 /* Per-search state shared by the matchers of one segment. */
 typedef struct run {
     const esi_snapshot *snap;
@@ -94,6 +115,15 @@ typedef struct run {
     uint64_t total;
     uint64_t scored;
     struct pxset *px;          /* per phrase: expansion of a prefix */
+    /* per phrase: its adjacent character pairs that are not keys and
+     * whether it is a chain (plan_pairs) */
+    esi_buf auxb;              /* their bytes */
+    struct auxkey *aux;
+    size_t naux;
+    uint32_t *aux_first, *aux_n;
+    bool *chain;
+    esi_term_info *aux_ti;     /* [seg * naux + i] */
+    bool *aux_found;
     struct item *items;        /* refine() scratch, room for every matcher */
     size_t nitems, itemcap;
     bool prune;                /* skip docs whose score bound cannot enter the heap */
@@ -187,6 +217,13 @@ static void free_matchers(run *r)
         esi_free(m->cur);
         esi_free(m->cdoc);
         esi_free(m->same);
+        esi_free(m->pk);
+        for (size_t c = 0; c < m->nacur; c++)
+            esi_postings_close(&m->acur[c]);
+        esi_free(m->acur);
+        esi_free(m->acdoc);
+        esi_free(m->cchar);
+        esi_free(m->cpair);
         esi_free(m->lead);
         esi_free(m->cand);
         esi_free(m->kids);
@@ -204,6 +241,193 @@ static esi_postings *new_cursors(size_t n)
     if (!esi_mul_ok(n ? n : 1, sizeof(esi_postings), &bytes))
         return NULL;
     return esi_malloc(bytes);
+}
+
+/* Bytes of key k without its field prefix (field name and ESI_FIELD_SEP). */
+static const uint8_t *key_text(const es_query *q, const esi_qkey *k, uint32_t *len)
+{
+    const uint8_t *b = esi_qkey_bytes(q, k);
+    const uint8_t *sep = memchr(b, ESI_FIELD_SEP, k->len);
+    uint32_t skip = sep ? (uint32_t)(sep + 1 - b) : 0;
+    *len = k->len - skip;
+    return b + skip;
+}
+
+/* True if b[0..n) is exactly one UTF-8 code point (judged by its lead byte). */
+static bool one_char(const uint8_t *b, uint32_t n)
+{
+    if (n == 0)
+        return false;
+    uint32_t want = b[0] < 0x80 ? 1 : (b[0] & 0xE0) == 0xC0 ? 2 :
+                    (b[0] & 0xF0) == 0xE0 ? 3 : (b[0] & 0xF8) == 0xF0 ? 4 : 0;
+    return want == n;
+}
+
+/* Which keys of phrase f are characters and pairs: chr[a] the key of the
+ * single character at offset a (or -1), pair[a] the key at a whose text is
+ * chr[a]'s then chr[a + 1]'s (or -1); offsets >= span hold no key. */
+static void phrase_shape(const es_query *q, const esi_qphrase *f, int32_t *chr,
+                         int32_t *pair)
+{
+    for (uint32_t a = 0; a < f->span; a++)
+        chr[a] = pair[a] = -1;
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        const esi_qkey *k = &q->keys[f->first_key + i];
+        uint32_t n;
+        const uint8_t *t = key_text(q, k, &n);
+        if (k->at < f->span && one_char(t, n))
+            chr[k->at] = (int32_t)i;
+    }
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        const esi_qkey *k = &q->keys[f->first_key + i];
+        uint32_t a = k->at, n, n1, n2;
+        if (a + 1 >= f->span || chr[a] < 0 || chr[a + 1] < 0)
+            continue;
+        const uint8_t *t = key_text(q, k, &n);
+        const uint8_t *t1 = key_text(q, &q->keys[f->first_key + (uint32_t)chr[a]], &n1);
+        const uint8_t *t2 = key_text(q, &q->keys[f->first_key + (uint32_t)chr[a + 1]], &n2);
+        if (n == n1 + n2 && !memcmp(t, t1, n1) && !memcmp(t + n1, t2, n2))
+            pair[a] = (int32_t)i;
+    }
+}
+
+/* Plan, per phrase, the pairs of adjacent characters it lacks as keys.
+ * The writer indexes a pair (without positions) for every two CJK
+ * characters at positions p, p + 1 (analyzer.h: "no gaps"), and only
+ * there. So where a phrase has two CJK characters side by side (a
+ * character is known to be CJK when it belongs to a pair key), every
+ * document holding the phrase holds their pair: a document without it is
+ * ruled out before any position is decoded. And with every adjacent pair
+ * known (a chain), the freqs alone bound the phrase's count, see
+ * chain_bounds. Lowering keys only every other pair of a run (fewer
+ * cursors to leapfrog); these extra ones are looked at only for a
+ * document being verified. */
+static es_status plan_pairs(run *r)
+{
+    const es_query *q = r->q;
+    size_t np = q->nphrases ? q->nphrases : 1;
+    r->aux_first = esi_calloc(np, sizeof *r->aux_first);
+    r->aux_n = esi_calloc(np, sizeof *r->aux_n);
+    r->chain = esi_calloc(np, sizeof *r->chain);
+    if (!r->aux_first || !r->aux_n || !r->chain)
+        return ES_ENOMEM;
+    size_t cap = 0;
+    for (size_t ph = 0; ph < q->nphrases; ph++) {
+        const esi_qphrase *f = &q->phrases[ph];
+        r->aux_first[ph] = (uint32_t)r->naux;
+        if (f->prefix || f->span < 3 || f->span > ESI_QUERY_MAX_TERMS)
+            continue;
+        int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+        bool cjk[ESI_QUERY_MAX_TERMS];
+        phrase_shape(q, f, chr, pair);
+        for (uint32_t a = 0; a < f->span; a++)
+            cjk[a] = pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0);
+        bool chain = true;
+        for (uint32_t a = 0; a < f->span; a++) {
+            chain = chain && chr[a] >= 0 && cjk[a];
+            if (a + 1 == f->span || pair[a] >= 0 || !cjk[a] || !cjk[a + 1])
+                continue;
+            if (r->naux == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                auxkey *x = esi_realloc(r->aux, nc * sizeof *x);
+                if (!x)
+                    return ES_ENOMEM;
+                r->aux = x;
+                cap = nc;
+            }
+            const esi_qkey *k1 = &q->keys[f->first_key + (uint32_t)chr[a]];
+            const esi_qkey *k2 = &q->keys[f->first_key + (uint32_t)chr[a + 1]];
+            uint32_t n2;
+            const uint8_t *t2 = key_text(q, k2, &n2);
+            es_status rc = ES_OK;
+            size_t off = r->auxb.len;
+            esi_buf_put(&rc, &r->auxb, esi_qkey_bytes(q, k1), k1->len);
+            esi_buf_put(&rc, &r->auxb, t2, n2);
+            if (rc != ES_OK)
+                return rc;
+            if (r->auxb.len > UINT32_MAX)
+                return ES_ELIMIT;
+            r->aux[r->naux++] = (auxkey){ (uint32_t)off, (uint32_t)(r->auxb.len - off), a };
+        }
+        r->aux_n[ph] = (uint32_t)(r->naux - r->aux_first[ph]);
+        r->chain[ph] = chain;
+    }
+    size_t n;
+    if (!esi_mul_ok(r->snap->nsegs, r->naux ? r->naux : 1, &n))
+        return ES_ELIMIT;
+    r->aux_ti = esi_calloc(n, sizeof *r->aux_ti);
+    r->aux_found = esi_calloc(n, sizeof *r->aux_found);
+    if (!r->aux_ti || !r->aux_found)
+        return ES_ENOMEM;
+    for (size_t sg = 0; sg < r->snap->nsegs; sg++)
+        for (size_t i = 0; i < r->naux; i++) {
+            size_t at = sg * r->naux + i;
+            es_status rc = esi_segment_lookup(r->snap->segs[sg], r->auxb.data + r->aux[i].off,
+                                              r->aux[i].len, &r->aux_ti[at], r->e);
+            if (rc == ES_ENOTFOUND)
+                continue;
+            if (rc != ES_OK)
+                return rc;
+            r->aux_found[at] = true;
+        }
+    return ES_OK;
+}
+
+/* Open phrase m's aux pair cursors for the current segment and, for a
+ * chain, map its offsets to cursors. A pair key that has positions or a
+ * character key without them (not what plan_pairs assumed) turns both off
+ * for the segment. */
+static es_status build_pairs(run *r, int32_t ph, matcher *m)
+{
+    const es_query *q = r->q;
+    const esi_qphrase *f = &q->phrases[ph];
+    uint32_t na = r->aux_n[ph];
+    if (na == 0 && !r->chain[ph])
+        return ES_OK;
+    int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+    phrase_shape(q, f, chr, pair);
+    for (uint32_t a = 0; a < f->span; a++) {
+        if ((chr[a] >= 0 && !m->cur[chr[a]].has_pos) ||
+            (pair[a] >= 0 && m->cur[pair[a]].has_pos))
+            return ES_OK;
+    }
+    for (uint32_t j = 0; j < na; j++) {
+        size_t at = r->seg * r->naux + r->aux_first[ph] + j;
+        if (r->aux_found[at] && r->aux_ti[at].positions)
+            return ES_OK;
+    }
+    if (na) {
+        m->acur = new_cursors(na);
+        m->acdoc = esi_calloc(na, sizeof *m->acdoc);
+        if (!m->acur || !m->acdoc)
+            return ES_ENOMEM;
+        for (uint32_t j = 0; j < na; j++) {
+            size_t at = r->seg * r->naux + r->aux_first[ph] + j;
+            if (!r->aux_found[at]) {
+                m->aabsent = true;
+                continue;
+            }
+            es_status rc = esi_postings_open(&m->acur[m->nacur], r->s, &r->aux_ti[at], r->e);
+            if (rc != ES_OK)
+                return rc;
+            m->acdoc[m->nacur++] = DOC_END;
+        }
+    }
+    if (!r->chain[ph] || m->aabsent)
+        return ES_OK;
+    m->cchar = esi_calloc(f->span, sizeof *m->cchar);
+    m->cpair = esi_calloc(f->span, sizeof *m->cpair);
+    if (!m->cchar || !m->cpair)
+        return ES_ENOMEM;
+    uint32_t j = 0;
+    for (uint32_t a = 0; a < f->span; a++) {
+        m->cchar[a] = (uint32_t)chr[a];
+        if (a + 1 < f->span)
+            m->cpair[a] = pair[a] >= 0 ? (uint32_t)pair[a] : (uint32_t)m->ncur + j++;
+    }
+    m->span = f->span;
+    m->chain = true;
+    return ES_OK;
 }
 
 /* Build the matcher of phrase ph for the current segment. */
@@ -232,7 +456,8 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
     m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
     m->same = esi_calloc(f->nkeys, sizeof *m->same);
     m->lead = esi_calloc(f->nkeys, sizeof *m->lead);
-    if (!m->cur || !m->cdoc || !m->same || !m->lead)
+    m->pk = esi_calloc(f->nkeys, sizeof *m->pk);
+    if (!m->cur || !m->cdoc || !m->same || !m->lead || !m->pk)
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
@@ -255,6 +480,7 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
                 !memcmp(esi_qkey_bytes(q, kj), esi_qkey_bytes(q, ki), ki->len))
                 m->same[i] = j;
         }
+        m->dup = m->dup || m->same[i] != i;
     }
     for (uint32_t i = 0; i < f->nkeys; i++) {
         size_t at = r->seg * q->nkeys + f->first_key + i;
@@ -263,7 +489,12 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
             return rc;
         m->ncur++;
         m->cdoc[i] = DOC_END;
+        if (m->cur[i].has_pos)
+            m->pk[m->npk++] = i;
     }
+    es_status rc = build_pairs(r, ph, m);
+    if (rc != ES_OK)
+        return rc;
     if (f->title_twin >= 0)
         return build_phrase(r, f->title_twin, &m->twin);
     return ES_OK;
@@ -401,6 +632,27 @@ static uint32_t gallop_to(const uint32_t *p, uint32_t n, uint32_t y, uint64_t wa
     return lo;
 }
 
+/* First index >= y of sorted p[0..n) whose value is >= want (n if none):
+ * the next 8 values counted without branches (p is sorted, so the count
+ * of those below want is the step), then gallop_to when all 8 are. */
+static inline uint32_t first_from(const uint32_t *p, uint32_t n, uint32_t y,
+                                  uint64_t want)
+{
+    if (want > UINT32_MAX)
+        return n;
+    uint32_t w = (uint32_t)want;
+    if (n - y >= 8) {
+        const uint32_t *q = p + y;
+        uint32_t c = (uint32_t)(q[0] < w) + (q[1] < w) + (q[2] < w) + (q[3] < w) +
+                     (q[4] < w) + (q[5] < w) + (q[6] < w) + (q[7] < w);
+        y += c;
+        return c == 8 ? gallop_to(p, n, y, want) : y;
+    }
+    while (y < n && p[y] < w)
+        y++;
+    return y;
+}
+
 /* The smallest freq of m's keys on the doc its cursors are all on: a bound
  * of the phrase's tf there (its tf when m has one key). */
 static uint32_t min_freq(const matcher *m)
@@ -416,18 +668,17 @@ static uint32_t min_freq(const matcher *m)
  * current doc, rarest first, into ord; their number. */
 static size_t pos_order(const matcher *m, uint32_t *ord)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < m->ncur; i++) {
-        if (!m->cur[i].has_pos)
-            continue;
-        size_t j = n++;
-        while (j > 0 && m->cur[ord[j - 1]].freq > m->cur[i].freq) {
+    const esi_postings *c = m->cur;
+    for (size_t k = 0; k < m->npk; k++) {
+        uint32_t i = m->pk[k], f = c[i].freq;
+        size_t j = k;
+        while (j > 0 && c[ord[j - 1]].freq > f) {
             ord[j] = ord[j - 1];
             j--;
         }
-        ord[j] = (uint32_t)i;
+        ord[j] = i;
     }
-    return n;
+    return m->npk;
 }
 
 /* The error of a damaged positions list of the current segment. */
@@ -435,6 +686,55 @@ static es_status bad_positions(run *r)
 {
     return esi_err_set(r->e, ES_ECORRUPT, "%s: damaged positions; run 'edusearch "
                        "check'", esi_segment_name(r->s));
+}
+
+/* Move m's aux pair cursors (forward only) to doc d, the doc its key
+ * cursors are on: *on false if one of them is not there, and then neither
+ * is the phrase (see plan_pairs). */
+static es_status pairs_on(run *r, matcher *m, uint32_t d, bool *on)
+{
+    *on = !m->aabsent;
+    for (size_t j = 0; *on && j < m->nacur; j++) {
+        if (m->acdoc[j] == DOC_END || m->acdoc[j] < d) {
+            es_status rc = esi_postings_advance(&m->acur[j], d);
+            if (rc == ES_DONE) {
+                m->acdoc[j] = DOC_END;
+                *on = false;
+                return ES_OK;
+            }
+            if (rc != ES_OK)
+                return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch "
+                                   "check'", esi_segment_name(r->s));
+            m->acdoc[j] = m->acur[j].doc;
+        }
+        *on = m->acdoc[j] == d;
+    }
+    return ES_OK;
+}
+
+/* Bounds of the count of chain phrase m on the doc its cursors (key and
+ * aux) are on, from freqs alone. The pair at offset a occurs once for each
+ * occurrence of character a directly followed by character a + 1. Of the
+ * occurrences of character a that end the phrase's first a + 1 characters
+ * (at least g of them), at least g + freq(pair a) - freq(char a) are
+ * followed by character a + 1: so *lo, from g = freq(pair 0) on, is a
+ * lower bound of the count; every occurrence holds every pair, so *hi,
+ * the smallest pair freq, is an upper bound. */
+static void chain_bounds(const matcher *m, uint32_t *lo, uint32_t *hi)
+{
+    const esi_postings *c = m->cur;
+    uint32_t n = (uint32_t)m->ncur;
+    int64_t g = 0;
+    uint32_t u = UINT32_MAX;
+    for (uint32_t a = 0; a + 1 < m->span; a++) {
+        uint32_t pi = m->cpair[a];
+        uint32_t pf = pi < n ? c[pi].freq : m->acur[pi - n].freq;
+        g = a == 0 ? pf : (g > 0 ? g : 0) + (int64_t)pf - c[m->cchar[a]].freq;
+        if (pf < u)
+            u = pf;
+    }
+    *lo = g > 0 ? (uint32_t)(g < u ? g : u) : 0;
+    *hi = u;
 }
 
 /* One positional key of a phrase during phrase_exists: its decoded prefix
@@ -463,6 +763,17 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
     *yes = true;
     if (n == 0)                    /* one key, or pairs only: presence decides */
         return ES_OK;
+    if (m->nacur || m->aabsent) {
+        es_status rc = pairs_on(r, m, m->cdoc[0], yes);
+        if (rc != ES_OK || !*yes)
+            return rc;
+    }
+    if (m->chain) {
+        uint32_t lo, hi;
+        chain_bounds(m, &lo, &hi);
+        if (lo > 0)
+            return ES_OK;
+    }
     for (size_t k = 0; k < n; k++) {
         x[k].c = &m->cur[m->same[ord[k]]];
         x[k].p = NULL;
@@ -475,12 +786,8 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
         xkey *e = &x[k];
         uint64_t want = s + e->at;
         for (;;) {
-            uint32_t y = e->y, lim = y + 8 < e->n ? y + 8 : e->n;
-            while (y < lim && e->p[y] < want)
-                y++;
-            if (y == lim && y < e->n)
-                y = gallop_to(e->p, e->n, y, want);
-            e->y = y;
+            e->y = first_from(e->p, e->n, e->y, want);
+            uint32_t y = e->y;
             if (y < e->n)
                 break;
             if (e->n == e->c->freq) {  /* every position seen, none late enough */
@@ -490,7 +797,7 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
             if (esi_postings_positions_upto(e->c, want > UINT32_MAX ? UINT32_MAX
                                             : (uint32_t)want, &e->p, &e->n) != ES_OK)
                 return bad_positions(r);
-            for (size_t j = 0; j < n; j++)   /* a key twice in the phrase */
+            for (size_t j = 0; m->dup && j < n; j++)   /* a key twice in the phrase */
                 if (x[j].c == e->c) {
                     x[j].p = e->p;
                     x[j].n = e->n;
@@ -569,6 +876,28 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
     if (n == 0) {                 /* no positions at all: use the rarest count */
         *tf = min_freq(m);
         return ES_OK;
+    }
+    /* What the pairs tell, taken only when the answer is the one the count
+     * below would give (a count of need or more is exact there). */
+    if ((m->nacur || m->aabsent) && need == 0) {
+        bool on;
+        es_status rc = pairs_on(r, m, m->cdoc[0], &on);
+        if (rc != ES_OK)
+            return rc;
+        if (!on) {
+            *tf = 0;
+            *found = false;
+            return ES_OK;
+        }
+    }
+    if (m->chain && (!m->nacur || need == 0)) {
+        uint32_t lo, hi;
+        chain_bounds(m, &lo, &hi);
+        if (lo == hi && lo >= need) {
+            *tf = lo;
+            *found = lo > 0;
+            return ES_OK;
+        }
     }
     uint32_t cnt = 0;
     for (size_t k = 0; k < n; k++) {
@@ -1389,7 +1718,7 @@ static es_status prepare(run *r)
         r->ph_idf[i] = esi_score_idf(m == UINT64_MAX ? 0 : m, r->snap->live_docs);
     }
     esi_free(df);
-    return ES_OK;
+    return plan_pairs(r);
 }
 
 /* Run the query over segment r->seg. With pruning, a doc whose score
@@ -1534,6 +1863,13 @@ done:
         esi_free(r.px[i].found);
     }
     esi_free(r.px);
+    esi_buf_free(&r.auxb);
+    esi_free(r.aux);
+    esi_free(r.aux_first);
+    esi_free(r.aux_n);
+    esi_free(r.chain);
+    esi_free(r.aux_ti);
+    esi_free(r.aux_found);
     esi_free(r.items);
     return rc;
 }
