@@ -403,8 +403,9 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
             return ES_ENOMEM;
         for (uint32_t j = 0; j < na; j++) {
             size_t at = r->seg * r->naux + r->aux_first[ph] + j;
-            if (!r->aux_found[at]) {
-                m->aabsent = true;
+            if (!r->aux_found[at]) {   /* no doc of the segment has the phrase */
+                m->aabsent = m->empty = true;
+                m->cost = 0;
                 continue;
             }
             es_status rc = esi_postings_open(&m->acur[m->nacur], r->s, &r->aux_ti[at], r->e);
@@ -688,28 +689,39 @@ static es_status bad_positions(run *r)
                        "check'", esi_segment_name(r->s));
 }
 
-/* Move m's aux pair cursors (forward only) to doc d, the doc its key
- * cursors are on: *on false if one of them is not there, and then neither
- * is the phrase (see plan_pairs). */
-static es_status pairs_on(run *r, matcher *m, uint32_t d, bool *on)
+/* Move m's aux pair cursors to their first doc >= t; *t2 the largest doc
+ * they are on (> t: none of the docs before it holds the phrase). ES_DONE
+ * when one of them has no doc left. */
+static es_status pairs_to(run *r, matcher *m, uint32_t t, uint32_t *t2)
 {
-    *on = !m->aabsent;
-    for (size_t j = 0; *on && j < m->nacur; j++) {
-        if (m->acdoc[j] == DOC_END || m->acdoc[j] < d) {
-            es_status rc = esi_postings_advance(&m->acur[j], d);
+    *t2 = t;
+    for (size_t j = 0; j < m->nacur; j++) {
+        if (m->acdoc[j] == DOC_END || m->acdoc[j] < t) {
+            es_status rc = esi_postings_advance(&m->acur[j], t);
             if (rc == ES_DONE) {
                 m->acdoc[j] = DOC_END;
-                *on = false;
-                return ES_OK;
+                return ES_DONE;
             }
             if (rc != ES_OK)
                 return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch "
                                    "check'", esi_segment_name(r->s));
             m->acdoc[j] = m->acur[j].doc;
         }
-        *on = m->acdoc[j] == d;
+        if (m->acdoc[j] > *t2)
+            *t2 = m->acdoc[j];
     }
     return ES_OK;
+}
+
+/* Move m's aux pair cursors (forward only) to doc d, the doc its key
+ * cursors are on: *on false if one of them is not there, and then neither
+ * is the phrase (see plan_pairs). */
+static es_status pairs_on(run *r, matcher *m, uint32_t d, bool *on)
+{
+    uint32_t t2 = d;
+    es_status rc = m->aabsent ? ES_DONE : pairs_to(r, m, d, &t2);
+    *on = rc == ES_OK && t2 == d;
+    return rc == ES_DONE ? ES_OK : rc;
 }
 
 /* Bounds of the count of chain phrase m on the doc its cursors (key and
@@ -1030,9 +1042,27 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         return ES_DONE;
     }
     for (;;) {
-        bool again = false;
+        bool again = false, aux = m->nacur == 0;
         for (size_t k = 0; k < m->ncur && !again; k++) {
             size_t i = m->lead[k];
+            if (!aux && m->cur[i].has_pos) {
+                /* the pairs the phrase implies rule a doc out before any
+                 * character cursor (common, with positions) moves to it */
+                aux = true;
+                uint32_t t2;
+                es_status rc = pairs_to(r, m, t, &t2);
+                if (rc == ES_DONE) {
+                    m->doc = DOC_END;
+                    return ES_DONE;
+                }
+                if (rc != ES_OK)
+                    return rc;
+                if (t2 > t) {
+                    t = t2;
+                    again = true;
+                    break;
+                }
+            }
             es_status rc = cursor_to(r, m, i, t);
             if (rc == ES_DONE) {
                 m->doc = DOC_END;
