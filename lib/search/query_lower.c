@@ -46,17 +46,9 @@ typedef struct lower {
     uint32_t nunits;
 } lower;
 
-/* Record an error at byte pos. */
-static es_status fail(lower *l, es_status code, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static es_status fail(lower *l, es_status code, size_t pos, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    es_status rc = esi_query_vfail(l->e, l->errpos, code, pos, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* Record an error of the lowering pass at byte pos through l's esi_err
+ * and error position; returns code. */
+#define fail(l, ...) esi_query_fail((l)->e, (l)->errpos, __VA_ARGS__)
 
 /* Grow *arr (of *cap elements of size sz) to hold one more; false on ENOMEM. */
 static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
