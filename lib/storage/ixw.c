@@ -237,19 +237,17 @@ static void buffer_clear(esi_ixw *w)
     for (size_t i = 0; i < w->nterms; i++)
         esi_buf_free(&w->terms[i].post);
     esi_free(w->terms);
-    w->terms = NULL;
-    w->nterms = w->terms_cap = 0;
     esi_free(w->thash);
+    esi_free(w->docs);
+    esi_free(w->idhash);
+    w->terms = NULL;
     w->thash = NULL;
-    w->thash_cap = 0;
+    w->docs = NULL;
+    w->idhash = NULL;
+    w->nterms = w->terms_cap = w->thash_cap = 0;
+    w->ndocs = w->docs_cap = w->idhash_cap = 0;
     esi_buf_free(&w->arena);
     esi_buf_free(&w->recs);
-    esi_free(w->docs);
-    w->docs = NULL;
-    w->ndocs = w->docs_cap = 0;
-    esi_free(w->idhash);
-    w->idhash = NULL;
-    w->idhash_cap = 0;
     esi_buf_free(&w->bdel);
     w->mem = 0;
 }
