@@ -270,16 +270,12 @@ END_TEST
 
 START_TEST(test_api_seed_documents)
 {
-    const char *samples = tu_samples_dir();
     const char *names[] = { "puyang-2025-93.txt", "xinyang-2024-194.txt" };
     es_writer *w = NULL;
     ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
     for (int i = 0; i < 2; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", samples, names[i]);
         size_t len;
-        char *text = tu_read_file(path, &len);
-        ck_assert_msg(text != NULL, "cannot read %s", path);
+        char *text = tu_read_sample(names[i], &len);
         es_doc *d = NULL;
         ck_assert_int_eq(es_doc_new(&d, names[i], strlen(names[i]), NULL), ES_OK);
         ck_assert_int_eq(es_doc_set_text(d, text, len), ES_OK);
@@ -931,10 +927,7 @@ static Suite *api_suite(void)
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);
-    TCase *tc = tcase_create("threads_deterministic");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_api_threads_deterministic, 0, 4);
-    suite_add_tcase(s, tc);
+    tu_add_case(s, "threads_deterministic", test_api_threads_deterministic, 0, 4, 120);
     return s;
 }
 

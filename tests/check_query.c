@@ -625,10 +625,7 @@ static Suite *query_suite(void)
         { "dict_format20_and_damage", test_dict_format20_and_damage },
     };
     tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 120);
-    TCase *tc = tcase_create("dict_lookup_property");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_dict_lookup_property, 0, 11);
-    suite_add_tcase(s, tc);
+    tu_add_case(s, "dict_lookup_property", test_dict_lookup_property, 0, 11, 120);
     return s;
 }
 

@@ -1204,65 +1204,38 @@ END_TEST
 static Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
-    TCase *tc = tcase_create("lower_phrases");
-    tcase_add_test(tc, test_search_lower_phrases);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("lower_bare_runs");
-    tcase_add_test(tc, test_search_lower_bare_runs);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("lower_errors");
-    tcase_add_test(tc, test_search_lower_errors);
-    suite_add_tcase(s, tc);
-    struct { const char *name; const TTest *fn; } smalls[] = {
+    tu_case plain[] = {
+        { "lower_phrases", test_search_lower_phrases },
+        { "lower_bare_runs", test_search_lower_bare_runs },
+        { "lower_errors", test_search_lower_errors },
+    };
+    tu_add_cases(s, plain, TU_NCASES(plain), NULL, NULL, 0);
+    tu_case smalls[] = {
         { "phrase_and_bare", test_search_phrase_and_bare },
         { "boolean_field_date", test_search_boolean_field_date },
         { "paging_and_date_sort", test_search_paging_and_date_sort },
         { "snippets", test_search_snippets },
     };
-    for (size_t i = 0; i < sizeof smalls / sizeof *smalls; i++) {
-        tc = tcase_create(smalls[i].name);
-        tcase_add_checked_fixture(tc, small_setup, small_teardown);
-        tcase_add_test(tc, smalls[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    tc = tcase_create("highlight_run_words");
-    tcase_add_test(tc, test_search_highlight_run_words);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("snippet_regions_exact");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_snippet_regions_exact);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("snippet_deep_match");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_snippet_deep_match);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("prefix_expansion");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_search_prefix_expansion);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("phrase_existence_reference");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_phrase_existence_reference);
-    suite_add_tcase(s, tc);
+    tu_add_cases(s, smalls, TU_NCASES(smalls), small_setup, small_teardown, 0);
+    tu_add_case(s, "highlight_run_words", test_search_highlight_run_words, 0, 1, 0);
+    tu_add_case(s, "snippet_regions_exact", test_search_snippet_regions_exact, 0, 1, 120);
+    tu_add_case(s, "snippet_deep_match", test_search_snippet_deep_match, 0, 1, 120);
+    tu_add_case(s, "prefix_expansion", test_search_prefix_expansion, 0, 1, 60);
+    tu_add_case(s, "phrase_existence_reference", test_search_phrase_existence_reference,
+                0, 1, 120);
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
         return s;
     }
-    tc = tcase_create("phrase_equals_substring");
-    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_phrase_equals_substring);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("pruning_same_top");
-    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_pruning_same_top);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("threads_agree");
-    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_threads_agree);
-    suite_add_tcase(s, tc);
+    tu_case on_corpus[] = {
+        { "phrase_equals_substring", test_search_phrase_equals_substring },
+        { "pruning_same_top", test_search_pruning_same_top },
+        { "threads_agree", test_search_threads_agree },
+    };
+    for (size_t i = 0; i < TU_NCASES(on_corpus); i++) {
+        TCase *tc = tu_add_case(s, on_corpus[i].name, on_corpus[i].fn, 0, 1, 120);
+        tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
+    }
     return s;
 }
 

@@ -2321,12 +2321,7 @@ END_TEST
 static Suite *storage_suite(void)
 {
     Suite *s = suite_create("storage");
-    TCase *tc;
-#define ADD(name, fn, lo, hi, timeout)                        \
-    tc = tcase_create(name);                                  \
-    tcase_set_timeout(tc, timeout);                           \
-    tcase_add_loop_test(tc, fn, lo, hi);                      \
-    suite_add_tcase(s, tc)
+#define ADD(name, fn, lo, hi, timeout) tu_add_case(s, name, fn, lo, hi, timeout)
     ADD("roundtrip_property", test_storage_roundtrip_property, 0, 4, 120);
     ADD("merge_policy", test_storage_merge_policy, 0, 1, 120);
     ADD("block_edges", test_storage_block_edges, 0, 18, 60);
