@@ -144,18 +144,19 @@ START_TEST(test_search_lower_phrases)
 {
     /* pairs cover the run and narrow the documents; from three characters
      * on, single characters at their offsets verify the positions */
-    ck_assert_str_eq(low("\"教育强国\""), "[教育@0 强国@2 教@0 育@1 强@2 国@3]");
-    ck_assert_str_eq(low("\"集团化办学\""),
-                     "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]");
-    ck_assert_str_eq(low("\"校\""), "[校@0]");
-    ck_assert_str_eq(low("“集團化辦學”"),
-                     "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]");
-    ck_assert_str_eq(low("\"教育，强国\""), "[教育@0 强国@2 教@0 育@1 强@2 国@3]");
-    ck_assert_str_eq(low("title:\"双减\""), "[title:双减@0]");
-    ck_assert_str_eq(low("ＡＩ"), "[ai@0]");
-    ck_assert_str_eq(low("\"AI数智\""), "[ai@0 数智@1]");
-    ck_assert_str_eq(low("edu*"), "pre[edu]");
-    ck_assert_str_eq(low("2027年"), "AND([2027@0] [年@0])");
+    static const char *const cases[][2] = {
+        { "\"教育强国\"", "[教育@0 强国@2 教@0 育@1 强@2 国@3]" },
+        { "\"集团化办学\"", "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]" },
+        { "\"校\"", "[校@0]" },
+        { "“集團化辦學”", "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]" },
+        { "\"教育，强国\"", "[教育@0 强国@2 教@0 育@1 强@2 国@3]" },
+        { "title:\"双减\"", "[title:双减@0]" },
+        { "ＡＩ", "[ai@0]" },
+        { "\"AI数智\"", "[ai@0 数智@1]" },
+        { "edu*", "pre[edu]" },
+        { "2027年", "AND([2027@0] [年@0])" },
+    };
+    tu_expect_each(low, cases, TU_NCASES(cases));
 }
 END_TEST
 
@@ -172,14 +173,17 @@ END_TEST
 
 START_TEST(test_search_lower_errors)
 {
-    ck_assert_str_eq(low("〔〕"), "ERR -10 @0");
-    ck_assert_str_eq(low("“”"), "ERR -10 @0");
-    ck_assert_str_eq(low("-教育"), "ERR -10 @0");
-    ck_assert_str_eq(low("a OR -b"), "ERR -10 @2");
-    ck_assert_str_eq(low("教育*"), "ERR -10 @0");
-    ck_assert_str_eq(low("x 教育*"), "ERR -10 @2");
-    ck_assert_str_eq(low("〔〕 OR 教育"), "[教育@0]");
-    ck_assert_str_eq(low("a NOT NOT b"), "AND([a@0] [b@0])");
+    static const char *const cases[][2] = {
+        { "〔〕", "ERR -10 @0" },
+        { "“”", "ERR -10 @0" },
+        { "-教育", "ERR -10 @0" },
+        { "a OR -b", "ERR -10 @2" },
+        { "教育*", "ERR -10 @0" },
+        { "x 教育*", "ERR -10 @2" },
+        { "〔〕 OR 教育", "[教育@0]" },
+        { "a NOT NOT b", "AND([a@0] [b@0])" },
+    };
+    tu_expect_each(low, cases, TU_NCASES(cases));
 }
 END_TEST
 

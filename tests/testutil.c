@@ -249,6 +249,16 @@ int tu_run(Suite *s)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+void tu_expect_each(const char *(*render)(const char *), const char *const (*cases)[2],
+                    size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *got = render(cases[i][0]);
+        ck_assert_msg(strcmp(got, cases[i][1]) == 0, "%s: got '%s', want '%s'",
+                      cases[i][0], got, cases[i][1]);
+    }
+}
+
 TCase *tu_add_case(Suite *s, const char *name, const TTest *fn, int from, int to,
                    int timeout)
 {

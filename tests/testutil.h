@@ -56,6 +56,10 @@ typedef struct tu_case {
     const TTest *fn;
 } tu_case;
 
+/* For each {input, want} of cases[0..n): render(input) equals want (the
+ * test fails naming the input otherwise). */
+void tu_expect_each(const char *(*render)(const char *), const char *const (*cases)[2],
+                    size_t n);
 /* Add a TCase `name` to s that runs fn for each _i in [from, to) (0, 1 for
  * a plain test), with a timeout in seconds (0 = Check's default); returns
  * it, so that a fixture can be added. */
