@@ -45,6 +45,17 @@ static void add(es_writer *w, const char *id, const char *title, const char *dat
     es_doc_free(d);
 }
 
+/* Commit w, free it, and open the index at dir (free with es_index_free). */
+static es_index *commit_and_open(es_writer *w, const char *dir)
+{
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    es_error err;
+    ck_assert_msg(es_index_open(&ix, dir, &err) == ES_OK, "%s", err.message);
+    return ix;
+}
+
 /* Run q with opts; the results (caller frees). */
 static es_results *run(es_index *ix, const char *q, const es_search_options *o)
 {
@@ -326,10 +337,7 @@ START_TEST(test_search_highlight_run_words)
     add(w, "exact", NULL, NULL, t_exact, strlen(t_exact));
     add(w, "district", NULL, NULL, t_district, strlen(t_district));
     add(w, "scattered", NULL, NULL, t_scattered, strlen(t_scattered));
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     o.snippet_sentences = 3;
     es_results *r = run(ix, "集团化办学", &o);
@@ -580,10 +588,7 @@ START_TEST(test_search_prefix_expansion)
         add(w, "big", NULL, NULL, big, n);
         free(big);
     }
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     o.limit = 100;
     static const char *pre[] = { "a", "b", "c", "ab", "ba", "cc", "abc", "1", "12",
@@ -1027,10 +1032,7 @@ START_TEST(test_search_snippet_deep_match)
     es_error err;
     ck_assert_int_eq(es_writer_open(&w, dir, NULL, &err), ES_OK);
     add(w, "big", NULL, NULL, doc, len);
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     es_results *r = run(ix, "集团化办学", &o);
     ck_assert_uint_eq(es_results_count(r), 1);
@@ -1104,7 +1106,6 @@ static size_t x_phrase(uint64_t *st, uint8_t *const *doc, const size_t *len, uin
 START_TEST(test_search_phrase_existence_reference)
 {
     char *dir = tu_tmpdir();
-    es_error err;
     es_writer *w = small_writer(dir, 1 << 14, false);
     uint64_t seed = tu_seed(), st = seed;
     static uint8_t *doc[XD];
@@ -1125,10 +1126,7 @@ START_TEST(test_search_phrase_existence_reference)
         add(w, id, NULL, NULL, text, 3 * len[d]);
     }
     free(text);
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     ck_assert_uint_gt(ix->snap->nsegs, 1);
     double avgdl = ix->snap->avg_doclen;
     static const char *const op[] = { "", " ", " OR ", " -" };

@@ -277,6 +277,17 @@ static void commit(esi_ixw *w)
     ck_assert_msg(esi_ixw_commit(w, &e) == ES_OK, "%s", e.msg);
 }
 
+/* Generate docs 0..n-1 of the model m from *st, add them through w and
+ * commit. */
+static void add_first(esi_ixw *w, model *m, int n, uint64_t *st)
+{
+    for (int k = 0; k < n; k++) {
+        gen_doc(&m->docs[k], k, st);
+        add(w, m, k);
+    }
+    commit(w);
+}
+
 /* Close w, remove its directory dir and free dir and the model m. */
 static void model_done(esi_ixw *w, char *dir, model *m)
 {
@@ -588,11 +599,7 @@ START_TEST(test_storage_replace_delete)
     char *dir = tu_tmpdir();
     model *m = calloc(1, sizeof *m);
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 10; k++) {
-        gen_doc(&m->docs[k], k, &st);
-        add(w, m, k);
-    }
-    commit(w);
+    add_first(w, m, 10, &st);
     gen_doc(&m->docs[3], 3, &st);   /* replace a committed doc */
     add(w, m, 3);
     gen_doc(&m->docs[3], 3, &st);   /* and the buffered replacement */
@@ -659,11 +666,7 @@ START_TEST(test_storage_snapshot_isolation)
     model *m = calloc(1, sizeof *m);
     model *old = calloc(1, sizeof *old);
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 30; k++) {
-        gen_doc(&m->docs[k], k, &st);
-        add(w, m, k);
-    }
-    commit(w);
+    add_first(w, m, 30, &st);
     *old = *m;
     esi_snapshot *s;
     esi_err e;
@@ -671,13 +674,8 @@ START_TEST(test_storage_snapshot_isolation)
     uint64_t g = s->generation;
     /* rewrite everything in several commits, then optimize: every file of
      * the old generation gets unlinked while s still maps it */
-    for (int r = 0; r < 3; r++) {
-        for (int k = 0; k < 30; k++) {
-            gen_doc(&m->docs[k], k, &st);
-            add(w, m, k);
-        }
-        commit(w);
-    }
+    for (int r = 0; r < 3; r++)
+        add_first(w, m, 30, &st);
     ck_assert_int_eq(esi_ixw_optimize(w, &e), ES_OK);
     ck_assert_uint_eq(s->generation, g);
     ck_assert_uint_eq(s->live_docs, 30);
