@@ -746,19 +746,17 @@ static int list_cb(const char *name, void *p)
 
 /* A small index in a fresh temporary directory, which it returns: two
  * segments, deletions, a field term; *fl gets the names of its files. */
-static char *small_index(model *m, flist *fl)
+static char *small_index(flist *fl)
 {
     char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
     vocab_init();
     uint64_t st = 12345;
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 6; k++) {
-        gen_doc(&m->docs[k], k, &st);
-        m->docs[k].nocc = m->docs[k].nocc % 12;
-        add(w, m, k);
-    }
-    commit(w);
-    for (int k = 6; k < 9; k++) {
+    for (int k = 0; k < 9; k++) {
+        if (k == 6)
+            commit(w);   /* docs 0..5 in the first segment */
         gen_doc(&m->docs[k], k, &st);
         m->docs[k].nocc = m->docs[k].nocc % 12;
         add(w, m, k);
@@ -766,6 +764,7 @@ static char *small_index(model *m, flist *fl)
     del(w, m, 2);
     commit(w);
     esi_ixw_free(w);
+    free(m);
     fl->n = 0;
     esi_err e;
     ck_assert_int_eq(esi_io_list_dir(dir, list_cb, fl, &e), ES_OK);
@@ -840,9 +839,8 @@ static char *read_listed(const char *dir, const char *name, char *path, size_t *
 
 START_TEST(test_storage_byte_flips_detected)
 {
-    model *m = calloc(1, sizeof *m);
     flist fl;
-    char *dir = small_index(m, &fl);
+    char *dir = small_index(&fl);
     esi_err e;
     ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
     ck_assert_int_ge(fl.n, 8);   /* 2 manifests? at least 1 + 6 seg files + del */
@@ -882,7 +880,6 @@ START_TEST(test_storage_byte_flips_detected)
     printf("byte flips checked: %zu over %d files\n", total, fl.n);
     tu_rmrf(dir);
     free(dir);
-    free(m);
 }
 END_TEST
 
@@ -892,9 +889,8 @@ END_TEST
  * postings must never yield a docno past the segment. */
 START_TEST(test_storage_structural_corruption)
 {
-    model *m = calloc(1, sizeof *m);
     flist fl;
-    char *dir = small_index(m, &fl);
+    char *dir = small_index(&fl);
     esi_err e;
     uint64_t st = tu_seed();
     size_t total = 0, caught = 0;
@@ -924,15 +920,13 @@ START_TEST(test_storage_structural_corruption)
            total, caught);
     tu_rmrf(dir);
     free(dir);
-    free(m);
 }
 END_TEST
 
 START_TEST(test_storage_truncation_detected)
 {
-    model *m = calloc(1, sizeof *m);
     flist fl;
-    char *dir = small_index(m, &fl);
+    char *dir = small_index(&fl);
     esi_err e;
     for (int f = 0; f < fl.n; f++) {
         uint64_t newest;
@@ -986,7 +980,6 @@ START_TEST(test_storage_truncation_detected)
     ck_assert(strstr(e.msg, "MANIFEST-99") != NULL);
     tu_rmrf(dir);
     free(dir);
-    free(m);
 }
 END_TEST
 
