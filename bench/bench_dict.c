@@ -14,30 +14,17 @@
  */
 #include "search/query.h"
 #include "storage/storage_int.h"
+#include "benchutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Median and minimum of v[0..n) (sorts v). */
 static double median(double *v, int n, double *min)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    double m = bench_median(v, (size_t)n);
     *min = v[0];
-    return v[n / 2];
+    return m;
 }
 
 typedef struct key {
@@ -115,14 +102,14 @@ int main(int argc, char **argv)
     double *t_walk = calloc((size_t)reps, sizeof *t_walk);
     size_t hits = 0, sink = 0;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (size_t i = 0; i < nlines; i++) {
             es_query *q;
             es_error err;
             if (es_query_parse(&q, lines[i], strlen(lines[i]), &err) == ES_OK)
                 es_query_free(q);
         }
-        double t1 = now();
+        double t1 = bench_now();
         hits = 0;
         for (size_t s = 0; s < snap->nsegs; s++)
             for (size_t k = 0; k < nkeys; k++) {
@@ -137,7 +124,7 @@ int main(int argc, char **argv)
                     return 1;
                 }
             }
-        double t2 = now();
+        double t2 = bench_now();
         for (size_t s = 0; s < snap->nsegs; s++) {
             esi_dict_iter it;
             esi_dict_iter_init(&it, snap->segs[s]);
@@ -150,7 +137,7 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        double t3 = now();
+        double t3 = bench_now();
         t_parse[r] = (t1 - t0) / (double)(nlines ? nlines : 1);
         size_t nl = nkeys * snap->nsegs;
         t_look[r] = (t2 - t1) / (double)(nl > 0 ? nl : 1);

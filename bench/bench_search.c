@@ -333,6 +333,60 @@ static bool next_line(FILE *f, char *line, size_t cap, size_t *len)
     return false;
 }
 
+/* One query's work in a mode: reset (untimed; may be NULL) clears what the
+ * previous run left, run does the work that is timed. */
+typedef struct timed {
+    void (*reset)(void *arg);
+    void (*run)(void *arg);
+    void *arg;
+} timed;
+
+/* Median thread CPU milliseconds of reps (1..64) runs of t, each after its
+ * reset. The last run's results stay for the caller. */
+static double median_cpu_ms(const timed *t, int reps)
+{
+    double one[64];
+    for (int rep = 0; rep < reps; rep++) {
+        if (t->reset)
+            t->reset(t->arg);
+        double c0 = bench_thread_cpu();
+        t->run(t->arg);
+        one[rep] = (bench_thread_cpu() - c0) * 1e3;
+    }
+    return median_of(one, (size_t)reps);
+}
+
+/* One snippet of the --snippets mode: its inputs and its results. */
+typedef struct snip {
+    esi_analyzer *a;
+    const es_query *q;
+    const char *text;
+    size_t len;
+    const esi_snippet_params *sp;
+    esi_buf out;
+    es_range *rg;
+    size_t nr;
+    esi_err e;
+} snip;
+
+/* Drop the snippet and ranges of the previous run of s. */
+static void snip_reset(void *arg)
+{
+    snip *s = arg;
+    esi_free(s->rg);
+    s->rg = NULL;
+    esi_buf_reset(&s->out);
+}
+
+/* Build the snippet of s (dies on failure). */
+static void snip_run(void *arg)
+{
+    snip *s = arg;
+    if (esi_snippet_make(s->a, s->q, s->text, s->len, s->sp, &s->out, &s->rg, &s->nr,
+                         &s->e) != ES_OK)
+        die("esi_snippet_make", s->e.msg);
+}
+
 /* The --snippets mode (see the top of the file). */
 static int snippet_bench(int argc, char **argv)
 {
@@ -353,8 +407,9 @@ static int snippet_bench(int argc, char **argv)
     esi_snippet_params sp = { "[", "]", 2, 120 };
     size_t cap = 8192, n = 0, nbig = 0;
     double *t = malloc(cap * sizeof *t), *tb = malloc(cap * sizeof *tb);
-    double one[64], sum = 0;
-    esi_buf out = { 0 };
+    double sum = 0;
+    snip sn = { .a = a, .sp = &sp };
+    timed tm = { snip_reset, snip_run, &sn };
     char line[1024];
     size_t ll;
     while (next_line(md.queries, line, sizeof line, &ll)) {
@@ -366,36 +421,29 @@ static int snippet_bench(int argc, char **argv)
             die(line, err.message);
         if (dump)
             fprintf(dump, "Q %s\n", line);
+        sn.q = q;
         for (size_t k = 0; k < es_results_count(r); k++) {
-            size_t len;
-            const char *text = es_results_text(r, k, &len);
-            es_range *rg = NULL;
-            size_t nr = 0;
-            for (int rep = 0; rep < reps; rep++) {
-                esi_free(rg);
-                esi_buf_reset(&out);
-                double c0 = bench_thread_cpu();
-                if (esi_snippet_make(a, q, text, len, &sp, &out, &rg, &nr, &e) != ES_OK)
-                    die("esi_snippet_make", e.msg);
-                one[rep] = (bench_thread_cpu() - c0) * 1e3;
-            }
+            sn.text = es_results_text(r, k, &sn.len);
+            sn.nr = 0;
             if (n == cap) {
                 cap *= 2;
                 t = realloc(t, cap * sizeof *t);
                 tb = realloc(tb, cap * sizeof *tb);
             }
-            double m = median_of(one, (size_t)reps);
+            double m = median_cpu_ms(&tm, reps);
             sum += m;
             t[n++] = m;
-            if (len >= 65536)
+            if (sn.len >= 65536)
                 tb[nbig++] = m;
             if (dump) {
-                fprintf(dump, "%s %zu", es_results_id(r, k, NULL), nr);
-                for (size_t j = 0; j < nr; j++)
-                    fprintf(dump, " %zu-%zu", rg[j].start, rg[j].end);
-                fprintf(dump, "\n%.*s\n", (int)out.len, out.data ? (char *)out.data : "");
+                fprintf(dump, "%s %zu", es_results_id(r, k, NULL), sn.nr);
+                for (size_t j = 0; j < sn.nr; j++)
+                    fprintf(dump, " %zu-%zu", sn.rg[j].start, sn.rg[j].end);
+                fprintf(dump, "\n%.*s\n", (int)sn.out.len,
+                        sn.out.data ? (char *)sn.out.data : "");
             }
-            esi_free(rg);
+            esi_free(sn.rg);
+            sn.rg = NULL;
         }
         es_results_free(r);
         es_query_free(q);
@@ -409,7 +457,7 @@ static int snippet_bench(int argc, char **argv)
         printf("  docs >= 64 KB: n=%zu median %.4f p95 %.4f max %.4f\n", nbig,
                bench_percentile(tb, nbig, 50), bench_percentile(tb, nbig, 95),
                tb[nbig - 1]);
-    esi_buf_free(&out);
+    esi_buf_free(&sn.out);
     free(t);
     free(tb);
     esi_analyzer_free(a);
@@ -430,6 +478,32 @@ static int cmp_qtime(const void *a, const void *b)
     return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
 }
 
+/* One search of the --count mode: its inputs and its results. */
+typedef struct count {
+    es_index *ix;
+    const es_query *q;
+    const es_search_options *o;
+    const char *line;
+    es_results *r;
+    es_error err;
+} count;
+
+/* Free the results of the previous search of c. */
+static void count_reset(void *arg)
+{
+    count *c = arg;
+    es_results_free(c->r);
+    c->r = NULL;
+}
+
+/* Run the search of c (dies on failure). */
+static void count_run(void *arg)
+{
+    count *c = arg;
+    if (es_search(&c->r, c->ix, c->q, c->o, &c->err) != ES_OK)
+        die(c->line, c->err.message);
+}
+
 /* The --count mode (see the top of the file). */
 static int count_bench(int argc, char **argv)
 {
@@ -445,30 +519,25 @@ static int count_bench(int argc, char **argv)
     o.snippets = getenv("BENCH_SNIPPETS") ? 1 : 0;
     o.exact_total = 1;
     qtime *all = calloc(4096, sizeof *all);
-    double *ph = calloc(4096, sizeof *ph), *t = calloc(4096, sizeof *t), one[64];
+    double *ph = calloc(4096, sizeof *ph), *t = calloc(4096, sizeof *t);
     size_t n = 0, nph = 0;
     char line[1024];
     size_t ll;
+    count cn = { .ix = md.ix, .o = &o, .line = line };
+    timed tm = { count_reset, count_run, &cn };
     while (n < 4096 && next_line(md.queries, line, sizeof line, &ll)) {
         es_query *q;
-        es_results *r;
         if (es_query_parse(&q, line, ll, &err) != ES_OK) {
             if (cf)
                 fprintf(cf, "-1\t%s\n", line);
             continue;
         }
-        uint64_t total = 0;
-        for (int rep = 0; rep < reps; rep++) {
-            double c0 = bench_thread_cpu();
-            if (es_search(&r, md.ix, q, &o, &err) != ES_OK)
-                die(line, err.message);
-            one[rep] = (bench_thread_cpu() - c0) * 1e3;
-            total = es_results_total(r);
-            es_results_free(r);
-        }
+        cn.q = q;
+        double m = median_cpu_ms(&tm, reps);
+        uint64_t total = es_results_total(cn.r);
+        count_reset(&cn);
         if (cf)
             fprintf(cf, "%llu\t%s\n", (unsigned long long)total, line);
-        double m = median_of(one, (size_t)reps);
         all[n].ms = m;
         all[n].text = strdup(line);
         t[n++] = m;

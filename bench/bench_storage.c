@@ -22,12 +22,12 @@
  * deltas, freqs, positions (block headers, the same in all, excluded).
  */
 #include "storage/storage_int.h"
+#include "benchutil.h"
 #include "testutil.h"   /* tests/, for the corpus reader */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <time.h>
 
 typedef struct bench {
     esi_ixw *w;
@@ -140,23 +140,6 @@ static void on_doc(const char *id, const char *title, const char *text,
     b->raw += len;
     b->docs++;
     b->occs += b->nocc;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds (user + system) of this process so far: steadier than wall
- * time on a shared machine. */
-static double cpu(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 static void report(const char *what, const char *dir, uint64_t raw)
@@ -300,7 +283,7 @@ static double raw_runs(const char *dir, int repeats, uint64_t *nvalues)
     uint32_t out[128];
     uint64_t sink = 0, total = 0;
     for (int r = 0; r < repeats; r++) {
-        double t0 = cpu();
+        double t0 = bench_cpu();
         total = 0;
         for (size_t k = 0; k < n; k++) {
             const uint8_t *p = v[k].p;
@@ -315,21 +298,15 @@ static double raw_runs(const char *dir, int repeats, uint64_t *nvalues)
             }
             total += v[k].values;
         }
-        t[r] = cpu() - t0;
+        t[r] = bench_cpu() - t0;
     }
-    for (int i = 0; i < repeats; i++)
-        for (int j = i + 1; j < repeats; j++)
-            if (t[j] < t[i]) {
-                double x = t[i];
-                t[i] = t[j];
-                t[j] = x;
-            }
+    double med = bench_median(t, (size_t)repeats);
     if (sink == 42)   /* keep the decoding */
         printf(" ");
     free(v);
     esi_snapshot_free(s);
     *nvalues = total;
-    return total / t[repeats / 2] / 1e6;
+    return total / med / 1e6;
 }
 
 /* Time decoding every postings list of dir: median of repeats. Three
@@ -344,22 +321,14 @@ static int decode_bench(const char *dir, int repeats)
     for (int r = 0; r < repeats; r++) {
         for (int k = 0; k < 3; k++) {
             wk[k] = (walk){ k, 0, 0, 0 };
-            double t0 = cpu();
+            double t0 = bench_cpu();
             each_term(dir, walk_term, &wk[k]);
-            t[k][r] = cpu() - t0;
+            t[k][r] = bench_cpu() - t0;
         }
     }
     double med[3];
-    for (int k = 0; k < 3; k++) {
-        for (int i = 0; i < repeats; i++)   /* sort for the medians */
-            for (int j = i + 1; j < repeats; j++)
-                if (t[k][j] < t[k][i]) {
-                    double x = t[k][i];
-                    t[k][i] = t[k][j];
-                    t[k][j] = x;
-                }
-        med[k] = t[k][repeats / 2];
-    }
+    for (int k = 0; k < 3; k++)
+        med[k] = bench_median(t[k], (size_t)repeats);
     double d = med[1], pp = med[2];
     printf("decode: %llu terms, %llu postings, %llu positions; dictionary "
            "walk %.3fs CPU; docs+freqs %.3fs CPU (%.1f M postings/s, %.1f M/s "
@@ -532,22 +501,22 @@ int main(int argc, char **argv)
     }
     b.dry = argc > 4 && strcmp(argv[4], "dry") == 0;
     if (b.dry) {
-        double d0 = now();
+        double d0 = bench_now();
         tu_corpus_docs("main.jsonl.gz", max, on_doc, &b);
         printf("feeder alone: %llu docs in %.2fs\n", (unsigned long long)b.docs,
-               now() - d0);
-        printf("feeder CPU %.2fs\n", cpu());
+               bench_now() - d0);
+        printf("feeder CPU %.2fs\n", bench_cpu());
         esi_ixw_free(b.w);
         return 0;
     }
-    double t0 = now(), c0 = cpu();
+    double t0 = bench_now(), c0 = bench_cpu();
     tu_corpus_docs("main.jsonl.gz", max, on_doc, &b);
-    double t1 = now(), c1 = cpu();
+    double t1 = bench_now(), c1 = bench_cpu();
     if (b.failed || esi_ixw_commit(b.w, &e) != ES_OK) {
         fprintf(stderr, "commit: %s\n", e.msg);
         return 1;
     }
-    double t2 = now(), c2 = cpu();
+    double t2 = bench_now(), c2 = bench_cpu();
     printf("%llu docs, %llu raw bytes, %llu term occurrences; add %.2fs "
            "(incl. gunzip+json+tokenize), commit %.2fs, %.1f MB/s; "
            "CPU add %.2fs commit %.2fs\n",
@@ -559,23 +528,23 @@ int main(int argc, char **argv)
     printf("peak RSS after indexing %ld MiB (ram buffer %zu MiB)\n",
            ru.ru_maxrss / 1024, ram >> 20);
     report("after commit", dir, b.raw);
-    double t3 = now(), c3 = cpu();
+    double t3 = bench_now(), c3 = bench_cpu();
     if (esi_ixw_optimize(b.w, &e) != ES_OK) {
         fprintf(stderr, "optimize: %s\n", e.msg);
         return 1;
     }
-    double t4o = now(), c4 = cpu();
+    double t4o = bench_now(), c4 = bench_cpu();
     printf("optimize %.2fs (CPU %.2fs); build incl. optimize %.2fs wall, "
            "%.2fs CPU, %.1f MB/s by CPU\n", t4o - t3, c4 - c3, t4o - t0,
            c4 - c0, b.raw / 1e6 / (c4 - c0));
     report("after optimize", dir, b.raw);
     esi_ixw_free(b.w);
-    double t4 = now();
+    double t4 = bench_now();
     if (esi_storage_check(dir, &e) != ES_OK) {
         fprintf(stderr, "check: %s\n", e.msg);
         return 1;
     }
-    printf("check %.2fs\n", now() - t4);
+    printf("check %.2fs\n", bench_now() - t4);
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS with optimize %ld MiB (ram buffer %zu MiB)\n", ru.ru_maxrss / 1024, ram >> 20);
     free(b.occ);

@@ -46,8 +46,7 @@ long bench_peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
-/* User plus system CPU seconds of this process so far. */
-static double cpu_seconds(void)
+double bench_cpu(void)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0)
@@ -93,6 +92,12 @@ static int cmp_double(const void *a, const void *b)
 void bench_sort(double *v, size_t n)
 {
     qsort(v, n, sizeof *v, cmp_double);
+}
+
+double bench_median(double *v, size_t n)
+{
+    bench_sort(v, n);
+    return v[n / 2];
 }
 
 double bench_percentile(const double *v, size_t n, double p)
@@ -286,7 +291,7 @@ int bench_main(int argc, char **argv, const bench_engine *e)
     printf("baseline_rss_kb %ld\n", bench_peak_rss_kb());
     fflush(stdout);
 
-    double cpu0 = cpu_seconds();
+    double cpu0 = bench_cpu();
     t0 = bench_now();
     if (search_only) {
         printf("build_skipped 1\n");
@@ -295,7 +300,7 @@ int bench_main(int argc, char **argv, const bench_engine *e)
     }
     double build = bench_now() - t0;
     printf("build_seconds %.3f\n", build);
-    printf("build_cpu_seconds %.3f\n", cpu_seconds() - cpu0);
+    printf("build_cpu_seconds %.3f\n", bench_cpu() - cpu0);
     printf("mb_per_s %.3f\n", (double)c.text_bytes / 1e6 / build);
     printf("build_rss_kb %ld\n", bench_peak_rss_kb());
     printf("index_bytes %lld\n", bench_disk_bytes(ipath));

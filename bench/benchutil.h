@@ -58,8 +58,13 @@ typedef struct bench_engine {
 double bench_now(void);
 /* CPU seconds of the calling thread (fair when the machine is busy). */
 double bench_thread_cpu(void);
+/* User plus system CPU seconds of this process so far (0 on error). */
+double bench_cpu(void);
 /* Sort n values ascending. */
 void bench_sort(double *v, size_t n);
+/* Sort n (>= 1) values ascending and return the middle one, v[n / 2] (the
+ * upper of the two middle ones when n is even). */
+double bench_median(double *v, size_t n);
 /* Nearest-rank percentile p (0..100) of n values sorted ascending; 0 if n
  * is 0. */
 double bench_percentile(const double *v, size_t n, double p);

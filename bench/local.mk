@@ -30,7 +30,7 @@ bench_bench_search_SOURCES = bench/bench_search.c $(BENCH_COMMON) $(BENCH_GZ)
 bench_bench_search_LDADD = lib/libescore.la $(ES_LIBS) -lm
 # bench_dict: the fixed cost of a query (parse, dictionary lookups of
 # every key of the bench queries, a dictionary walk); internal API.
-bench_bench_dict_SOURCES = bench/bench_dict.c
+bench_bench_dict_SOURCES = bench/bench_dict.c $(BENCH_COMMON)
 bench_bench_dict_LDADD = lib/libescore.la $(ES_LIBS)
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/run bench/bench_fts5.c bench/bench_xapian.cc \

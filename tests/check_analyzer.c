@@ -266,11 +266,8 @@ START_TEST(test_analyzer_nfkc_idempotent_keys)
     esi_analyzer *a = new_an();
     const char *names[] = { "puyang-2025-93.txt", "xinyang-2024-194.txt" };
     for (int i = 0; i < 2; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", tu_samples_dir(), names[i]);
         size_t len;
-        char *text = tu_read_file(path, &len);
-        ck_assert_msg(text != NULL, "cannot read %s", path);
+        char *text = tu_read_sample(names[i], &len);
         char *k1 = nkey(a, text, len);
         char *k2 = nkey(a, k1, strlen(k1));
         ck_assert_str_eq(k1, k2);
@@ -325,11 +322,8 @@ static bool bigram_chain(const toks *ts, const char *q)
 START_TEST(test_analyzer_pdf_linebreak_join_sample)
 {
     esi_analyzer *a = new_an();
-    char path[4096];
-    snprintf(path, sizeof path, "%s/puyang-2025-93.txt", tu_samples_dir());
     size_t len;
-    char *text = tu_read_file(path, &len);
-    ck_assert_msg(text != NULL, "cannot read %s", path);
+    char *text = tu_read_sample("puyang-2025-93.txt", &len);
     /* The sample has 教育, a blank line, then 强国. */
     const char *wrap = strstr(text, "加快建设教育\n");
     ck_assert_ptr_nonnull(wrap);
@@ -467,11 +461,8 @@ START_TEST(test_analyzer_offsets_invariants)
         check_offsets(a, samples[i], strlen(samples[i]), ES_TOKENIZE_INDEX);
         check_offsets(a, samples[i], strlen(samples[i]), ES_TOKENIZE_INDEX | ES_TOKENIZE_WORDS);
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/xinyang-2024-194.txt", tu_samples_dir());
     size_t len;
-    char *text = tu_read_file(path, &len);
-    ck_assert_ptr_nonnull(text);
+    char *text = tu_read_sample("xinyang-2024-194.txt", &len);
     check_offsets(a, text, len, ES_TOKENIZE_INDEX | ES_TOKENIZE_WORDS);
     free(text);
     /* Random byte soup mixing CJK, ASCII and invalid bytes. */
@@ -580,11 +571,8 @@ static int count_cb(const es_token *t, void *p)
 
 START_TEST(test_analyzer_large_document)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/puyang-2025-93.txt", tu_samples_dir());
     size_t slen;
-    char *sample = tu_read_file(path, &slen);
-    ck_assert_ptr_nonnull(sample);
+    char *sample = tu_read_sample("puyang-2025-93.txt", &slen);
     /* 100 MB; 20 MB under AddressSanitizer (which is about 5x slower). */
     size_t target = SMALL_RUN ? ((size_t)20 << 20) : ((size_t)100 << 20);
     char *big = malloc(target);
@@ -716,11 +704,8 @@ START_TEST(test_analyzer_sentences_rules)
     /* The samples tile exactly and never break at a CJK line wrap. */
     const char *names[] = { "puyang-2025-93.txt", "xinyang-2024-194.txt" };
     for (int i = 0; i < 2; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", tu_samples_dir(), names[i]);
         size_t len;
-        char *text = tu_read_file(path, &len);
-        ck_assert_ptr_nonnull(text);
+        char *text = tu_read_sample(names[i], &len);
         tiling tl = { 0, 0, text, true, true };
         ck_assert_int_eq(esi_sentences(a, text, len, tile_cb, &tl, &e), ES_OK);
         ck_assert(tl.ok && tl.wrap_ok);
@@ -1102,18 +1087,11 @@ static Suite *analyzer_suite(void)
         { "chaos", test_analyzer_chaos_alloc, 60 },
         { "public_tokenize", test_analyzer_public_tokenize, 0 },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        if (cases[i].timeout)
-            tcase_set_timeout(tc, cases[i].timeout);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tu_add_case(s, cases[i].name, cases[i].test, 0, 1, cases[i].timeout);
     if (tu_corpus_dir()) {
-        TCase *tc = tcase_create("property_phrase");
-        tcase_set_timeout(tc, 120);
-        tcase_add_test(tc, test_analyzer_property_phrase_guarantee);
-        suite_add_tcase(s, tc);
+        tu_add_case(s, "property_phrase", test_analyzer_property_phrase_guarantee, 0, 1,
+                    120);
     } else {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR); "
                "property_phrase not run\n");

@@ -30,6 +30,14 @@ static void teardown(void)
     free(dir);
 }
 
+/* A writer on the test's index (dir) with the default options. */
+static es_writer *open_writer(void)
+{
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    return w;
+}
+
 /* Add one document (id, title, text) through w. */
 static void add(es_writer *w, const char *id, const char *title, const char *text)
 {
@@ -112,8 +120,7 @@ END_TEST
 
 START_TEST(test_api_replace_and_delete)
 {
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    es_writer *w = open_writer();
     add(w, "x", NULL, "义务教育优质均衡");
     add(w, "y", NULL, "义务教育");
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
@@ -135,8 +142,7 @@ END_TEST
 
 START_TEST(test_api_uncommitted_is_invisible)
 {
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    es_writer *w = open_writer();
     add(w, "1", NULL, "教育强国");
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
     add(w, "2", NULL, "教育强国建设");
@@ -217,8 +223,7 @@ END_TEST
 START_TEST(test_api_bad_input_text)
 {
     /* invalid UTF-8, NUL bytes and an empty body are indexed, not rejected */
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    es_writer *w = open_writer();
     static const char bad[] = "\xff\xfe教育\0局\x80\xe6\x95";
     es_doc *d = NULL;
     ck_assert_int_eq(es_doc_new(&d, "bad", 3, NULL), ES_OK);
@@ -245,8 +250,7 @@ END_TEST
 
 START_TEST(test_api_check_and_stats)
 {
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    es_writer *w = open_writer();
     add(w, "a", "标题", "教育强国建设规划纲要");
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
     es_writer_free(w);
@@ -270,16 +274,11 @@ END_TEST
 
 START_TEST(test_api_seed_documents)
 {
-    const char *samples = tu_samples_dir();
     const char *names[] = { "puyang-2025-93.txt", "xinyang-2024-194.txt" };
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    es_writer *w = open_writer();
     for (int i = 0; i < 2; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", samples, names[i]);
         size_t len;
-        char *text = tu_read_file(path, &len);
-        ck_assert_msg(text != NULL, "cannot read %s", path);
+        char *text = tu_read_sample(names[i], &len);
         es_doc *d = NULL;
         ck_assert_int_eq(es_doc_new(&d, names[i], strlen(names[i]), NULL), ES_OK);
         ck_assert_int_eq(es_doc_set_text(d, text, len), ES_OK);
@@ -316,8 +315,7 @@ static int facet_cb(const char *value, size_t len, uint64_t count, void *p)
 
 START_TEST(test_api_fields_get_and_facets)
 {
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    es_writer *w = open_writer();
     /* an official letter: its fields are recognized from the text */
     add(w, "letter", NULL,
         "濮阳市教育局文件\n\n濮教函〔2025〕93号\n\n签发人：葛磊\n\n"
@@ -734,8 +732,7 @@ static void cache_corpus(void)
     static const char *const parts[] = { "教育部关于学校安全的规定。", "教师与学生，第十条。",
                                          "各地要加强管理", "义务教育阶段的通知；",
                                          "title and text 2025 " };
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    es_writer *w = open_writer();
     uint64_t st = 20251124;
     size_t cap = 64 * 1024;
     char *text = malloc(cap);
@@ -931,10 +928,7 @@ static Suite *api_suite(void)
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);
-    TCase *tc = tcase_create("threads_deterministic");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_api_threads_deterministic, 0, 4);
-    suite_add_tcase(s, tc);
+    tu_add_case(s, "threads_deterministic", test_api_threads_deterministic, 0, 4, 120);
     return s;
 }
 

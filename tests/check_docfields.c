@@ -47,21 +47,12 @@ static void check_wellformed(const esi_docfields *f)
     }
 }
 
-static char *read_sample(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", tu_samples_dir(), name);
-    char *t = tu_read_file(path, len);
-    ck_assert_msg(t != NULL, "cannot read %s (set ES_SAMPLES_DIR)", path);
-    return t;
-}
-
 START_TEST(test_docfields_samples_exact)
 {
     size_t len;
     esi_docfields f;
     esi_err e;
-    char *t = read_sample("puyang-2025-93.txt", &len);
+    char *t = tu_read_sample("puyang-2025-93.txt", &len);
     ck_assert_int_eq(esi_docfields_extract(t, len, &f, &e), ES_OK);
     check_wellformed(&f);
     ck_assert_uint_eq(f.n, 10);
@@ -78,7 +69,7 @@ START_TEST(test_docfields_samples_exact)
     esi_docfields_free(&f);
     free(t);
 
-    t = read_sample("xinyang-2024-194.txt", &len);
+    t = tu_read_sample("xinyang-2024-194.txt", &len);
     ck_assert_int_eq(esi_docfields_extract(t, len, &f, &e), ES_OK);
     check_wellformed(&f);
     ck_assert_uint_eq(f.n, 9);
@@ -240,7 +231,7 @@ END_TEST
 START_TEST(test_docfields_huge_input_bounded)
 {
     size_t len;
-    char *sample = read_sample("puyang-2025-93.txt", &len);
+    char *sample = tu_read_sample("puyang-2025-93.txt", &len);
     size_t big = 10u << 20;
     char *t = malloc(big);
     ck_assert_ptr_nonnull(t);
@@ -272,7 +263,7 @@ END_TEST
 START_TEST(test_docfields_alloc_failure)
 {
     size_t len;
-    char *t = read_sample("puyang-2025-93.txt", &len);
+    char *t = tu_read_sample("puyang-2025-93.txt", &len);
     esi_docfields f;
     esi_err e;
     for (size_t k = 1;; k++) {

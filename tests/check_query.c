@@ -44,68 +44,83 @@ static void syn_err(const char *text, es_status code, size_t at, const char *nee
 
 START_TEST(test_query_syntax_terms_and_or)
 {
-    ck_assert_str_eq(syn("教育"), "教育");
-    ck_assert_str_eq(syn("  教育   强国 "), "AND(教育 强国)");
-    ck_assert_str_eq(syn("a b OR c d"), "OR(AND(a b) AND(c d))");
-    ck_assert_str_eq(syn("a OR b OR c"), "OR(a b c)");
-    ck_assert_str_eq(syn("a AND b"), "AND(a b)");
-    ck_assert_str_eq(syn("a or b"), "AND(a or b)");     /* keyword is upper case */
-    ck_assert_str_eq(syn("(a OR b) c"), "AND(OR(a b) c)");
-    ck_assert_str_eq(syn("((a))"), "a");
-    ck_assert_str_eq(syn("AI数智校园 2025年"), "AND(AI数智校园 2025年)");
+    static const char *const cases[][2] = {
+        { "教育", "教育" },
+        { "  教育   强国 ", "AND(教育 强国)" },
+        { "a b OR c d", "OR(AND(a b) AND(c d))" },
+        { "a OR b OR c", "OR(a b c)" },
+        { "a AND b", "AND(a b)" },
+        { "a or b", "AND(a or b)" },   /* keyword is upper case */
+        { "(a OR b) c", "AND(OR(a b) c)" },
+        { "((a))", "a" },
+        { "AI数智校园 2025年", "AND(AI数智校园 2025年)" },
+    };
+    tu_expect_each(syn, cases, TU_NCASES(cases));
 }
 END_TEST
 
 START_TEST(test_query_syntax_phrases)
 {
-    ck_assert_str_eq(syn("\"教育 强国\""), "\"教育 强国\"");
-    ck_assert_str_eq(syn("x\"a b\"y"), "AND(x \"a b\" y)");
-    ck_assert_str_eq(syn("“双减”"), "\"双减\"");
-    ck_assert_str_eq(syn("「双减」政策"), "AND(\"双减\" 政策)");
-    ck_assert_str_eq(syn("＂双减＂"), "\"双减\"");
-    ck_assert_str_eq(syn("“双减\""), "\"双减\"");
-    ck_assert_str_eq(syn("\"(a OR b)\""), "\"(a OR b)\"");
-    /* unpaired curly quotes are separators */
-    ck_assert_str_eq(syn("“双减"), "双减");
-    ck_assert_str_eq(syn("双减”"), "双减");
+    static const char *const cases[][2] = {
+        { "\"教育 强国\"", "\"教育 强国\"" },
+        { "x\"a b\"y", "AND(x \"a b\" y)" },
+        { "“双减”", "\"双减\"" },
+        { "「双减」政策", "AND(\"双减\" 政策)" },
+        { "＂双减＂", "\"双减\"" },
+        { "“双减\"", "\"双减\"" },
+        { "\"(a OR b)\"", "\"(a OR b)\"" },
+        /* unpaired curly quotes are separators */
+        { "“双减", "双减" },
+        { "双减”", "双减" },
+    };
+    tu_expect_each(syn, cases, TU_NCASES(cases));
 }
 END_TEST
 
 START_TEST(test_query_syntax_not)
 {
-    ck_assert_str_eq(syn("a -b"), "AND(a NOT(b))");
-    ck_assert_str_eq(syn("a NOT b"), "AND(a NOT(b))");
-    ck_assert_str_eq(syn("a -\"b c\""), "AND(a NOT(\"b c\"))");
-    ck_assert_str_eq(syn("a -(b OR c)"), "AND(a NOT(OR(b c)))");
-    ck_assert_str_eq(syn("COVID-19"), "COVID-19");        /* inner dash */
-    ck_assert_str_eq(syn("a - b"), "AND(a b)");           /* lone dash */
+    static const char *const cases[][2] = {
+        { "a -b", "AND(a NOT(b))" },
+        { "a NOT b", "AND(a NOT(b))" },
+        { "a -\"b c\"", "AND(a NOT(\"b c\"))" },
+        { "a -(b OR c)", "AND(a NOT(OR(b c)))" },
+        { "COVID-19", "COVID-19" },   /* inner dash */
+        { "a - b", "AND(a b)" },   /* lone dash */
+    };
+    tu_expect_each(syn, cases, TU_NCASES(cases));
 }
 END_TEST
 
 START_TEST(test_query_syntax_fields_dates_prefix)
 {
-    ck_assert_str_eq(syn("title:教育"), "title:教育");
-    ck_assert_str_eq(syn("title:\"双减 政策\""), "title:\"双减 政策\"");
-    ck_assert_str_eq(syn("title:“双减”"), "title:\"双减\"");
-    ck_assert_str_eq(syn("Note:x"), "Note:x");            /* not a field name */
-    ck_assert_str_eq(syn("date:2024"), "date:20240000..20249999");
-    ck_assert_str_eq(syn("date:2024-03"), "date:20240300..20240399");
-    ck_assert_str_eq(syn("date:2024-01-01..2025-06-30"), "date:20240101..20250630");
-    ck_assert_str_eq(syn("date:2024..2025"), "date:20240000..20259999");
-    ck_assert_str_eq(syn("date:..2020"), "date:1..20209999");
-    ck_assert_str_eq(syn("date:2020.."), "date:20200000..4294967295");
-    ck_assert_str_eq(syn("edu*"), "edu*");
-    ck_assert_str_eq(syn("title:edu*"), "title:edu*");
-    ck_assert_str_eq(syn("*"), "*");
+    static const char *const cases[][2] = {
+        { "title:教育", "title:教育" },
+        { "title:\"双减 政策\"", "title:\"双减 政策\"" },
+        { "title:“双减”", "title:\"双减\"" },
+        { "Note:x", "Note:x" },   /* not a field name */
+        { "date:2024", "date:20240000..20249999" },
+        { "date:2024-03", "date:20240300..20240399" },
+        { "date:2024-01-01..2025-06-30", "date:20240101..20250630" },
+        { "date:2024..2025", "date:20240000..20259999" },
+        { "date:..2020", "date:1..20209999" },
+        { "date:2020..", "date:20200000..4294967295" },
+        { "edu*", "edu*" },
+        { "title:edu*", "title:edu*" },
+        { "*", "*" },
+    };
+    tu_expect_each(syn, cases, TU_NCASES(cases));
 }
 END_TEST
 
 START_TEST(test_query_syntax_pasted_punctuation)
 {
-    ck_assert_str_eq(syn("濮教函〔2025〕93号"), "濮教函〔2025〕93号");
-    ck_assert_str_eq(syn("（一）　义务教育"), "AND(（一） 义务教育)");   /* U+3000 */
-    ck_assert_str_eq(syn("【通知】"), "【通知】");
-    ck_assert_str_eq(syn("“1+1+N”"), "\"1+1+N\"");
+    static const char *const cases[][2] = {
+        { "濮教函〔2025〕93号", "濮教函〔2025〕93号" },
+        { "（一）　义务教育", "AND(（一） 义务教育)" },   /* U+3000 */
+        { "【通知】", "【通知】" },
+        { "“1+1+N”", "\"1+1+N\"" },
+    };
+    tu_expect_each(syn, cases, TU_NCASES(cases));
 }
 END_TEST
 
@@ -625,10 +640,7 @@ static Suite *query_suite(void)
         { "dict_format20_and_damage", test_dict_format20_and_damage },
     };
     tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 120);
-    TCase *tc = tcase_create("dict_lookup_property");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_dict_lookup_property, 0, 11);
-    suite_add_tcase(s, tc);
+    tu_add_case(s, "dict_lookup_property", test_dict_lookup_property, 0, 11, 120);
     return s;
 }
 

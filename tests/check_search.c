@@ -45,6 +45,17 @@ static void add(es_writer *w, const char *id, const char *title, const char *dat
     es_doc_free(d);
 }
 
+/* Commit w, free it, and open the index at dir (free with es_index_free). */
+static es_index *commit_and_open(es_writer *w, const char *dir)
+{
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    es_error err;
+    ck_assert_msg(es_index_open(&ix, dir, &err) == ES_OK, "%s", err.message);
+    return ix;
+}
+
 /* Run q with opts; the results (caller frees). */
 static es_results *run(es_index *ix, const char *q, const es_search_options *o)
 {
@@ -144,18 +155,19 @@ START_TEST(test_search_lower_phrases)
 {
     /* pairs cover the run and narrow the documents; from three characters
      * on, single characters at their offsets verify the positions */
-    ck_assert_str_eq(low("\"教育强国\""), "[教育@0 强国@2 教@0 育@1 强@2 国@3]");
-    ck_assert_str_eq(low("\"集团化办学\""),
-                     "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]");
-    ck_assert_str_eq(low("\"校\""), "[校@0]");
-    ck_assert_str_eq(low("“集團化辦學”"),
-                     "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]");
-    ck_assert_str_eq(low("\"教育，强国\""), "[教育@0 强国@2 教@0 育@1 强@2 国@3]");
-    ck_assert_str_eq(low("title:\"双减\""), "[title:双减@0]");
-    ck_assert_str_eq(low("ＡＩ"), "[ai@0]");
-    ck_assert_str_eq(low("\"AI数智\""), "[ai@0 数智@1]");
-    ck_assert_str_eq(low("edu*"), "pre[edu]");
-    ck_assert_str_eq(low("2027年"), "AND([2027@0] [年@0])");
+    static const char *const cases[][2] = {
+        { "\"教育强国\"", "[教育@0 强国@2 教@0 育@1 强@2 国@3]" },
+        { "\"集团化办学\"", "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]" },
+        { "\"校\"", "[校@0]" },
+        { "“集團化辦學”", "[集团@0 化办@2 办学@3 集@0 团@1 化@2 办@3 学@4]" },
+        { "\"教育，强国\"", "[教育@0 强国@2 教@0 育@1 强@2 国@3]" },
+        { "title:\"双减\"", "[title:双减@0]" },
+        { "ＡＩ", "[ai@0]" },
+        { "\"AI数智\"", "[ai@0 数智@1]" },
+        { "edu*", "pre[edu]" },
+        { "2027年", "AND([2027@0] [年@0])" },
+    };
+    tu_expect_each(low, cases, TU_NCASES(cases));
 }
 END_TEST
 
@@ -172,14 +184,17 @@ END_TEST
 
 START_TEST(test_search_lower_errors)
 {
-    ck_assert_str_eq(low("〔〕"), "ERR -10 @0");
-    ck_assert_str_eq(low("“”"), "ERR -10 @0");
-    ck_assert_str_eq(low("-教育"), "ERR -10 @0");
-    ck_assert_str_eq(low("a OR -b"), "ERR -10 @2");
-    ck_assert_str_eq(low("教育*"), "ERR -10 @0");
-    ck_assert_str_eq(low("x 教育*"), "ERR -10 @2");
-    ck_assert_str_eq(low("〔〕 OR 教育"), "[教育@0]");
-    ck_assert_str_eq(low("a NOT NOT b"), "AND([a@0] [b@0])");
+    static const char *const cases[][2] = {
+        { "〔〕", "ERR -10 @0" },
+        { "“”", "ERR -10 @0" },
+        { "-教育", "ERR -10 @0" },
+        { "a OR -b", "ERR -10 @2" },
+        { "教育*", "ERR -10 @0" },
+        { "x 教育*", "ERR -10 @2" },
+        { "〔〕 OR 教育", "[教育@0]" },
+        { "a NOT NOT b", "AND([a@0] [b@0])" },
+    };
+    tu_expect_each(low, cases, TU_NCASES(cases));
 }
 END_TEST
 
@@ -322,10 +337,7 @@ START_TEST(test_search_highlight_run_words)
     add(w, "exact", NULL, NULL, t_exact, strlen(t_exact));
     add(w, "district", NULL, NULL, t_district, strlen(t_district));
     add(w, "scattered", NULL, NULL, t_scattered, strlen(t_scattered));
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     o.snippet_sentences = 3;
     es_results *r = run(ix, "集团化办学", &o);
@@ -576,10 +588,7 @@ START_TEST(test_search_prefix_expansion)
         add(w, "big", NULL, NULL, big, n);
         free(big);
     }
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     o.limit = 100;
     static const char *pre[] = { "a", "b", "c", "ab", "ba", "cc", "abc", "1", "12",
@@ -1023,10 +1032,7 @@ START_TEST(test_search_snippet_deep_match)
     es_error err;
     ck_assert_int_eq(es_writer_open(&w, dir, NULL, &err), ES_OK);
     add(w, "big", NULL, NULL, doc, len);
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     es_results *r = run(ix, "集团化办学", &o);
     ck_assert_uint_eq(es_results_count(r), 1);
@@ -1100,7 +1106,6 @@ static size_t x_phrase(uint64_t *st, uint8_t *const *doc, const size_t *len, uin
 START_TEST(test_search_phrase_existence_reference)
 {
     char *dir = tu_tmpdir();
-    es_error err;
     es_writer *w = small_writer(dir, 1 << 14, false);
     uint64_t seed = tu_seed(), st = seed;
     static uint8_t *doc[XD];
@@ -1121,10 +1126,7 @@ START_TEST(test_search_phrase_existence_reference)
         add(w, id, NULL, NULL, text, 3 * len[d]);
     }
     free(text);
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_index *ix = commit_and_open(w, dir);
     ck_assert_uint_gt(ix->snap->nsegs, 1);
     double avgdl = ix->snap->avg_doclen;
     static const char *const op[] = { "", " ", " OR ", " -" };
@@ -1255,68 +1257,39 @@ END_TEST
 static Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
-    TCase *tc = tcase_create("lower_phrases");
-    tcase_add_test(tc, test_search_lower_phrases);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("lower_bare_runs");
-    tcase_add_test(tc, test_search_lower_bare_runs);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("lower_errors");
-    tcase_add_test(tc, test_search_lower_errors);
-    suite_add_tcase(s, tc);
-    struct { const char *name; const TTest *fn; } smalls[] = {
+    tu_case plain[] = {
+        { "lower_phrases", test_search_lower_phrases },
+        { "lower_bare_runs", test_search_lower_bare_runs },
+        { "lower_errors", test_search_lower_errors },
+    };
+    tu_add_cases(s, plain, TU_NCASES(plain), NULL, NULL, 0);
+    tu_case smalls[] = {
         { "phrase_and_bare", test_search_phrase_and_bare },
         { "boolean_field_date", test_search_boolean_field_date },
         { "paging_and_date_sort", test_search_paging_and_date_sort },
         { "snippets", test_search_snippets },
     };
-    for (size_t i = 0; i < sizeof smalls / sizeof *smalls; i++) {
-        tc = tcase_create(smalls[i].name);
-        tcase_add_checked_fixture(tc, small_setup, small_teardown);
-        tcase_add_test(tc, smalls[i].fn);
-        suite_add_tcase(s, tc);
-    }
-    tc = tcase_create("phrase_pair_counts");
-    tcase_add_test(tc, test_search_phrase_pair_counts);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("highlight_run_words");
-    tcase_add_test(tc, test_search_highlight_run_words);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("snippet_regions_exact");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_snippet_regions_exact);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("snippet_deep_match");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_snippet_deep_match);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("prefix_expansion");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_search_prefix_expansion);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("phrase_existence_reference");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_phrase_existence_reference);
-    suite_add_tcase(s, tc);
+    tu_add_cases(s, smalls, TU_NCASES(smalls), small_setup, small_teardown, 0);
+    tu_add_case(s, "phrase_pair_counts", test_search_phrase_pair_counts, 0, 1, 0);
+    tu_add_case(s, "highlight_run_words", test_search_highlight_run_words, 0, 1, 0);
+    tu_add_case(s, "snippet_regions_exact", test_search_snippet_regions_exact, 0, 1, 120);
+    tu_add_case(s, "snippet_deep_match", test_search_snippet_deep_match, 0, 1, 120);
+    tu_add_case(s, "prefix_expansion", test_search_prefix_expansion, 0, 1, 60);
+    tu_add_case(s, "phrase_existence_reference", test_search_phrase_existence_reference,
+                0, 1, 120);
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
         return s;
     }
-    tc = tcase_create("phrase_equals_substring");
-    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_phrase_equals_substring);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("pruning_same_top");
-    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_pruning_same_top);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("threads_agree");
-    tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_search_threads_agree);
-    suite_add_tcase(s, tc);
+    tu_case on_corpus[] = {
+        { "phrase_equals_substring", test_search_phrase_equals_substring },
+        { "pruning_same_top", test_search_pruning_same_top },
+        { "threads_agree", test_search_threads_agree },
+    };
+    for (size_t i = 0; i < TU_NCASES(on_corpus); i++) {
+        TCase *tc = tu_add_case(s, on_corpus[i].name, on_corpus[i].fn, 0, 1, 120);
+        tcase_add_unchecked_fixture(tc, corpus_setup, corpus_teardown);
+    }
     return s;
 }
 

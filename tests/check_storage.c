@@ -277,6 +277,26 @@ static void commit(esi_ixw *w)
     ck_assert_msg(esi_ixw_commit(w, &e) == ES_OK, "%s", e.msg);
 }
 
+/* Generate docs 0..n-1 of the model m from *st, add them through w and
+ * commit. */
+static void add_first(esi_ixw *w, model *m, int n, uint64_t *st)
+{
+    for (int k = 0; k < n; k++) {
+        gen_doc(&m->docs[k], k, st);
+        add(w, m, k);
+    }
+    commit(w);
+}
+
+/* Close w, remove its directory dir and free dir and the model m. */
+static void model_done(esi_ixw *w, char *dir, model *m)
+{
+    esi_ixw_free(w);
+    tu_rmrf(dir);
+    free(dir);
+    free(m);
+}
+
 /* ---- round trip --------------------------------------------------------- */
 
 static void roundtrip(int variant)
@@ -313,10 +333,7 @@ static void roundtrip(int variant)
     if (s->nsegs)
         ck_assert_ptr_null(s->deleted[0]);
     esi_snapshot_free(s);
-    esi_ixw_free(w);
-    tu_rmrf(dir);
-    free(dir);
-    free(m);
+    model_done(w, dir, m);
 }
 
 START_TEST(test_storage_roundtrip_property)
@@ -347,10 +364,7 @@ START_TEST(test_storage_merge_policy)
     ck_assert_msg(s->nsegs < 30, "%zu segments", s->nsegs);
     esi_snapshot_free(s);
     verify(dir, m);
-    esi_ixw_free(w);
-    tu_rmrf(dir);
-    free(dir);
-    free(m);
+    model_done(w, dir, m);
 }
 END_TEST
 
@@ -585,11 +599,7 @@ START_TEST(test_storage_replace_delete)
     char *dir = tu_tmpdir();
     model *m = calloc(1, sizeof *m);
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 10; k++) {
-        gen_doc(&m->docs[k], k, &st);
-        add(w, m, k);
-    }
-    commit(w);
+    add_first(w, m, 10, &st);
     gen_doc(&m->docs[3], 3, &st);   /* replace a committed doc */
     add(w, m, 3);
     gen_doc(&m->docs[3], 3, &st);   /* and the buffered replacement */
@@ -642,10 +652,7 @@ START_TEST(test_storage_replace_delete)
     ck_assert_ptr_null(s->deleted[0]);
     esi_snapshot_free(s);
     verify(dir, m);
-    esi_ixw_free(w);
-    tu_rmrf(dir);
-    free(dir);
-    free(m);
+    model_done(w, dir, m);
 }
 END_TEST
 
@@ -659,11 +666,7 @@ START_TEST(test_storage_snapshot_isolation)
     model *m = calloc(1, sizeof *m);
     model *old = calloc(1, sizeof *old);
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 30; k++) {
-        gen_doc(&m->docs[k], k, &st);
-        add(w, m, k);
-    }
-    commit(w);
+    add_first(w, m, 30, &st);
     *old = *m;
     esi_snapshot *s;
     esi_err e;
@@ -671,13 +674,8 @@ START_TEST(test_storage_snapshot_isolation)
     uint64_t g = s->generation;
     /* rewrite everything in several commits, then optimize: every file of
      * the old generation gets unlinked while s still maps it */
-    for (int r = 0; r < 3; r++) {
-        for (int k = 0; k < 30; k++) {
-            gen_doc(&m->docs[k], k, &st);
-            add(w, m, k);
-        }
-        commit(w);
-    }
+    for (int r = 0; r < 3; r++)
+        add_first(w, m, 30, &st);
     ck_assert_int_eq(esi_ixw_optimize(w, &e), ES_OK);
     ck_assert_uint_eq(s->generation, g);
     ck_assert_uint_eq(s->live_docs, 30);
@@ -702,10 +700,7 @@ START_TEST(test_storage_snapshot_isolation)
         nman += tu_exists(p);
     }
     ck_assert_int_le(nman, 2);
-    esi_ixw_free(w);
-    tu_rmrf(dir);
-    free(dir);
-    free(m);
+    model_done(w, dir, m);
     free(old);
 }
 END_TEST
@@ -749,19 +744,19 @@ static int list_cb(const char *name, void *p)
     return 0;
 }
 
-/* A small index: two segments, deletions, a field term. */
-static void small_index(const char *dir, model *m)
+/* A small index in a fresh temporary directory, which it returns: two
+ * segments, deletions, a field term; *fl gets the names of its files. */
+static char *small_index(flist *fl)
 {
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
     vocab_init();
     uint64_t st = 12345;
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 6; k++) {
-        gen_doc(&m->docs[k], k, &st);
-        m->docs[k].nocc = m->docs[k].nocc % 12;
-        add(w, m, k);
-    }
-    commit(w);
-    for (int k = 6; k < 9; k++) {
+    for (int k = 0; k < 9; k++) {
+        if (k == 6)
+            commit(w);   /* docs 0..5 in the first segment */
         gen_doc(&m->docs[k], k, &st);
         m->docs[k].nocc = m->docs[k].nocc % 12;
         add(w, m, k);
@@ -769,6 +764,11 @@ static void small_index(const char *dir, model *m)
     del(w, m, 2);
     commit(w);
     esi_ixw_free(w);
+    free(m);
+    fl->n = 0;
+    esi_err e;
+    ck_assert_int_eq(esi_io_list_dir(dir, list_cb, fl, &e), ES_OK);
+    return dir;
 }
 
 /* Open the snapshot and read everything; must not crash, any status. */
@@ -827,23 +827,28 @@ static void write_bytes(const char *path, const char *data, size_t len)
     fclose(f);
 }
 
+/* The bytes of dir/name (tu_read_file: free them); path[512] gets the
+ * file's path. */
+static char *read_listed(const char *dir, const char *name, char *path, size_t *len)
+{
+    snprintf(path, 512, "%s/%s", dir, name);
+    char *img = tu_read_file(path, len);
+    ck_assert_ptr_nonnull(img);
+    return img;
+}
+
 START_TEST(test_storage_byte_flips_detected)
 {
-    char *dir = tu_tmpdir();
-    model *m = calloc(1, sizeof *m);
-    small_index(dir, m);
+    flist fl;
+    char *dir = small_index(&fl);
     esi_err e;
     ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
-    flist fl = { .n = 0 };
-    ck_assert_int_eq(esi_io_list_dir(dir, list_cb, &fl, &e), ES_OK);
     ck_assert_int_ge(fl.n, 8);   /* 2 manifests? at least 1 + 6 seg files + del */
     size_t total = 0;
     for (int f = 0; f < fl.n; f++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, fl.names[f]);
         size_t len;
-        char *orig = tu_read_file(path, &len);
-        ck_assert_ptr_nonnull(orig);
+        char *orig = read_listed(dir, fl.names[f], path, &len);
         uint64_t newest;
         ck_assert_int_eq(esi_manifest_newest(dir, &newest, &e), ES_OK);
         char nm[64];
@@ -875,7 +880,6 @@ START_TEST(test_storage_byte_flips_detected)
     printf("byte flips checked: %zu over %d files\n", total, fl.n);
     tu_rmrf(dir);
     free(dir);
-    free(m);
 }
 END_TEST
 
@@ -885,20 +889,15 @@ END_TEST
  * postings must never yield a docno past the segment. */
 START_TEST(test_storage_structural_corruption)
 {
-    char *dir = tu_tmpdir();
-    model *m = calloc(1, sizeof *m);
-    small_index(dir, m);
+    flist fl;
+    char *dir = small_index(&fl);
     esi_err e;
-    flist fl = { .n = 0 };
-    ck_assert_int_eq(esi_io_list_dir(dir, list_cb, &fl, &e), ES_OK);
     uint64_t st = tu_seed();
     size_t total = 0, caught = 0;
     for (int f = 0; f < fl.n; f++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, fl.names[f]);
         size_t len;
-        char *orig = tu_read_file(path, &len);
-        ck_assert_ptr_nonnull(orig);
+        char *orig = read_listed(dir, fl.names[f], path, &len);
         char *buf = malloc(len);
         for (size_t i = ES_FILE_HEADER_LEN; i + ES_FILE_FOOTER_LEN < len; i++) {
             memcpy(buf, orig, len);
@@ -921,18 +920,14 @@ START_TEST(test_storage_structural_corruption)
            total, caught);
     tu_rmrf(dir);
     free(dir);
-    free(m);
 }
 END_TEST
 
 START_TEST(test_storage_truncation_detected)
 {
-    char *dir = tu_tmpdir();
-    model *m = calloc(1, sizeof *m);
-    small_index(dir, m);
+    flist fl;
+    char *dir = small_index(&fl);
     esi_err e;
-    flist fl = { .n = 0 };
-    ck_assert_int_eq(esi_io_list_dir(dir, list_cb, &fl, &e), ES_OK);
     for (int f = 0; f < fl.n; f++) {
         uint64_t newest;
         ck_assert_int_eq(esi_manifest_newest(dir, &newest, &e), ES_OK);
@@ -941,9 +936,8 @@ START_TEST(test_storage_truncation_detected)
         if (strncmp(fl.names[f], "MANIFEST-", 9) == 0 && strcmp(fl.names[f], nm))
             continue;   /* not the newest: unused */
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, fl.names[f]);
         size_t len;
-        char *orig = tu_read_file(path, &len);
+        char *orig = read_listed(dir, fl.names[f], path, &len);
         uint64_t st = 4242 + (uint64_t)f;
         for (size_t n = 0; n < len; n++) {
             /* every length of small files; of larger ones the first and
@@ -986,7 +980,6 @@ START_TEST(test_storage_truncation_detected)
     ck_assert(strstr(e.msg, "MANIFEST-99") != NULL);
     tu_rmrf(dir);
     free(dir);
-    free(m);
 }
 END_TEST
 
@@ -1156,6 +1149,24 @@ static void writer_child(const char *dir, int fd)
     }
 }
 
+/* Fork a writer_child on dir and return its pid once it holds the lock. */
+static pid_t start_writer(const char *dir)
+{
+    int pfd[2];
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        writer_child(dir, pfd[1]);
+    }
+    close(pfd[1]);
+    char ready;
+    ck_assert_int_eq(read(pfd[0], &ready, 1), 1);
+    close(pfd[0]);
+    return pid;
+}
+
 START_TEST(test_storage_sigkill_loop)
 {
     vocab_init();
@@ -1165,18 +1176,7 @@ START_TEST(test_storage_sigkill_loop)
     esi_ixw_free(w0);
     uint64_t last = 0;
     for (int round = 0; round < 25; round++) {
-        int pfd[2];
-        ck_assert_int_eq(pipe(pfd), 0);
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-            close(pfd[0]);
-            writer_child(dir, pfd[1]);
-        }
-        close(pfd[1]);
-        char ready;
-        ck_assert_int_eq(read(pfd[0], &ready, 1), 1);
-        close(pfd[0]);
+        pid_t pid = start_writer(dir);
         struct timespec ts = { 0, (long)(tu_rand(&st) % 80) * 1000000L +
                                   (long)(tu_rand(&st) % 1000) * 1000L };
         nanosleep(&ts, NULL);
@@ -1226,18 +1226,7 @@ START_TEST(test_storage_concurrent_reader)
     char *dir = tu_tmpdir();
     esi_ixw *w0 = open_writer(dir, 0);
     esi_ixw_free(w0);
-    int pfd[2];
-    ck_assert_int_eq(pipe(pfd), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(pfd[0]);
-        writer_child(dir, pfd[1]);
-    }
-    close(pfd[1]);
-    char ready;
-    ck_assert_int_eq(read(pfd[0], &ready, 1), 1);
-    close(pfd[0]);
+    pid_t pid = start_writer(dir);
     uint64_t last = 0, gens = 0, prev_gen = 0;
     esi_doc_reader *dr;
     esi_err e;
@@ -1403,10 +1392,14 @@ typedef struct cdoc {
     esi_occ occ;
 } cdoc;
 
-/* Fill docs[0..CDOCS) from seed and write them as `nseg` committed
- * segments of dir. */
-static void cache_index(const char *dir, cdoc *docs, uint64_t seed, int nseg)
+/* A fresh temporary directory holding docs[0..CDOCS), made from seed and
+ * written as `nseg` committed segments; *out gets the documents. Free both
+ * with cache_done(). */
+static char *cache_index(cdoc **out, uint64_t seed, int nseg)
 {
+    char *dir = tu_tmpdir();
+    cdoc *docs = calloc(CDOCS, sizeof *docs);
+    ck_assert_ptr_nonnull(docs);
     vocab_init();
     uint64_t st = seed;
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
@@ -1431,12 +1424,27 @@ static void cache_index(const char *dir, cdoc *docs, uint64_t seed, int nseg)
     }
     commit(w);
     esi_ixw_free(w);
+    *out = docs;
+    return dir;
 }
 
-static void cache_docs_free(cdoc *docs)
+/* Remove what cache_index() made: the directory and the documents. */
+static void cache_done(char *dir, cdoc *docs)
 {
     for (int k = 0; k < CDOCS; k++)
         free(docs[k].text);
+    free(docs);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The newest commit of dir, which must open (verify: check every crc32). */
+static esi_snapshot *snap_open(const char *dir, bool verify)
+{
+    esi_snapshot *s;
+    esi_err e;
+    ck_assert_msg(esi_snapshot_open(&s, dir, verify, &e) == ES_OK, "%s", e.msg);
+    return s;
 }
 
 /* The doc `id` says it is (docs[k] for id "c-k"). */
@@ -1477,13 +1485,11 @@ static void check_budget(esi_blockcache *c)
  * budget. */
 START_TEST(test_storage_cache_matches_uncached)
 {
-    char *dir = tu_tmpdir();
-    cdoc *docs = calloc(CDOCS, sizeof *docs);
     uint64_t seed = tu_seed() + (uint64_t)_i;
-    cache_index(dir, docs, seed, 1 + _i % 3);
-    esi_snapshot *s;
+    cdoc *docs;
+    char *dir = cache_index(&docs, seed, 1 + _i % 3);
+    esi_snapshot *s = snap_open(dir, true);
     esi_err e;
-    ck_assert_msg(esi_snapshot_open(&s, dir, true, &e) == ES_OK, "%s", e.msg);
     uint32_t nblocks = 0;
     for (size_t i = 0; i < s->nsegs; i++)
         nblocks += s->segs[i]->store_nblocks;
@@ -1538,10 +1544,7 @@ START_TEST(test_storage_cache_matches_uncached)
     esi_doc_reader_free(plain);
     esi_blockcache_free(c);
     esi_snapshot_free(s);
-    cache_docs_free(docs);
-    free(docs);
-    tu_rmrf(dir);
-    free(dir);
+    cache_done(dir, docs);
 }
 END_TEST
 
@@ -1550,12 +1553,10 @@ END_TEST
  * readable; once released, the room is reused. */
 START_TEST(test_storage_cache_pins_hold)
 {
-    char *dir = tu_tmpdir();
-    cdoc *docs = calloc(CDOCS, sizeof *docs);
-    cache_index(dir, docs, 77, 1);
-    esi_snapshot *s;
+    cdoc *docs;
+    char *dir = cache_index(&docs, 77, 1);
+    esi_snapshot *s = snap_open(dir, false);
     esi_err e;
-    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
     const esi_segment *seg = s->segs[0];
     ck_assert_uint_gt(seg->store_nblocks, 2);
     /* doc 0 is in block 0, doc `last` the first of block 1; both blocks
@@ -1606,10 +1607,7 @@ START_TEST(test_storage_cache_pins_hold)
     esi_doc_reader_free(b);
     esi_blockcache_free(c);
     esi_snapshot_free(s);
-    cache_docs_free(docs);
-    free(docs);
-    tu_rmrf(dir);
-    free(dir);
+    cache_done(dir, docs);
 }
 END_TEST
 
@@ -1617,12 +1615,10 @@ END_TEST
  * reader without a cache, and one switched between the two. */
 START_TEST(test_storage_cache_zero_budget)
 {
-    char *dir = tu_tmpdir();
-    cdoc *docs = calloc(CDOCS, sizeof *docs);
-    cache_index(dir, docs, 99, 2);
-    esi_snapshot *s;
+    cdoc *docs;
+    char *dir = cache_index(&docs, 99, 2);
+    esi_snapshot *s = snap_open(dir, false);
     esi_err e;
-    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
     esi_blockcache *c;
     ck_assert_int_eq(esi_blockcache_new(&c, 0, &e), ES_OK);
     esi_doc_reader *r;
@@ -1649,10 +1645,7 @@ START_TEST(test_storage_cache_zero_budget)
     esi_doc_reader_free(r);
     esi_blockcache_free(c);
     esi_snapshot_free(s);
-    cache_docs_free(docs);
-    free(docs);
-    tu_rmrf(dir);
-    free(dir);
+    cache_done(dir, docs);
 }
 END_TEST
 
@@ -1660,9 +1653,8 @@ END_TEST
  * through the cache, and is never cached; the other blocks still read. */
 START_TEST(test_storage_cache_corrupt_block)
 {
-    char *dir = tu_tmpdir();
-    cdoc *docs = calloc(CDOCS, sizeof *docs);
-    cache_index(dir, docs, 4242, 1);
+    cdoc *docs;
+    char *dir = cache_index(&docs, 4242, 1);
     char path[512];
     snprintf(path, sizeof path, "%s/seg_000001.store", dir);
     size_t len;
@@ -1679,9 +1671,8 @@ START_TEST(test_storage_cache_corrupt_block)
         img[ES_FILE_HEADER_LEN + off + i] ^= (char)0x5a;
     write_bytes(path, img, len);
     free(img);
-    esi_snapshot *s;
+    esi_snapshot *s = snap_open(dir, false);
     esi_err e;
-    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
     const esi_segment *seg = s->segs[0];
     esi_blockcache *c;
     ck_assert_int_eq(esi_blockcache_new(&c, (size_t)1 << 30, &e), ES_OK);
@@ -1713,10 +1704,7 @@ START_TEST(test_storage_cache_corrupt_block)
     esi_doc_reader_free(r);
     esi_blockcache_free(c);
     esi_snapshot_free(s);
-    cache_docs_free(docs);
-    free(docs);
-    tu_rmrf(dir);
-    free(dir);
+    cache_done(dir, docs);
 }
 END_TEST
 
@@ -1771,12 +1759,10 @@ static void *cache_thread(void *p)
 
 START_TEST(test_storage_cache_threads)
 {
-    char *dir = tu_tmpdir();
-    cdoc *docs = calloc(CDOCS, sizeof *docs);
-    cache_index(dir, docs, 31337, 3);
-    esi_snapshot *s;
+    cdoc *docs;
+    char *dir = cache_index(&docs, 31337, 3);
+    esi_snapshot *s = snap_open(dir, false);
     esi_err e;
-    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
     esi_blockcache *c;
     ck_assert_int_eq(esi_blockcache_new(&c, 300000, &e), ES_OK);
     cthr t[8];
@@ -1800,10 +1786,7 @@ START_TEST(test_storage_cache_threads)
            (unsigned long long)st.evictions, (unsigned long long)st.rejects);
     esi_blockcache_free(c);
     esi_snapshot_free(s);
-    cache_docs_free(docs);
-    free(docs);
-    tu_rmrf(dir);
-    free(dir);
+    cache_done(dir, docs);
 }
 END_TEST
 
@@ -1812,9 +1795,8 @@ END_TEST
  * document reads back identical, by docno and by id, and check passes. */
 START_TEST(test_storage_merge_store_copy)
 {
-    char *dir = tu_tmpdir();
-    cdoc *docs = calloc(CDOCS, sizeof *docs);
-    cache_index(dir, docs, 7000 + (uint64_t)_i, 4);
+    cdoc *docs;
+    char *dir = cache_index(&docs, 7000 + (uint64_t)_i, 4);
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
     esi_err e;
     int gone = _i % 2 ? 50 : -1;          /* a deletion in one source, or none */
@@ -1823,8 +1805,7 @@ START_TEST(test_storage_merge_store_copy)
                          ES_OK);
     ck_assert_msg(esi_ixw_optimize(w, &e) == ES_OK, "%s", e.msg);
     esi_ixw_free(w);
-    esi_snapshot *s;
-    ck_assert_msg(esi_snapshot_open(&s, dir, true, &e) == ES_OK, "%s", e.msg);
+    esi_snapshot *s = snap_open(dir, true);
     ck_assert_uint_eq(s->nsegs, 1);
     const esi_segment *seg = s->segs[0];
     ck_assert_uint_eq(esi_segment_doc_count(seg), CDOCS - (gone >= 0));
@@ -1841,10 +1822,7 @@ START_TEST(test_storage_merge_store_copy)
     esi_doc_reader_free(r);
     esi_snapshot_free(s);
     ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
-    cache_docs_free(docs);
-    free(docs);
-    tu_rmrf(dir);
-    free(dir);
+    cache_done(dir, docs);
 }
 END_TEST
 
@@ -1853,9 +1831,8 @@ END_TEST
  * checksum; the last commit still opens with every document. */
 START_TEST(test_storage_merge_copy_damaged)
 {
-    char *dir = tu_tmpdir();
-    cdoc *docs = calloc(CDOCS, sizeof *docs);
-    cache_index(dir, docs, 7100, 2);
+    cdoc *docs;
+    char *dir = cache_index(&docs, 7100, 2);
     flist fl = { .n = 0 };
     esi_err e;
     ck_assert_int_eq(esi_io_list_dir(dir, list_cb, &fl, &e), ES_OK);
@@ -1878,14 +1855,10 @@ START_TEST(test_storage_merge_copy_damaged)
     ck_assert_int_eq(rc, ES_ECORRUPT);
     ck_assert_msg(strstr(e.msg, victim) != NULL, "%s", e.msg);
     esi_ixw_free(w);
-    esi_snapshot *s;
-    ck_assert_msg(esi_snapshot_open(&s, dir, false, &e) == ES_OK, "%s", e.msg);
+    esi_snapshot *s = snap_open(dir, false);
     ck_assert_uint_eq(s->live_docs, CDOCS);
     esi_snapshot_free(s);
-    cache_docs_free(docs);
-    free(docs);
-    tu_rmrf(dir);
-    free(dir);
+    cache_done(dir, docs);
 }
 END_TEST
 
@@ -2451,12 +2424,7 @@ END_TEST
 static Suite *storage_suite(void)
 {
     Suite *s = suite_create("storage");
-    TCase *tc;
-#define ADD(name, fn, lo, hi, timeout)                        \
-    tc = tcase_create(name);                                  \
-    tcase_set_timeout(tc, timeout);                           \
-    tcase_add_loop_test(tc, fn, lo, hi);                      \
-    suite_add_tcase(s, tc)
+#define ADD(name, fn, lo, hi, timeout) tu_add_case(s, name, fn, lo, hi, timeout)
     ADD("roundtrip_property", test_storage_roundtrip_property, 0, 4, 120);
     ADD("merge_policy", test_storage_merge_policy, 0, 1, 120);
     ADD("block_edges", test_storage_block_edges, 0, 18, 60);

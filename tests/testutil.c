@@ -74,6 +74,15 @@ const char *tu_samples_dir(void)
     return d && *d ? d : "data/samples";
 }
 
+char *tu_read_sample(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", tu_samples_dir(), name);
+    char *t = tu_read_file(path, len);
+    ck_assert_msg(t != NULL, "cannot read %s (set ES_SAMPLES_DIR)", path);
+    return t;
+}
+
 char *tu_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -240,16 +249,33 @@ int tu_run(Suite *s)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+void tu_expect_each(const char *(*render)(const char *), const char *const (*cases)[2],
+                    size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *got = render(cases[i][0]);
+        ck_assert_msg(strcmp(got, cases[i][1]) == 0, "%s: got '%s', want '%s'",
+                      cases[i][0], got, cases[i][1]);
+    }
+}
+
+TCase *tu_add_case(Suite *s, const char *name, const TTest *fn, int from, int to,
+                   int timeout)
+{
+    TCase *tc = tcase_create(name);
+    if (timeout)
+        tcase_set_timeout(tc, timeout);
+    tcase_add_loop_test(tc, fn, from, to);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 void tu_add_cases(Suite *s, const tu_case *cases, size_t n,
                   void (*setup)(void), void (*teardown)(void), int timeout)
 {
     for (size_t i = 0; i < n; i++) {
-        TCase *tc = tcase_create(cases[i].name);
+        TCase *tc = tu_add_case(s, cases[i].name, cases[i].fn, 0, 1, timeout);
         if (setup || teardown)
             tcase_add_checked_fixture(tc, setup, teardown);
-        if (timeout)
-            tcase_set_timeout(tc, timeout);
-        tcase_add_test(tc, cases[i].fn);
-        suite_add_tcase(s, tc);
     }
 }

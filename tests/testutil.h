@@ -25,6 +25,9 @@ const char *tu_corpus_dir(void);
 const char *tu_samples_dir(void);
 /* Read a whole file; NULL if unreadable. *len gets the size. free() it. */
 char *tu_read_file(const char *path, size_t *len);
+/* Read the sample document `name` of tu_samples_dir() like tu_read_file;
+ * the test fails if it cannot be read. */
+char *tu_read_sample(const char *name, size_t *len);
 /* Read the first `max` docs of a JSONL file (plain or .gz) in the corpus:
  * calls fn(id, text, text_len, p) per doc with a minimal JSON string decoder.
  * Returns the number of docs read. */
@@ -53,6 +56,15 @@ typedef struct tu_case {
     const TTest *fn;
 } tu_case;
 
+/* For each {input, want} of cases[0..n): render(input) equals want (the
+ * test fails naming the input otherwise). */
+void tu_expect_each(const char *(*render)(const char *), const char *const (*cases)[2],
+                    size_t n);
+/* Add a TCase `name` to s that runs fn for each _i in [from, to) (0, 1 for
+ * a plain test), with a timeout in seconds (0 = Check's default); returns
+ * it, so that a fixture can be added. */
+TCase *tu_add_case(Suite *s, const char *name, const TTest *fn, int from, int to,
+                   int timeout);
 /* Add one TCase per entry, each with the fixture and timeout (0 = default). */
 void tu_add_cases(Suite *s, const tu_case *cases, size_t n,
                   void (*setup)(void), void (*teardown)(void), int timeout);

@@ -8,8 +8,8 @@
 #include <string.h>
 
 /* Parse [--index DIR] [--help] for a subcommand; *first gets the index of
- * the first positional argument. Returns -1 to exit 0 (help shown), -2 on a
- * usage error, else 0. */
+ * the first positional argument. Returns -1 to go on, else the exit status:
+ * 0 (help shown) or EXIT_ERROR (usage error, reported). */
 static int parse_common(int argc, char **argv, const char *help,
                         const char **dir, int *first)
 {
@@ -18,22 +18,33 @@ static int parse_common(int argc, char **argv, const char *help,
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(help, stdout);
-            return -1;
+            return 0;
         }
         if (cli_opt_value(argc, argv, &i, "--index", dir, &bad)) {
             if (bad)
-                return -2;
+                return EXIT_ERROR;
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1]) {
             cli_error("%s: unknown option %s (see edusearch %s --help)", argv[0],
                       argv[i], argv[0]);
-            return -2;
+            return EXIT_ERROR;
         }
         *first = i;
-        return 0;
+        return -1;
     }
-    return 0;
+    return -1;
+}
+
+/* Report a failed open (rc) of the index dir, for writing or for reading,
+ * with the library's message msg. Nothing if rc is ES_OK. */
+static void open_failed(es_status rc, const char *dir, bool writing, const char *msg)
+{
+    if (rc == ES_ENOTFOUND)
+        cli_error("no index at %s; create one with: edusearch index --index %s FILES...",
+                  dir, dir);
+    else if (rc != ES_OK)
+        cli_error("cannot open index %s%s: %s", dir, writing ? " for writing" : "", msg);
 }
 
 /* Open the writer for dir (must exist). */
@@ -47,11 +58,7 @@ static es_writer *open_writer(const char *dir_opt)
     es_writer *w = NULL;
     es_error err;
     es_status rc = es_writer_open(&w, dir, &o, &err);
-    if (rc == ES_ENOTFOUND)
-        cli_error("no index at %s; create one with: edusearch index --index %s FILES...",
-                  dir, dir);
-    else if (rc != ES_OK)
-        cli_error("cannot open index %s for writing: %s", dir, err.message);
+    open_failed(rc, dir, true, err.message);
     free(dir);
     return w;
 }
@@ -65,13 +72,23 @@ static es_index *open_index(const char *dir_opt)
     es_index *ix = NULL;
     es_error err;
     es_status rc = es_index_open(&ix, dir, &err);
-    if (rc == ES_ENOTFOUND)
-        cli_error("no index at %s; create one with: edusearch index --index %s FILES...",
-                  dir, dir);
-    else if (rc != ES_OK)
-        cli_error("cannot open index %s: %s", dir, err.message);
+    open_failed(rc, dir, false, err.message);
     free(dir);
     return ix;
+}
+
+/* End a writer subcommand: report the failed commit or optimize (`what`)
+ * unless ok, free w, and return the exit status. */
+static int writer_done(es_writer *w, bool ok, const char *what)
+{
+    int status = 0;
+    if (!ok) {
+        cli_error("%s failed, the index keeps its previous commit: %s", what,
+                  es_writer_errmsg(w));
+        status = EXIT_ERROR;
+    }
+    es_writer_free(w);
+    return status;
 }
 
 int cmd_delete(int argc, char **argv)
@@ -81,8 +98,8 @@ int cmd_delete(int argc, char **argv)
         "usage: edusearch delete [--index DIR] ID...\n"
         "Delete the documents with these ids and commit. Unknown ids are ignored.\n",
         &dir, &first);
-    if (p)
-        return p == -1 ? 0 : EXIT_ERROR;
+    if (p >= 0)
+        return p;
     if (first >= argc) {
         cli_error("delete: no ID given");
         return EXIT_ERROR;
@@ -90,19 +107,13 @@ int cmd_delete(int argc, char **argv)
     es_writer *w = open_writer(dir);
     if (!w)
         return EXIT_ERROR;
-    int status = 0;
-    for (int i = first; i < argc && status == 0; i++)
+    for (int i = first; i < argc; i++)
         if (es_writer_delete(w, argv[i], strlen(argv[i])) != ES_OK) {
             cli_error("delete %s: %s", argv[i], es_writer_errmsg(w));
-            status = EXIT_ERROR;
+            es_writer_free(w);
+            return EXIT_ERROR;
         }
-    if (status == 0 && es_writer_commit(w) != ES_OK) {
-        cli_error("commit failed, the index keeps its previous commit: %s",
-                  es_writer_errmsg(w));
-        status = EXIT_ERROR;
-    }
-    es_writer_free(w);
-    return status;
+    return writer_done(w, es_writer_commit(w) == ES_OK, "commit");
 }
 
 int cmd_optimize(int argc, char **argv)
@@ -112,19 +123,12 @@ int cmd_optimize(int argc, char **argv)
         "usage: edusearch optimize [--index DIR]\n"
         "Merge all segments into one, purging deleted documents, and commit.\n",
         &dir, &first);
-    if (p)
-        return p == -1 ? 0 : EXIT_ERROR;
+    if (p >= 0)
+        return p;
     es_writer *w = open_writer(dir);
     if (!w)
         return EXIT_ERROR;
-    int status = 0;
-    if (es_writer_optimize(w) != ES_OK) {
-        cli_error("optimize failed, the index keeps its previous commit: %s",
-                  es_writer_errmsg(w));
-        status = EXIT_ERROR;
-    }
-    es_writer_free(w);
-    return status;
+    return writer_done(w, es_writer_optimize(w) == ES_OK, "optimize");
 }
 
 /* Facet callback: "count<TAB>value". */
@@ -205,8 +209,8 @@ int cmd_check(int argc, char **argv)
         "Verify every file of the index: headers, checksums, every block.\n"
         "Exit status 0 if intact, 2 with a report naming the damaged file.\n",
         &dir_opt, &first);
-    if (p)
-        return p == -1 ? 0 : EXIT_ERROR;
+    if (p >= 0)
+        return p;
     char *dir = cli_index_dir(dir_opt);
     if (!dir)
         return EXIT_ERROR;

@@ -58,6 +58,21 @@ static es_status icu_status(UErrorCode st)
     return st == U_MEMORY_ALLOCATION_ERROR ? ES_ENOMEM : ES_ERROR;
 }
 
+/* Clone the break iterator template t (of kind `what`, for the message)
+ * into *out: ES_OK, or the ICU failure in e with *out NULL. */
+static es_status clone_break(UBreakIterator **out, const UBreakIterator *t,
+                             const char *what, esi_err *e)
+{
+    UErrorCode st = U_ZERO_ERROR;
+    *out = ubrk_clone(t, &st);
+    if (U_FAILURE(st)) {
+        *out = NULL;
+        return esi_err_set(e, icu_status(st), "ICU ubrk_clone (%s) failed: %s", what,
+                           u_errorName(st));
+    }
+    return ES_OK;
+}
+
 es_status esi_analyzer_new(esi_analyzer **out, esi_err *e)
 {
     es_status rc;
@@ -83,21 +98,9 @@ es_status esi_analyzer_new(esi_analyzer **out, esi_err *e)
         rc = esi_err_set(e, ES_ENOMEM, "out of memory creating an analyzer");
         goto fail;
     }
-    UErrorCode st = U_ZERO_ERROR;
-    a->wbrk = ubrk_clone(esi_norm_word_template(), &st);
-    if (U_FAILURE(st)) {
-        a->wbrk = NULL;
-        rc = esi_err_set(e, icu_status(st), "ICU ubrk_clone (word) failed: %s",
-                         u_errorName(st));
+    if ((rc = clone_break(&a->wbrk, esi_norm_word_template(), "word", e)) != ES_OK ||
+        (rc = clone_break(&a->sbrk, esi_norm_sentence_template(), "sentence", e)) != ES_OK)
         goto fail;
-    }
-    a->sbrk = ubrk_clone(esi_norm_sentence_template(), &st);
-    if (U_FAILURE(st)) {
-        a->sbrk = NULL;
-        rc = esi_err_set(e, icu_status(st), "ICU ubrk_clone (sentence) failed: %s",
-                         u_errorName(st));
-        goto fail;
-    }
     *out = a;
     return ES_OK;
 fail:

@@ -30,4 +30,11 @@ struct es_index {
 /* Free the idle scratch of ix->pool (search_api.c); for es_index_free. */
 void esi_api_pool_free(es_index *ix);
 
+/* Check the version of an options struct a caller passed: ES_OK if there is
+ * none (version NULL) or oldest <= *version <= newest; otherwise ES_EINVAL,
+ * and e says which versions this library knows and to fill the struct (named
+ * what, e.g. "es_index_options") with its INIT macro (init). index.c. */
+es_status esi_api_options_version(esi_err *e, const unsigned *version, unsigned oldest,
+                                  unsigned newest, const char *what, const char *init);
+
 #endif

@@ -15,6 +15,18 @@ es_status es_index_options_init(es_index_options *opts, unsigned version)
     return ES_OK;
 }
 
+es_status esi_api_options_version(esi_err *e, const unsigned *version, unsigned oldest,
+                                  unsigned newest, const char *what, const char *init)
+{
+    if (!version || (*version >= oldest && *version <= newest))
+        return ES_OK;
+    if (oldest == newest)
+        return esi_err_set(e, ES_EINVAL, "%s version %u unknown (this library knows "
+                           "%u); use %s", what, *version, newest, init);
+    return esi_err_set(e, ES_EINVAL, "%s version %u unknown (this library knows "
+                       "%u..%u); use %s", what, *version, oldest, newest, init);
+}
+
 es_status es_index_open_opts(es_index **out, const char *dir,
                              const es_index_options *opts, es_error *err)
 {
@@ -27,12 +39,11 @@ es_status es_index_open_opts(es_index **out, const char *dir,
         rc = esi_err_set(&e, ES_EINVAL, "es_index_open: out and dir are required");
         goto fail;
     }
-    if (opts && opts->version != ES_INDEX_OPTIONS_VERSION) {
-        rc = esi_err_set(&e, ES_EINVAL, "es_index_options version %u unknown "
-                         "(this library knows %u); use ES_INDEX_OPTIONS_INIT",
-                         opts->version, ES_INDEX_OPTIONS_VERSION);
+    rc = esi_api_options_version(&e, opts ? &opts->version : NULL,
+                                 ES_INDEX_OPTIONS_VERSION, ES_INDEX_OPTIONS_VERSION,
+                                 "es_index_options", "ES_INDEX_OPTIONS_INIT");
+    if (rc != ES_OK)
         goto fail;
-    }
     if (!opts)
         opts = &d;
     es_index *ix = esi_calloc(1, sizeof *ix);

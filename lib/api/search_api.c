@@ -320,12 +320,11 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
         rc = esi_err_set(&e, ES_EINVAL, "es_search: out, ix and q are required");
         goto done;
     }
-    if (opts && opts->version != ES_SEARCH_OPTIONS_VERSION) {
-        rc = esi_err_set(&e, ES_EINVAL, "es_search_options version %u unknown "
-                         "(this library knows %u); use ES_SEARCH_OPTIONS_INIT",
-                         opts->version, ES_SEARCH_OPTIONS_VERSION);
+    rc = esi_api_options_version(&e, opts ? &opts->version : NULL,
+                                 ES_SEARCH_OPTIONS_VERSION, ES_SEARCH_OPTIONS_VERSION,
+                                 "es_search_options", "ES_SEARCH_OPTIONS_INIT");
+    if (rc != ES_OK)
         goto done;
-    }
     if (!opts)
         opts = &d;
     if ((opts->sort != ES_SORT_SCORE && opts->sort != ES_SORT_DATE) ||

@@ -449,13 +449,11 @@ es_status es_writer_open(es_writer **out, const char *dir,
         rc = esi_err_set(&e, ES_EINVAL, "es_writer_open: out and dir are required");
         goto fail;
     }
-    if (opts && (opts->version < 1 || opts->version > ES_WRITER_OPTIONS_VERSION)) {
-        rc = esi_err_set(&e, ES_EINVAL,
-                         "es_writer_options version %u unknown (this library "
-                         "knows 1..%u); use ES_WRITER_OPTIONS_INIT",
-                         opts->version, ES_WRITER_OPTIONS_VERSION);
+    rc = esi_api_options_version(&e, opts ? &opts->version : NULL, 1,
+                                 ES_WRITER_OPTIONS_VERSION, "es_writer_options",
+                                 "ES_WRITER_OPTIONS_INIT");
+    if (rc != ES_OK)
         goto fail;
-    }
     if (!opts)
         opts = &d;
     unsigned threads = opts->version >= 2 ? opts->threads : 1;

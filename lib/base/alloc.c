@@ -58,6 +58,24 @@ void esi_free(void *p)
     free(p);
 }
 
+bool esi_grow_to(void **arr, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return true;
+    size_t nc = *cap ? *cap : 16;
+    while (nc < need)
+        nc *= 2;
+    size_t bytes;
+    if (!esi_mul_ok(nc, sz, &bytes))
+        return false;
+    void *p = esi_realloc(*arr, bytes);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = nc;
+    return true;
+}
+
 char *esi_strndup(const char *s, size_t n)
 {
     if (n == SIZE_MAX)

@@ -36,6 +36,14 @@ static inline bool esi_mul_ok(size_t a, size_t b, size_t *out)
 {
     return !__builtin_mul_overflow(a, b, out);
 }
+/* Grow the array *arr of *cap elements of size sz so that it holds at least
+ * need, doubling the capacity (from 16). True when it does; false on ENOMEM
+ * or overflow, with *arr and *cap unchanged. esi_grow_to is the slow path. */
+bool esi_grow_to(void **arr, size_t *cap, size_t need, size_t sz);
+static inline bool esi_grow(void **arr, size_t *cap, size_t need, size_t sz)
+{
+    return need <= *cap || esi_grow_to(arr, cap, need, sz);
+}
 
 #ifdef ES_TESTING
 /* Make the allocation numbered `n` (counting from 1 after this call) and all

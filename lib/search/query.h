@@ -107,9 +107,9 @@ int32_t esi_query_new_node(es_query *q, esi_qop op, size_t pos);
 /* Record a query error at byte pos: *errpos (if not NULL) gets pos, e gets
  * "query: <message> (at byte pos)". Returns code. Shared by the parser and
  * the lowering pass. */
-es_status esi_query_vfail(esi_err *e, size_t *errpos, es_status code,
-                          size_t pos, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
+es_status esi_query_fail(esi_err *e, size_t *errpos, es_status code,
+                         size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Free a query (either step). NULL is fine. */
 void esi_query_free(es_query *q);

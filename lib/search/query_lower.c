@@ -46,39 +46,15 @@ typedef struct lower {
     uint32_t nunits;
 } lower;
 
-/* Record an error at byte pos. */
-static es_status fail(lower *l, es_status code, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static es_status fail(lower *l, es_status code, size_t pos, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    es_status rc = esi_query_vfail(l->e, l->errpos, code, pos, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-/* Grow *arr (of *cap elements of size sz) to hold one more; false on ENOMEM. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
-{
-    if (n < *cap)
-        return true;
-    size_t c = *cap ? *cap * 2 : 16, bytes;
-    if (!esi_mul_ok(c, sz, &bytes))
-        return false;
-    void *p = esi_realloc(*arr, bytes);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = c;
-    return true;
-}
+/* Record an error of the lowering pass at byte pos through l's esi_err
+ * and error position; returns code. */
+#define fail(l, ...) esi_query_fail((l)->e, (l)->errpos, __VA_ARGS__)
 
 /* Analyzer callback: keep every token of the leaf. */
 static int on_token(const es_token *t, void *payload)
 {
     lower *l = payload;
-    if (!grow((void **)&l->toks, &l->tcap, l->ntoks, sizeof *l->toks)) {
+    if (!esi_grow((void **)&l->toks, &l->tcap, l->ntoks + 1, sizeof *l->toks)) {
         l->rc = ES_ENOMEM;
         return 1;
     }
@@ -144,7 +120,7 @@ static es_status add_key(lower *l, const char *field, size_t flen,
     es_query *q = l->q;
     if (q->nkeys >= ESI_QUERY_MAX_TERMS)
         return ES_ELIMIT;
-    if (!grow((void **)&q->keys, &q->kcap, q->nkeys, sizeof *q->keys))
+    if (!esi_grow((void **)&q->keys, &q->kcap, q->nkeys + 1, sizeof *q->keys))
         return ES_ENOMEM;
     es_status rc = ES_OK;
     size_t off = q->bytes.len;
@@ -166,7 +142,7 @@ static es_status add_key(lower *l, const char *field, size_t flen,
 static es_status add_unit(lower *l, const uint8_t *bytes, size_t n, uint32_t at)
 {
     es_query *q = l->q;
-    if (!grow((void **)&q->units, &q->ucap, q->nunits, sizeof *q->units))
+    if (!esi_grow((void **)&q->units, &q->ucap, q->nunits + 1, sizeof *q->units))
         return ES_ENOMEM;
     es_status rc = ES_OK;
     size_t off = q->bytes.len;
@@ -187,7 +163,7 @@ static es_status add_phrase(lower *l, const char *field, size_t flen,
                             int32_t *out)
 {
     es_query *q = l->q;
-    if (!grow((void **)&q->phrases, &q->phcap, q->nphrases, sizeof *q->phrases))
+    if (!esi_grow((void **)&q->phrases, &q->phcap, q->nphrases + 1, sizeof *q->phrases))
         return ES_ENOMEM;
     if (q->nphrases >= INT32_MAX)
         return ES_ELIMIT;

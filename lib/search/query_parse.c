@@ -40,23 +40,18 @@ typedef struct parser {
     size_t *errpos;
 } parser;
 
-/* Record a syntax or limit error at byte offset pos; returns code. */
-static es_status fail(parser *p, es_status code, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static es_status fail(parser *p, es_status code, size_t pos, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    es_status rc = esi_query_vfail(p->e, p->errpos, code, pos, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* Record an error of the parser at byte pos through p's esi_err and
+ * error position; returns code. */
+#define fail(p, ...) esi_query_fail((p)->e, (p)->errpos, __VA_ARGS__)
 
-es_status esi_query_vfail(esi_err *e, size_t *errpos, es_status code,
-                          size_t pos, const char *fmt, va_list ap)
+es_status esi_query_fail(esi_err *e, size_t *errpos, es_status code,
+                         size_t pos, const char *fmt, ...)
 {
     char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     if (errpos)
         *errpos = pos;
     return esi_err_set(e, code, "query: %s (at byte %zu)", msg, pos);

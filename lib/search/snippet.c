@@ -323,35 +323,33 @@ static es_status scan_cands(sn *s, const uint8_t *t, size_t len, const cpset *c,
     return ES_OK;
 }
 
-/* Offset of the r-th plain CJK code point before byte o (a character
- * boundary), or 0. Any byte that is not a UTF-8 continuation byte starts a
+/* Offset of the r-th (r >= 1) plain CJK code point outward from the
+ * character at byte o (a character boundary): before it when back, else
+ * after it; or the text's edge on that side (0 or len) if there are fewer.
+ * Going back, any byte that is not a UTF-8 continuation byte starts a
  * character of the forward decoding, so stepping back to one is exact. */
-static size_t back_plain(sn *s, const uint8_t *t, size_t len, size_t o, size_t r)
+static size_t nth_plain(sn *s, const uint8_t *t, size_t len, size_t o, size_t r,
+                        bool back)
 {
-    size_t p = o;
-    while (p > 0) {
-        size_t q = p - 1;
-        while (q > 0 && (t[q] & 0xc0) == 0x80)
+    size_t p = o;   /* back: start of the last character seen; else its end */
+    if (!back)
+        decode(t, len, &p);
+    for (;;) {
+        size_t q = p;   /* start of the next character outward */
+        if (back) {
+            if (q == 0)
+                return 0;
             q--;
+            while (q > 0 && (t[q] & 0xc0) == 0x80)
+                q--;
+        } else if (q >= len) {
+            return len;
+        }
         size_t k = q;
         if (plain_cjk(fold_of(s, decode(t, len, &k))) && --r == 0)
             return q;
-        p = q;
+        p = back ? q : k;
     }
-    return 0;
-}
-
-/* Offset of the r-th plain CJK code point after the character at o, or len. */
-static size_t fwd_plain(sn *s, const uint8_t *t, size_t len, size_t o, size_t r)
-{
-    size_t i = o;
-    decode(t, len, &i);
-    while (i < len) {
-        size_t q = i;
-        if (plain_cjk(fold_of(s, decode(t, len, &i))) && --r == 0)
-            return q;
-    }
-    return len;
 }
 
 /* Mark in want[] the body phrases reachable from node n without a NOT. */
@@ -614,8 +612,8 @@ static es_status find_units(sn *s, const es_query *q, const bool *want,
         if (r == 0)
             continue;
         size_t o = cv[i].off;
-        size_t e = fwd_plain(s, t, len, o, r);
-        size_t st = back_plain(s, t, len, o, r);
+        size_t e = nth_plain(s, t, len, o, r, false);
+        size_t st = nth_plain(s, t, len, o, r, true);
         while (nrg && st <= rg[nrg - 1].e) {      /* merge what it reaches */
             st = rg[nrg - 1].s < st ? rg[nrg - 1].s : st;
             e = rg[nrg - 1].e > e ? rg[nrg - 1].e : e;

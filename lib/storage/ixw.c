@@ -109,24 +109,6 @@ static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n)
     return true;
 }
 
-/* Grow *arr (elements of size sz) to hold at least need; false on ENOMEM. */
-static bool grow(void **arr, size_t *cap, size_t need, size_t sz)
-{
-    if (need <= *cap)
-        return true;
-    size_t nc = *cap ? *cap : 16;
-    while (nc < need)
-        nc *= 2;
-    size_t bytes;
-    if (!esi_mul_ok(nc, sz, &bytes))
-        return false;
-    void *p = esi_realloc(*arr, bytes);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = nc;
-    return true;
-}
 
 /* ---- buffered ids ------------------------------------------------------- */
 
@@ -215,7 +197,7 @@ static int64_t term_get(esi_ixw *w, const uint8_t *t, size_t n, uint32_t h)
     if (w->thash[s])
         return w->thash[s] - 1;
     if (w->nterms >= UINT32_MAX - 1 || w->arena.len > UINT32_MAX - n ||
-        !grow((void **)&w->terms, &w->terms_cap, w->nterms + 1, sizeof *w->terms))
+        !esi_grow((void **)&w->terms, &w->terms_cap, w->nterms + 1, sizeof *w->terms))
         return -1;
     es_status rc = ES_OK;
     size_t off = w->arena.len;
@@ -237,19 +219,17 @@ static void buffer_clear(esi_ixw *w)
     for (size_t i = 0; i < w->nterms; i++)
         esi_buf_free(&w->terms[i].post);
     esi_free(w->terms);
-    w->terms = NULL;
-    w->nterms = w->terms_cap = 0;
     esi_free(w->thash);
+    esi_free(w->docs);
+    esi_free(w->idhash);
+    w->terms = NULL;
     w->thash = NULL;
-    w->thash_cap = 0;
+    w->docs = NULL;
+    w->idhash = NULL;
+    w->nterms = w->terms_cap = w->thash_cap = 0;
+    w->ndocs = w->docs_cap = w->idhash_cap = 0;
     esi_buf_free(&w->arena);
     esi_buf_free(&w->recs);
-    esi_free(w->docs);
-    w->docs = NULL;
-    w->ndocs = w->docs_cap = 0;
-    esi_free(w->idhash);
-    w->idhash = NULL;
-    w->idhash_cap = 0;
     esi_buf_free(&w->bdel);
     w->mem = 0;
 }
@@ -357,8 +337,8 @@ static uint8_t *grp_bump(esi_grp *g, size_t n)
         g->used = 0;
     }
     if (g->cur == g->npages) {
-        if (!grow((void **)&g->pages, &g->pages_cap, g->npages + 1,
-                  sizeof *g->pages))
+        if (!esi_grow((void **)&g->pages, &g->pages_cap, g->npages + 1,
+                      sizeof *g->pages))
             return NULL;
         g->pages[g->npages] = esi_malloc(GRP_PAGE);
         if (!g->pages[g->npages])
@@ -449,7 +429,7 @@ es_status esi_grp_add(esi_grp *g, const uint8_t *term, size_t len, uint32_t pos,
     if (fresh) {
         es_status rc = ES_OK;
         if (g->keys.len > UINT32_MAX - len ||
-            !grow((void **)&g->terms, &g->cap, g->n + 1, sizeof *g->terms))
+            !esi_grow((void **)&g->terms, &g->cap, g->n + 1, sizeof *g->terms))
             return esi_err_set(e, ES_ENOMEM, "out of memory");
         esi_buf_put(&rc, &g->keys, term, len);
         if (rc != ES_OK)
@@ -503,7 +483,7 @@ static es_status seg_delete(esi_ixw *w, size_t i, uint32_t docno, esi_err *e)
 static es_status seg_push(esi_ixw *w, esi_segment *s, uint8_t *del,
                           uint32_t ndel, uint64_t del_gen, esi_err *e)
 {
-    if (!grow((void **)&w->segs, &w->segs_cap, w->nsegs + 1, sizeof *w->segs))
+    if (!esi_grow((void **)&w->segs, &w->segs_cap, w->nsegs + 1, sizeof *w->segs))
         return esi_err_set(e, ES_ENOMEM, "out of memory");
     wseg *ws = &w->segs[w->nsegs++];
     ws->seg = s;
@@ -606,8 +586,8 @@ static es_status flush(esi_ixw *w, esi_err *e)
                 esi_postenc_add(&rc, &sw.pe, doc, NULL, f);
                 continue;
             }
-            if (!grow((void **)&w->posbuf, &w->posbuf_cap, (size_t)f,
-                      sizeof *w->posbuf)) {
+            if (!esi_grow((void **)&w->posbuf, &w->posbuf_cap, (size_t)f,
+                          sizeof *w->posbuf)) {
                 rc = ES_ENOMEM;
                 break;
             }
@@ -685,8 +665,8 @@ static es_status merge_range(esi_ixw *w, size_t from, size_t to, esi_err *e)
                             &merged, e);
     if (rc != ES_OK)
         goto done;
-    if (merged && !grow((void **)&w->segs, &w->segs_cap, w->nsegs + 1,
-                        sizeof *w->segs)) {
+    if (merged && !esi_grow((void **)&w->segs, &w->segs_cap, w->nsegs + 1,
+                            sizeof *w->segs)) {
         rc = esi_err_set(e, ES_ENOMEM, "out of memory");
         goto done;
     }
@@ -782,7 +762,7 @@ typedef struct names {
 static int collect(const char *name, void *p)
 {
     names *ns = p;
-    if (!grow((void **)&ns->v, &ns->cap, ns->n + 1, sizeof *ns->v)) {
+    if (!esi_grow((void **)&ns->v, &ns->cap, ns->n + 1, sizeof *ns->v)) {
         ns->oom = true;
         return 1;
     }
@@ -1070,9 +1050,9 @@ static es_status add_doc(esi_ixw *w, const esi_doc_in *doc, const esi_grp *g,
                          esi_err *e)
 {
     size_t docno = w->ndocs, nd = g->n;
-    if (!grow((void **)&w->scratch, &w->scratch_cap, nd ? nd : 1,
-              sizeof *w->scratch) ||
-        !grow((void **)&w->docs, &w->docs_cap, w->ndocs + 1, sizeof *w->docs) ||
+    if (!esi_grow((void **)&w->scratch, &w->scratch_cap, nd ? nd : 1,
+                  sizeof *w->scratch) ||
+        !esi_grow((void **)&w->docs, &w->docs_cap, w->ndocs + 1, sizeof *w->docs) ||
         !id_reserve(w))
         return esi_err_set(e, ES_ENOMEM, "out of memory");
     for (size_t k = 0; k < nd; k++) {

@@ -20,7 +20,7 @@ tests_check_storage_CFLAGS = $(TEST_CFLAGS)
 
 # Index size and build throughput on the shared corpus (not run by make check).
 noinst_PROGRAMS += bench/bench_storage
-bench_bench_storage_SOURCES = bench/bench_storage.c $(TESTUTIL)
+bench_bench_storage_SOURCES = bench/bench_storage.c $(TESTUTIL) $(BENCH_COMMON)
 bench_bench_storage_LDADD = $(TEST_LDADD)
 bench_bench_storage_CFLAGS = $(TEST_CFLAGS)
 bench_bench_storage_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
