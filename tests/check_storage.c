@@ -372,9 +372,11 @@ END_TEST
 
 START_TEST(test_storage_block_edges)
 {
-    static const uint32_t dfs[] = { 1, 2, 127, 128, 129, 255, 256, 257, 300 };
-    uint32_t df = dfs[_i % 9];
-    bool nopos = _i >= 9;   /* the second half: "x" without positions */
+    /* beyond ESI_POST_SKIP_DF the term has a skip table */
+    static const uint32_t dfs[] = { 1, 2, 127, 128, 129, 255, 256, 257, 300,
+                                    ESI_POST_SKIP_DF + 1, 640, 1500 };
+    uint32_t df = dfs[_i % 12];
+    bool nopos = _i >= 12;   /* the second half: "x" without positions */
     uint64_t st = tu_seed() + df;
     char *dir = tu_tmpdir();
     esi_ixw *w = open_writer(dir, (size_t)64 << 20);
@@ -2274,7 +2276,7 @@ END_TEST
  * with rising wants, sometimes then all) gets exactly the reference, before
  * and after a merge that copies the blocks. Gaps mix small values, large
  * ones (exceptions) and runs of wild ones (varint runs). */
-#define PW_DOCS 300
+#define PW_DOCS 900   /* "x" in about 675: past ESI_POST_SKIP_DF */
 #define PW_MAXF 700
 START_TEST(test_storage_positions_windows)
 {
@@ -2380,6 +2382,79 @@ START_TEST(test_storage_positions_windows)
 }
 END_TEST
 
+/* Damage, with the crc fixed up, in the skip table of a term in more than
+ * ESI_POST_SKIP_DF docs (and now and then anywhere in its blocks): cursors
+ * that walk and jump never crash or leave the segment's docs, and check
+ * objects to most of it (a flipped padding bit changes nothing). */
+START_TEST(test_storage_skip_table_damage)
+{
+    uint64_t st = tu_seed();
+    char *dir = tu_tmpdir();
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    esi_err e;
+    for (uint32_t d = 0; d < 1200; d++) {
+        esi_occ occ[3] = { { (const uint8_t *)"x", 1, d % 5 },
+                           { (const uint8_t *)"x", 1, d % 5 + 3 },
+                           { (const uint8_t *)"y", 1, 9 } };
+        char id[16];
+        snprintf(id, sizeof id, "k%u", d);
+        esi_doc_in in = { id, strlen(id), "", 0, NULL, 0, occ, d % 97 ? 2 : 3, 1, 0 };
+        ck_assert_int_eq(esi_ixw_add(w, &in, &e), ES_OK);
+    }
+    commit(w);
+    esi_ixw_free(w);
+    esi_snapshot *s;
+    ck_assert_int_eq(esi_snapshot_open(&s, dir, false, &e), ES_OK);
+    esi_term_info ti;
+    ck_assert_int_eq(esi_segment_lookup(s->segs[0], (const uint8_t *)"x", 1, &ti, &e), ES_OK);
+    ck_assert_uint_gt(ti.df, ESI_POST_SKIP_DF);
+    esi_snapshot_free(s);
+    char name[64], path[512];
+    esi_segment_filename(name, sizeof name, 1, "post");
+    size_t len;
+    char *orig = read_listed(dir, name, path, &len);
+    size_t t_end = ES_FILE_HEADER_LEN + (size_t)ti.post_off + (size_t)ti.post_len;
+    size_t tl = esi_le32_read((const uint8_t *)orig + t_end - 4) + 4;
+    ck_assert_uint_lt(tl, ti.post_len);
+    char *buf = malloc(len);
+    int caught = 0, trials = 300;
+    for (int k = 0; k < trials; k++) {
+        memcpy(buf, orig, len);
+        size_t at = k % 4 ? t_end - 1 - tu_rand(&st) % tl
+                          : t_end - 1 - tu_rand(&st) % ti.post_len;
+        buf[at] ^= (char)(1u << (tu_rand(&st) % 8));
+        if (k % 3 == 0)
+            buf[at] = (char)tu_rand(&st);
+        esi_le32_write((uint8_t *)buf + len - 8, esi_crc32(0, buf, len - 8));
+        write_bytes(path, buf, len);
+        if (esi_snapshot_open(&s, dir, false, &e) == ES_OK) {
+            const esi_segment *g = s->segs[0];
+            for (int pass = 0; pass < 2; pass++) {
+                esi_postings c;
+                if (esi_postings_open(&c, g, &ti, &e) != ES_OK)
+                    continue;
+                uint32_t t = 0;
+                while ((pass ? esi_postings_advance(&c, t) : esi_postings_next(&c)) == ES_OK) {
+                    ck_assert_uint_lt(c.doc, esi_segment_doc_count(g));
+                    t = c.doc + 1 + (uint32_t)(tu_rand(&st) % 400);
+                }
+                esi_postings_close(&c);
+            }
+            esi_snapshot_free(s);
+        }
+        caught += esi_storage_check(dir, &e) != ES_OK;
+    }
+    write_bytes(path, orig, len);
+    ck_assert_msg(esi_storage_check(dir, &e) == ES_OK, "%s", e.msg);
+    ck_assert_int_gt(caught, trials / 2);
+    printf("skip table damage: %d of %d caught by check\n", caught, trials);
+    free(buf);
+    free(orig);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* A segment written in the varint-only postings format (no packed-runs
  * flag in the .post header) is refused with ES_EFORMAT and a message that
  * says to rebuild, not read as garbage. */
@@ -2427,7 +2502,7 @@ static Suite *storage_suite(void)
 #define ADD(name, fn, lo, hi, timeout) tu_add_case(s, name, fn, lo, hi, timeout)
     ADD("roundtrip_property", test_storage_roundtrip_property, 0, 4, 120);
     ADD("merge_policy", test_storage_merge_policy, 0, 1, 120);
-    ADD("block_edges", test_storage_block_edges, 0, 18, 60);
+    ADD("block_edges", test_storage_block_edges, 0, 24, 60);
     ADD("positionless_mixing", test_storage_positionless_mixing, 0, 1, 60);
     ADD("replace_delete", test_storage_replace_delete, 0, 1, 60);
     ADD("snapshot_isolation", test_storage_snapshot_isolation, 0, 1, 60);
@@ -2452,6 +2527,7 @@ static Suite *storage_suite(void)
     ADD("merge_block_copy", test_storage_merge_block_copy, 0, 6, 120);
     ADD("old_post_format", test_storage_old_post_format, 0, 1, 60);
     ADD("positions_windows", test_storage_positions_windows, 0, 4, 120);
+    ADD("skip_table_damage", test_storage_skip_table_damage, 0, 1, 120);
 #undef ADD
     return s;
 }

@@ -15,10 +15,11 @@
 
 /* Format changelog (newest first):
  *   3.0  2026-12-06  a .post positions section of more than one run starts
- *                    with a run table (docs/FORMAT.md §4), so a doc's
- *                    positions are found without stepping over earlier
- *                    runs; 2.x readers would misread it, 3.0 readers refuse
- *                    2.x indexes (rebuild them).
+ *                    with a run table, and a term in more than 512 docs
+ *                    ends with a skip table (docs/FORMAT.md §4), so a doc's
+ *                    positions and a far doc are found without stepping
+ *                    over every run or block before them; 2.x readers would
+ *                    misread them, 3.0 readers refuse 2.x indexes (rebuild).
  *   2.1  2026-11-24  .dict restart points every 16 entries (flag bit 0,
  *                    docs/FORMAT.md §3); 2.0 readers read 2.1 files and
  *                    2.1 readers read 2.0 dictionaries.

@@ -15,6 +15,10 @@
  * Terms stored without positions (all their occurrences were ESI_POS_NONE)
  * have no positions sections and no pos_bytes field in their block headers.
  *
+ * A term in more than ESI_POST_SKIP_DF docs ends with a skip table (each
+ * block's last docno, docs before it and offset), so advance() to a far
+ * doc binary-searches it instead of reading every header on the way.
+ *
  * The cursor never allocates per posting: one block of docs and freqs is
  * decoded into arrays inside the cursor, and a doc's positions into one
  * growing array. Positions are found through the run table (value j of the
@@ -191,6 +195,18 @@ static inline uint64_t load64(const uint8_t *q)
         x = x << 8 | q[i];
     return x;
 #endif
+}
+
+/* Little-endian load of the 8 bytes at q, or (zero-filled) of those
+ * before lim when fewer are readable. */
+static inline uint64_t load64_lim(const uint8_t *q, const uint8_t *lim)
+{
+    if (lim - q >= 8)
+        return load64(q);
+    uint64_t x = 0;
+    for (ptrdiff_t i = lim - q - 1; i >= 0; i--)
+        x = x << 8 | q[i];
+    return x;
 }
 
 /* Index of the lowest set bit of x != 0. */
@@ -499,9 +515,31 @@ void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions)
     pe->copied = false;
     pe->run_n = 0;
     pe->nroff = 0;
+    pe->nsk = 0;
     memset(&pe->ti, 0, sizeof pe->ti);
     pe->ti.post_off = esi_sink_off(out);
     pe->ti.positions = positions;
+}
+
+/* Room for one more value in each of the n arrays arr[] holding `used`
+ * values of *cap (one capacity for all); false on ENOMEM (the arrays that
+ * grew keep their new size; *cap only changes when all did). */
+static bool room_u32(uint32_t **arr, size_t n, uint32_t used, uint32_t *cap)
+{
+    if (used < *cap)
+        return true;
+    uint32_t nc = *cap ? *cap * 2 : 64;
+    size_t bytes;
+    if (nc <= *cap || !esi_mul_ok(nc, sizeof **arr, &bytes))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t *r = esi_realloc(arr[i], bytes);
+        if (!r)
+            return false;
+        arr[i] = r;
+    }
+    *cap = nc;
+    return true;
 }
 
 /* Append the pending run of position deltas to the block's positions
@@ -515,19 +553,12 @@ static void put_pos_run(es_status *rc, esi_postenc *pe)
             *rc = ES_ELIMIT;
             return;
         }
-        if (pe->nroff == pe->roff_cap) {
-            uint32_t cap = pe->roff_cap ? pe->roff_cap * 2 : 64;
-            size_t bytes;
-            uint32_t *r = NULL;
-            if (cap > pe->roff_cap && esi_mul_ok(cap, sizeof *r, &bytes))
-                r = esi_realloc(pe->roff, bytes);
-            if (!r) {
-                *rc = ES_ENOMEM;
-                return;
-            }
-            pe->roff = r;
-            pe->roff_cap = cap;
+        uint32_t *arr[1] = { pe->roff };
+        if (!room_u32(arr, 1, pe->nroff, &pe->roff_cap)) {
+            *rc = ES_ENOMEM;
+            return;
         }
+        pe->roff = arr[0];
         pe->roff[pe->nroff++] = (uint32_t)pe->possec.len;
     }
     esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
@@ -569,6 +600,19 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
     }
     bool explicit_n = n < ESI_POST_BLOCK && !last_of_term;
     esi_buf *o = &pe->out->b;
+    uint64_t at = esi_sink_off(pe->out) - pe->ti.post_off;
+    uint32_t *sk[3] = { pe->sk_last, pe->sk_cum, pe->sk_off };
+    bool room = room_u32(sk, 3, pe->nsk, &pe->sk_cap);
+    pe->sk_last = sk[0];
+    pe->sk_cum = sk[1];
+    pe->sk_off = sk[2];
+    if (!room || at > UINT32_MAX) {
+        *rc = room ? ES_ELIMIT : ES_ENOMEM;
+        return;
+    }
+    pe->sk_last[pe->nsk] = pe->prev;
+    pe->sk_cum[pe->nsk] = pe->ti.df - n;
+    pe->sk_off[pe->nsk++] = (uint32_t)at;
     esi_buf_put_varint(rc, o, ((uint64_t)(pe->prev - pe->base) << 1) | explicit_n);
     if (explicit_n)
         esi_buf_put_varint(rc, o, n);
@@ -669,9 +713,30 @@ void esi_postenc_copy_block(es_status *rc, esi_postenc *pe,
         flush_block(rc, pe, false);
 }
 
+/* Append the term's skip table (FORMAT.md §4): its block count, then the
+ * blocks' last docnos, the docs before each and their offsets in the
+ * term, each as a width byte and packed fields; then its length. */
+static void put_skip_table(es_status *rc, esi_postenc *pe)
+{
+    esi_buf *o = &pe->out->b;
+    size_t start = o->len;
+    const uint32_t *col[3] = { pe->sk_last, pe->sk_cum, pe->sk_off };
+    esi_buf_put_varint(rc, o, pe->nsk);
+    for (int k = 0; k < 3; k++) {
+        unsigned w = bits_of(col[k][pe->nsk - 1]);   /* each column grows */
+        esi_buf_put_u8(rc, o, (uint8_t)w);
+        put_bits(rc, o, col[k], pe->nsk, w);
+    }
+    if (*rc == ES_OK && o->len - start > UINT32_MAX)
+        *rc = ES_ELIMIT;
+    esi_buf_put_u32(rc, o, (uint32_t)(o->len - start));
+}
+
 void esi_postenc_finish(es_status *rc, esi_postenc *pe, esi_term_info *out)
 {
     flush_block(rc, pe, true);
+    if (*rc == ES_OK && pe->ti.df > ESI_POST_SKIP_DF)
+        put_skip_table(rc, pe);
     pe->ti.post_len = esi_sink_off(pe->out) - pe->ti.post_off;
     *out = pe->ti;
     esi_sink_drain(rc, pe->out);
@@ -684,6 +749,11 @@ void esi_postenc_free(esi_postenc *pe)
     esi_free(pe->roff);
     pe->roff = NULL;
     pe->roff_cap = pe->nroff = 0;
+    esi_free(pe->sk_last);
+    esi_free(pe->sk_cum);
+    esi_free(pe->sk_off);
+    pe->sk_last = pe->sk_cum = pe->sk_off = NULL;
+    pe->sk_cap = pe->nsk = 0;
 }
 
 /* ---- cursor ------------------------------------------------------------- */
@@ -694,6 +764,57 @@ static es_status corrupt(esi_postings *c)
     c->err = ES_ECORRUPT;
     c->doc = UINT32_MAX;
     return ES_ECORRUPT;
+}
+
+/* Field i (w <= 32 bits) of the packed array at p; bytes up to lim may
+ * be loaded. */
+static inline uint32_t get_field(const uint8_t *p, const uint8_t *lim,
+                                 uint64_t i, unsigned w)
+{
+    uint64_t bit = i * w;
+    return (uint32_t)(load64_lim(p + bit / 8, lim) >> (bit % 8) &
+                      (((uint64_t)1 << w) - 1));
+}
+
+/* Column k (0 last docno, 1 docs before, 2 offset) of skip entry b. */
+static inline uint32_t skip_at(const esi_postings *c, int k, uint32_t b)
+{
+    return get_field(c->sk_col[k], c->seg->post_p + c->seg->post_len, b,
+                     c->sk_w[k]);
+}
+
+/* The skip table at the end of the term's bytes (c->rd): its length is
+ * the last 4 bytes; the blocks end where it starts. False if it does not
+ * fit or its columns do not fill it exactly. Entries are checked against
+ * the blocks as the cursor reads their headers (read_header). */
+static bool read_skip_table(esi_postings *c)
+{
+    size_t len = esi_rd_left(&c->rd);
+    if (len < 4)
+        return false;
+    uint32_t tl = esi_le32_read(c->rd.end - 4);
+    if (tl < 1 || tl > len - 4)
+        return false;
+    const uint8_t *p = c->rd.end - 4 - tl, *end = c->rd.end - 4;
+    const uint8_t *lim = c->seg->post_p + c->seg->post_len;
+    uint32_t nb;
+    if (!get_v32(&p, end, lim, &nb) || nb == 0 || nb > c->df)
+        return false;
+    for (int k = 0; k < 3; k++) {
+        if (p >= end || *p > 32)
+            return false;
+        c->sk_w[k] = *p++;
+        size_t bytes = ((size_t)nb * c->sk_w[k] + 7) / 8;
+        if ((size_t)(end - p) < bytes)
+            return false;
+        c->sk_col[k] = p;
+        p += bytes;
+    }
+    if (p != end)
+        return false;
+    c->sk_n = nb;
+    c->rd.end -= 4 + (size_t)tl;
+    return true;
 }
 
 es_status esi_postings_open(esi_postings *c, const esi_segment *s,
@@ -726,9 +847,17 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
                            "dictionary?); run 'edusearch check'", s->name);
     }
     c->rd = esi_rd_make(s->post_p + ti->post_off, (size_t)ti->post_len);
+    c->blocks = c->rd.p;
+    c->sk_n = c->sk_b = 0;
+    c->sk_jumped = c->sk_check = false;
     c->df = ti->df;
     c->docs_left = ti->df;
     c->has_pos = ti->positions;
+    if (ti->df > ESI_POST_SKIP_DF && !read_skip_table(c)) {
+        c->err = ES_ECORRUPT;
+        return esi_err_set(e, ES_ECORRUPT, "%s.post: damaged skip table; run "
+                           "'edusearch check'", s->name);
+    }
     return ES_OK;
 }
 
@@ -738,6 +867,7 @@ static bool read_header(esi_postings *c, uint32_t *last, uint32_t *n,
                         uint32_t *dlen, uint32_t *plen, bool *packed)
 {
     const uint8_t *lim = c->seg->post_p + c->seg->post_len;
+    const uint8_t *at = c->rd.p;
     uint64_t dl, db;
     uint32_t mt;
     *plen = 0;
@@ -758,19 +888,16 @@ static bool read_header(esi_postings *c, uint32_t *last, uint32_t *n,
         return false;
     *last = c->next_base + (uint32_t)dl;
     size_t left = esi_rd_left(&c->rd);
+    if (c->sk_n) {   /* the skip entry of this block must say the same */
+        uint32_t b = c->sk_b++;
+        bool look = c->sk_check || c->sk_jumped;
+        c->sk_jumped = false;
+        if (b >= c->sk_n || (look && (skip_at(c, 0, b) != *last ||
+                                      skip_at(c, 1, b) != c->df - c->docs_left ||
+                                      skip_at(c, 2, b) != (uint64_t)(at - c->blocks))))
+            return false;
+    }
     return *dlen <= left && *plen <= left - *dlen;
-}
-
-/* Little-endian load of the 8 bytes at q, or (zero-filled) of those
- * before lim when fewer are readable. */
-static inline uint64_t load64_lim(const uint8_t *q, const uint8_t *lim)
-{
-    if (lim - q >= 8)
-        return load64(q);
-    uint64_t x = 0;
-    for (ptrdiff_t i = lim - q - 1; i >= 0; i--)
-        x = x << 8 | q[i];
-    return x;
 }
 
 /* The positions section of the block just entered (pos_sec, pos_end,
@@ -885,6 +1012,38 @@ es_status esi_postings_next(esi_postings *c)
     return next_block(c);
 }
 
+/* Through the skip table, move to the header of the first block whose
+ * last doc is >= target (sk_b < sk_n and block sk_b ends before target);
+ * past the last block when there is none. The header read then checks
+ * the entry. False if the entry points outside the blocks. */
+static bool skip_to(esi_postings *c, uint32_t target)
+{
+    uint32_t lo = c->sk_b + 1, hi = c->sk_n;   /* answer in [lo, hi] */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (skip_at(c, 0, mid) < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t before = skip_at(c, 0, lo - 1);
+    if (lo == c->sk_n) {   /* no doc >= target: nothing left */
+        c->docs_left = 0;
+        c->sk_b = lo;
+        return true;
+    }
+    uint32_t cum = skip_at(c, 1, lo), off = skip_at(c, 2, lo);
+    if (cum >= c->df || off >= (size_t)(c->rd.end - c->blocks) ||
+        before >= c->seg->ndocs)
+        return false;
+    c->rd.p = c->blocks + off;
+    c->docs_left = c->df - cum;
+    c->next_base = before + 1;
+    c->sk_b = lo;
+    c->sk_jumped = true;
+    return true;
+}
+
 es_status esi_postings_advance(esi_postings *c, uint32_t target)
 {
     if (c->err != ES_OK)
@@ -892,6 +1051,9 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
     if (c->doc != UINT32_MAX && c->doc >= target)
         return ES_OK;
     if (c->block_n == 0 || target > c->block_last) {
+        if (c->sk_n && c->sk_b < c->sk_n && skip_at(c, 0, c->sk_b) < target &&
+            !skip_to(c, target))
+            return corrupt(c);
         /* skip whole blocks by their headers */
         for (;;) {
             if (c->docs_left == 0) {
@@ -930,15 +1092,8 @@ static bool run_bounds(const esi_postings *c, uint64_t r, const uint8_t **start,
 {
     const uint8_t *lim = c->seg->post_p + c->seg->post_len;
     size_t span = (size_t)(c->pos_end - c->pos_runs);
-    uint64_t mask = ((uint64_t)1 << c->tab_w) - 1, a = 0, b = span;
-    if (r > 0) {
-        uint64_t bit = (r - 1) * c->tab_w;
-        a = load64_lim(c->tab_p + bit / 8, lim) >> (bit % 8) & mask;
-    }
-    if (r + 1 < c->pos_nruns) {
-        uint64_t bit = r * c->tab_w;
-        b = load64_lim(c->tab_p + bit / 8, lim) >> (bit % 8) & mask;
-    }
+    uint64_t a = r > 0 ? get_field(c->tab_p, lim, r - 1, c->tab_w) : 0;
+    uint64_t b = r + 1 < c->pos_nruns ? get_field(c->tab_p, lim, r, c->tab_w) : span;
     if (a >= b || b > span)
         return false;
     *start = c->pos_runs + a;

@@ -277,6 +277,7 @@ static es_status check_postings(const esi_segment *s, const esi_term_info *ti,
     es_status rc = esi_postings_open(&c, s, ti, e);
     if (rc != ES_OK)
         return rc;
+    c.sk_check = true;   /* every skip entry against its block */
     uint32_t n = 0;
     uint64_t cf = 0;
     uint32_t mtf = 0;
@@ -295,7 +296,7 @@ static es_status check_postings(const esi_segment *s, const esi_term_info *ti,
         if (c.freq > mtf)
             mtf = c.freq;
     }
-    bool tail = c.rd.p != c.rd.end;
+    bool tail = c.rd.p != c.rd.end || c.sk_b != c.sk_n;   /* every entry a block */
     esi_postings_close(&c);
     if (rc == ES_ENOMEM)
         return esi_err_set(e, rc, "out of memory checking %s.post", s->name);

@@ -196,6 +196,16 @@ typedef struct esi_postings {
     uint32_t block_last;       /* last docno of the current block */
     uint32_t next_base;        /* smallest docno the next block may hold */
     bool has_pos;              /* the term has positions sections */
+    /* the term's skip table (df > ESI_POST_SKIP_DF, FORMAT.md §4): per
+     * block its last docno, the docs before it and its offset from
+     * blocks; sk_b is the block the next header read enters */
+    const uint8_t *blocks;     /* the term's first block */
+    const uint8_t *sk_col[3];  /* the three packed columns */
+    unsigned sk_w[3];
+    uint32_t sk_n, sk_b;
+    bool sk_jumped;            /* the next header was reached through the table */
+    bool sk_check;             /* check every entry against its block, not only
+                                  those jumped to (set by check) */
     /* positions of the current block (FORMAT.md §4): one stream of
      * pos_total deltas cut into runs of 128 values; run r starts where the
      * section's run table says, so a doc's values are found without

@@ -20,6 +20,10 @@
 #define ESI_MAGIC_DEL "ESDEL\0\0\0"
 
 #define ESI_POST_BLOCK 128        /* docs per postings block */
+/* A term in more docs than this has a skip table after its blocks
+ * (FORMAT.md §4), so a cursor jumps to a far doc without reading the
+ * header of every block before it. */
+#define ESI_POST_SKIP_DF (4 * ESI_POST_BLOCK)
 #define ESI_DICT_BLOCK 64         /* terms per dictionary block */
 /* Restart points inside dictionary blocks (format 2.1, FORMAT.md §3): every
  * ESI_DICT_RESTART-th entry of a block repeats its whole term, and a table
@@ -121,6 +125,8 @@ typedef struct esi_postenc {
     uint32_t run_n;
     uint32_t *roff;            /* byte offsets in possec of its runs 1.. */
     uint32_t nroff, roff_cap;  /* (the block's run table) */
+    uint32_t *sk_last, *sk_cum, *sk_off;  /* per block written: last docno, */
+    uint32_t nsk, sk_cap;      /* docs before it, offset in the term (skip table) */
     esi_term_info ti;          /* running totals; ti.positions as begun */
 } esi_postenc;
 
