@@ -55,6 +55,8 @@ struct matcher {
     bool dup;                  /* some key occurs twice (same[i] != i) */
     uint32_t *pk;              /* the positional cursors (has_pos), ascending */
     size_t npk;
+    uint32_t *bk;              /* the cursors a bound needs (see bound_keys) */
+    size_t nbk;
     /* the phrase's adjacent character pairs that are not keys (see
      * plan_pairs): one cursor each, looked at only when verifying */
     esi_postings *acur;
@@ -218,6 +220,7 @@ static void free_matchers(run *r)
         esi_free(m->cdoc);
         esi_free(m->same);
         esi_free(m->pk);
+        esi_free(m->bk);
         for (size_t c = 0; c < m->nacur; c++)
             esi_postings_close(&m->acur[c]);
         esi_free(m->acur);
@@ -430,6 +433,29 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
     return ES_OK;
 }
 
+/* List in m->bk the cursors of phrase f that a bound of its tf needs: all
+ * but the characters that a pair key of f covers (the character at offset
+ * a when f has the pair at a or at a - 1). The writer indexes a pair once
+ * for each occurrence of its two characters side by side, so such a
+ * character is on every document its pair is on, at least as often: the
+ * smallest freq and the presence of all keys on a document are those of
+ * the keys listed. Common characters have the longest postings, so a
+ * bound that leaves them out moves far fewer blocks. */
+static void bound_keys(const es_query *q, const esi_qphrase *f, matcher *m)
+{
+    bool covered[ESI_QUERY_MAX_TERMS] = { false };
+    if (f->span >= 2 && f->span <= ESI_QUERY_MAX_TERMS && !f->prefix) {
+        int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+        phrase_shape(q, f, chr, pair);
+        for (uint32_t a = 0; a < f->span; a++)
+            if (chr[a] >= 0 && (pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0)))
+                covered[chr[a]] = true;
+    }
+    for (uint32_t i = 0; i < f->nkeys; i++)
+        if (!covered[i] && m->same[i] == i)
+            m->bk[m->nbk++] = i;
+}
+
 /* Build the matcher of phrase ph for the current segment. */
 static es_status build_phrase(run *r, int32_t ph, matcher **out)
 {
@@ -457,7 +483,8 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
     m->same = esi_calloc(f->nkeys, sizeof *m->same);
     m->lead = esi_calloc(f->nkeys, sizeof *m->lead);
     m->pk = esi_calloc(f->nkeys, sizeof *m->pk);
-    if (!m->cur || !m->cdoc || !m->same || !m->lead || !m->pk)
+    m->bk = esi_calloc(f->nkeys, sizeof *m->bk);
+    if (!m->cur || !m->cdoc || !m->same || !m->lead || !m->pk || !m->bk)
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
@@ -492,6 +519,7 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (m->cur[i].has_pos)
             m->pk[m->npk++] = i;
     }
+    bound_keys(q, f, m);
     es_status rc = build_pairs(r, ph, m);
     if (rc != ES_OK)
         return rc;
@@ -1066,17 +1094,25 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
 }
 
 /* Cost of resolving phrase m on doc d: the freq of its rarest positional
- * key there (0 when a key is not on d: then nothing is decoded). */
+ * key there (0 when a key is not on d: then nothing is decoded). A cursor
+ * not yet moved to d (a character twin_bound left behind) is left out;
+ * with no positional key on d, the smallest freq on d stands in (a
+ * character is at least as frequent as its pair). */
 static uint64_t resolve_cost(const matcher *m, uint32_t d)
 {
-    uint64_t c = UINT64_MAX;
+    uint64_t c = UINT64_MAX, lo = UINT64_MAX;
     for (size_t i = 0; i < m->ncur; i++) {
-        if (m->cdoc[i] != d)
+        uint32_t at = m->cdoc[i];
+        if (at == d) {
+            if (m->cur[i].has_pos && m->cur[i].freq < c)
+                c = m->cur[i].freq;
+            if (m->cur[i].freq < lo)
+                lo = m->cur[i].freq;
+        } else if (at > d) {       /* not on d (or DOC_END: done, or not started) */
             return 0;
-        if (m->cur[i].has_pos && m->cur[i].freq < c)
-            c = m->cur[i].freq;
+        }
     }
-    return c == UINT64_MAX ? 0 : c;
+    return c != UINT64_MAX ? c : lo != UINT64_MAX ? lo : 0;
 }
 
 /* Verify the lazy phrases of m (itself, or the positive kids of an AND)
@@ -1309,9 +1345,12 @@ static double bm25_bound(run *r, double idf, uint32_t tf, uint32_t dl, bool body
 }
 
 /* Largest tf optional phrase m (title twin, bonus) can have on doc d,
- * from its cursors alone (no positions): 0 if a key is not on d, else the
- * smallest key freq. Cursors only move forward, as advance() would. */
-static es_status twin_tf(run *r, matcher *m, uint32_t d, uint32_t *tf)
+ * from its cursors alone (no positions): 0 if a key or a pair it lacks as
+ * a key (plan_pairs) is not on d, else the smallest freq of those. Only
+ * the cursors of m->bk and the pair cursors move (forward, as advance()
+ * would): the characters left out give the same answer (bound_keys) and
+ * are moved to d only if refine counts the phrase. */
+static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
 {
     *tf = 0;
     if (m->empty)
@@ -1320,7 +1359,28 @@ static es_status twin_tf(run *r, matcher *m, uint32_t d, uint32_t *tf)
         *tf = m->tf;
         return ES_OK;
     }
-    return keys_on(r, m, d, tf);
+    uint32_t t = UINT32_MAX;
+    for (size_t k = 0; k < m->nbk; k++) {
+        size_t i = m->bk[k];
+        es_status rc = cursor_to(r, m, i, d);
+        if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
+            return ES_OK;
+        if (rc != ES_OK)
+            return rc;
+        if (m->cur[i].freq < t)
+            t = m->cur[i].freq;
+    }
+    if (m->nacur || m->aabsent) {  /* pairs it lacks as keys (plan_pairs) */
+        bool on;
+        es_status rc = pairs_on(r, m, d, &on);
+        if (rc != ES_OK || !on)
+            return rc;
+        for (size_t j = 0; j < m->nacur; j++)
+            if (m->acur[j].freq < t)
+                t = m->acur[j].freq;
+    }
+    *tf = t;
+    return ES_OK;
 }
 
 /* An upper bound of score(m, d) from what the cursors already know: the
@@ -1338,7 +1398,7 @@ static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
         bool body = r->q->phrases[m->ph].body;
         s = bm25_bound(r, m->idf, m->tf, dl, body);
         if (m->twin) {
-            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
+            if ((rc = twin_bound(r, m->twin, d, &t)) != ES_OK)
                 return rc;
             s += ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(m->idf, t, 0, 0, p->k1, p->b);
         }
@@ -1356,7 +1416,7 @@ static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
             s += ks;
         }
         if (m->op == ESI_QOP_AND && m->twin) {
-            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
+            if ((rc = twin_bound(r, m->twin, d, &t)) != ES_OK)
                 return rc;
             if (t > 0) {
                 double ceiling = 0;
@@ -1472,19 +1532,22 @@ static es_status refine(run *r, matcher *root, uint32_t d, uint32_t dl,
         matcher *m = it.m;
         r->items[best] = r->items[--r->nitems];
         es_status rc;
-        uint32_t have = 0;
+        uint32_t have = 0, all = 0;
         if (it.kind == ITEM_KID) {
             have = m->tf;
         } else {
-            if ((rc = twin_tf(r, m, d, &have)) != ES_OK)
+            /* the estimate the bound used, then the cursors it left behind */
+            if ((rc = twin_bound(r, m, d, &have)) != ES_OK)
+                return rc;
+            if (have > 0 && (rc = keys_on(r, m, d, &all)) != ES_OK)
                 return rc;
             m->started = true;
             m->doc = d;
-            m->verified = have == 0;
+            m->verified = all == 0;
             m->found = false;
-            m->tf = have;
+            m->tf = 0;
         }
-        if (have > 0) {                /* else a key of the twin is not on d */
+        if (!m->verified) {            /* else a key of the twin is not on d */
             uint32_t need = item_need(r, &it, have, dl, ub, thr, margin), tf;
             bool exact, found;
             if ((rc = phrase_tf(r, m, need, &tf, &exact, &found)) != ES_OK)
