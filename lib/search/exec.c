@@ -73,7 +73,11 @@ struct matcher {
     uint32_t *cand;            /* phrase_tf scratch: candidate starts */
     size_t ccap;
     uint32_t tf;
+    uint32_t maxtf;            /* PHRASE: smallest max_tf of its keys in the
+                                  segment, a bound of its tf on any doc */
     double idf;
+    double ceil;               /* AND: the bonus ceiling, sum of its positive
+                                  kids' idf (k1 + 1), in kid order */
     double *pidf;              /* PREFIX: idf of each cursor's term */
     matcher *twin;             /* PHRASE: title twin; AND: bonus phrase */
     /* DATE */
@@ -128,6 +132,13 @@ typedef struct run {
     bool *aux_found;
     struct item *items;        /* refine() scratch, room for every matcher */
     size_t nitems, itemcap;
+    /* upper's plan for a root that is a tree of ANDs over phrases (flat):
+     * every such phrase is on each doc the root is on */
+    bool flat;
+    matcher **leaf;            /* the phrases */
+    struct item *opt;          /* their title twins and the ANDs' bonus
+                                  phrases (a twin's w: its largest term) */
+    size_t nleaf, nopt;
     bool prune;                /* skip docs whose score bound cannot enter the heap */
     bool uncounted;            /* a pruned doc is neither verified nor counted */
 } run;
@@ -478,6 +489,12 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (r->ti[at].df < m->cost)
             m->cost = r->ti[at].df;
     }
+    m->maxtf = UINT32_MAX;
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        uint32_t mt = r->ti[r->seg * q->nkeys + f->first_key + i].max_tf;
+        if (mt < m->maxtf)
+            m->maxtf = mt;
+    }
     m->cur = new_cursors(f->nkeys);
     m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
     m->same = esi_calloc(f->nkeys, sizeof *m->same);
@@ -629,6 +646,8 @@ static es_status build(run *r, int32_t n, matcher **out)
     if (nd->op == ESI_QOP_AND) {
         sort_by_cost(m->kids, m->npos);
         m->cost = m->npos ? m->kids[0]->cost : 0;
+        for (size_t i = 0; i < m->npos; i++)
+            m->ceil += m->kids[i]->idf * (r->p->k1 + 1.0);
         if (nd->phrase >= 0 && (rc = build_phrase(r, nd->phrase, &m->twin)) != ES_OK)
             return rc;
     } else {                                     /* OR */
@@ -1321,10 +1340,7 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
                 /* The run's words can score at most idf(k1+1) each wherever
                  * they are; a doc holding the exact run gets that ceiling
                  * plus the run's own BM25, so it outranks scattered ones. */
-                double ceiling = 0;
-                for (size_t i = 0; i < m->npos; i++)
-                    ceiling += m->kids[i]->idf * (p->k1 + 1.0);
-                s += ceiling + ESI_SCORE_PHRASE_WEIGHT *
+                s += m->ceil + ESI_SCORE_PHRASE_WEIGHT *
                      esi_score_bm25(m->twin->idf, m->twin->tf, dl,
                                     r->snap->avg_doclen, p->k1, p->b);
             }
@@ -1383,57 +1399,6 @@ static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
     return ES_OK;
 }
 
-/* An upper bound of score(m, d) from what the cursors already know: the
- * phrase tf (or, unverified, the smallest key freq), and for the title twin
- * and the bonus phrase the smallest freq of their keys on d (0 when a key
- * is absent). Never below the score. */
-static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
-{
-    es_status rc;
-    uint32_t t;
-    const esi_search_params *p = r->p;
-    double s = 0;
-    switch (m->op) {
-    case ESI_QOP_PHRASE: {
-        bool body = r->q->phrases[m->ph].body;
-        s = bm25_bound(r, m->idf, m->tf, dl, body);
-        if (m->twin) {
-            if ((rc = twin_bound(r, m->twin, d, &t)) != ES_OK)
-                return rc;
-            s += ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(m->idf, t, 0, 0, p->k1, p->b);
-        }
-        break;
-    }
-    case ESI_QOP_PREFIX:
-        return score(r, m, d, dl, out);      /* cheap: freqs only */
-    case ESI_QOP_AND: case ESI_QOP_OR:
-        for (size_t i = 0; i < m->npos; i++) {
-            double ks;
-            if (m->kids[i]->doc != d)
-                continue;
-            if ((rc = upper(r, m->kids[i], d, dl, &ks)) != ES_OK)
-                return rc;
-            s += ks;
-        }
-        if (m->op == ESI_QOP_AND && m->twin) {
-            if ((rc = twin_bound(r, m->twin, d, &t)) != ES_OK)
-                return rc;
-            if (t > 0) {
-                double ceiling = 0;
-                for (size_t i = 0; i < m->npos; i++)
-                    ceiling += m->kids[i]->idf * (p->k1 + 1.0);
-                s += ceiling + ESI_SCORE_PHRASE_WEIGHT *
-                     bm25_bound(r, m->twin->idf, t, dl, true);
-            }
-        }
-        break;
-    default:
-        break;
-    }
-    *out = s;
-    return ES_OK;
-}
-
 /* A phrase whose tf the bound of a doc only estimates: a word of the
  * query's positive tree on the doc (KID), the title twin of word up
  * (TWIN) or the bonus phrase of AND up (BONUS). */
@@ -1441,7 +1406,102 @@ enum { ITEM_KID, ITEM_TWIN, ITEM_BONUS };
 typedef struct item {
     matcher *m, *up;
     int kind;
+    double w;                  /* upper: its term with the largest tf */
 } item;
+
+/* What item it adds to the bound of doc d (length dl) with tf occurrences. */
+static double item_term(run *r, const item *it, uint32_t tf, uint32_t dl)
+{
+    const esi_search_params *p = r->p;
+    if (it->kind == ITEM_KID)
+        return bm25_bound(r, it->m->idf, tf, dl, r->q->phrases[it->m->ph].body);
+    if (it->kind == ITEM_TWIN)
+        return ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(it->up->idf, tf, 0, 0, p->k1, p->b);
+    if (tf == 0)
+        return 0;
+    return it->up->ceil + ESI_SCORE_PHRASE_WEIGHT * bm25_bound(r, it->m->idf, tf, dl, true);
+}
+
+/* Add to *s the bound of m's positive tree on doc d from what its cursors
+ * already hold: the phrase tf (or, unverified, the smallest key freq); a
+ * title twin or bonus phrase counts with the largest tf its keys have in
+ * the segment (maxtf) and is appended to r->items, for upper to tighten. */
+static es_status upper_base(run *r, matcher *m, uint32_t d, uint32_t dl, double *s)
+{
+    es_status rc;
+    switch (m->op) {
+    case ESI_QOP_PHRASE:
+        *s += bm25_bound(r, m->idf, m->tf, dl, r->q->phrases[m->ph].body);
+        break;
+    case ESI_QOP_PREFIX: {
+        double ps;
+        if ((rc = score(r, m, d, dl, &ps)) != ES_OK)     /* cheap: freqs only */
+            return rc;
+        *s += ps;
+        return ES_OK;
+    }
+    case ESI_QOP_AND: case ESI_QOP_OR:
+        for (size_t i = 0; i < m->npos; i++)
+            if (m->kids[i]->doc == d &&
+                (rc = upper_base(r, m->kids[i], d, dl, s)) != ES_OK)
+                return rc;
+        if (m->op == ESI_QOP_OR)
+            return ES_OK;
+        break;
+    default:
+        return ES_OK;
+    }
+    matcher *tw = m->twin;
+    if (tw && !tw->empty) {
+        item *it = &r->items[r->nitems++];
+        *it = (item){ tw, m, m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN, 0 };
+        it->w = item_term(r, it, tw->maxtf, dl);
+        *s += it->w;
+    }
+    return ES_OK;
+}
+
+/* An upper bound *out of score(root, d), never below the score: upper_base,
+ * then the optional phrases' terms made tighter, largest first, with the
+ * smallest freq of their keys on d (twin_bound: 0 when a key is absent).
+ * Stops as soon as the bound falls below thr (*below), leaving the rest. */
+static es_status upper(run *r, matcher *root, uint32_t d, uint32_t dl, double thr,
+                       double *out, bool *below)
+{
+    double margin = 1e-9 * (1.0 + fabs(thr)), ub = 0;
+    es_status rc = ES_OK;
+    r->nitems = 0;
+    if (r->flat) {                 /* upper_base without the tree walk */
+        for (size_t i = 0; i < r->nleaf; i++) {
+            const matcher *m = r->leaf[i];
+            ub += bm25_bound(r, m->idf, m->tf, dl, r->q->phrases[m->ph].body);
+        }
+        for (size_t i = 0; i < r->nopt; i++) {
+            item *it = &r->items[r->nitems++];
+            *it = r->opt[i];
+            if (it->kind == ITEM_BONUS)
+                it->w = item_term(r, it, it->m->maxtf, dl);
+            ub += it->w;
+        }
+    } else if ((rc = upper_base(r, root, d, dl, &ub)) != ES_OK) {
+        return rc;
+    }
+    while ((*below = ub + margin < thr) == false && r->nitems > 0) {
+        size_t best = 0;
+        for (size_t i = 1; i < r->nitems; i++)
+            if (r->items[i].w > r->items[best].w)
+                best = i;
+        item it = r->items[best];
+        r->items[best] = r->items[--r->nitems];
+        uint32_t t;
+        if ((rc = twin_bound(r, it.m, d, &t)) != ES_OK)
+            return rc;
+        if (t != it.m->maxtf)
+            ub += item_term(r, &it, t, dl) - it.w;
+    }
+    *out = ub;
+    return ES_OK;
+}
 
 /* Append to r->items the phrases of m's positive tree on doc d whose exact
  * tf the score needs and the bound does not know yet. */
@@ -1451,7 +1511,7 @@ static void collect(run *r, matcher *m, uint32_t d)
     switch (m->op) {
     case ESI_QOP_PHRASE:
         if (!m->verified)
-            r->items[r->nitems++] = (item){ m, NULL, ITEM_KID };
+            r->items[r->nitems++] = (item){ m, NULL, ITEM_KID, 0 };
         break;
     case ESI_QOP_AND: case ESI_QOP_OR:
         for (size_t i = 0; i < m->npos; i++)
@@ -1464,23 +1524,7 @@ static void collect(run *r, matcher *m, uint32_t d)
     if (tw && tw->op == ESI_QOP_PHRASE && !tw->empty &&
         !(tw->started && tw->doc == d && tw->verified))
         r->items[r->nitems++] = (item){ tw, m,
-                                        m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN };
-}
-
-/* What item it adds to the bound of doc d (length dl) with tf occurrences. */
-static double item_term(run *r, const item *it, uint32_t tf, uint32_t dl)
-{
-    const esi_search_params *p = r->p;
-    if (it->kind == ITEM_KID)
-        return bm25_bound(r, it->m->idf, tf, dl, r->q->phrases[it->m->ph].body);
-    if (it->kind == ITEM_TWIN)
-        return ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(it->up->idf, tf, 0, 0, p->k1, p->b);
-    if (tf == 0)
-        return 0;
-    double ceiling = 0;
-    for (size_t i = 0; i < it->up->npos; i++)
-        ceiling += it->up->kids[i]->idf * (p->k1 + 1.0);
-    return ceiling + ESI_SCORE_PHRASE_WEIGHT * bm25_bound(r, it->m->idf, tf, dl, true);
+                                        m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN, 0 };
 }
 
 /* The bound of a doc counts with tf 'have' (the item's estimate) for it;
@@ -1572,6 +1616,31 @@ static es_status refine(run *r, matcher *root, uint32_t d, uint32_t dl,
         }
     }
     return ES_OK;
+}
+
+/* Fill r->leaf and r->opt from m if m is a phrase, a date, or an AND of
+ * such and of ANDs like it (NOT kids aside); false otherwise. */
+static bool plan_flat(run *r, matcher *m)
+{
+    if (m->op == ESI_QOP_DATE)
+        return true;
+    if (m->op == ESI_QOP_AND) {
+        for (size_t i = 0; i < m->npos; i++)
+            if (!plan_flat(r, m->kids[i]))
+                return false;
+    } else if (m->op == ESI_QOP_PHRASE) {
+        r->leaf[r->nleaf++] = m;
+    } else {
+        return false;
+    }
+    matcher *tw = m->twin;
+    if (tw && !tw->empty) {
+        item *it = &r->opt[r->nopt++];
+        *it = (item){ tw, m, m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN, 0 };
+        if (it->kind == ITEM_TWIN)
+            it->w = item_term(r, it, tw->maxtf, 0);
+    }
+    return true;
 }
 
 /* Mark the phrases that may stop at unverified docs: a root PHRASE and
@@ -1795,12 +1864,22 @@ static es_status run_segment(run *r)
     uint32_t t = 0;
     if (rc == ES_OK && r->nall > r->itemcap) {
         struct item *it = esi_realloc(r->items, r->nall * sizeof *it);
-        if (!it)
+        struct item *op = it ? esi_realloc(r->opt, r->nall * sizeof *op) : NULL;
+        matcher **lf = op ? esi_realloc(r->leaf, r->nall * sizeof *lf) : NULL;
+        if (it)
+            r->items = it;
+        if (op)
+            r->opt = op;
+        if (!lf)
             rc = ES_ENOMEM;
         else {
-            r->items = it;
+            r->leaf = lf;
             r->itemcap = r->nall;
         }
+    }
+    if (rc == ES_OK) {
+        r->nleaf = r->nopt = 0;
+        r->flat = plan_flat(r, root);
     }
     if (rc == ES_OK)
         mark_lazy(root, true);
@@ -1817,9 +1896,8 @@ static es_status run_segment(run *r)
                 dl = esi_segment_doclen(r->s, d);
                 if (r->prune && r->nheap == r->k) {
                     double thr = r->heap[0].score;
-                    if ((rc = upper(r, root, d, dl, &ub)) != ES_OK)
+                    if ((rc = upper(r, root, d, dl, thr, &ub, &skip)) != ES_OK)
                         break;
-                    skip = ub + 1e-9 * (1.0 + fabs(thr)) < thr;
                 }
             }
             if (!skip && r->prune && r->nheap == r->k &&
@@ -1934,5 +2012,7 @@ done:
     esi_free(r.aux_ti);
     esi_free(r.aux_found);
     esi_free(r.items);
+    esi_free(r.opt);
+    esi_free(r.leaf);
     return rc;
 }
