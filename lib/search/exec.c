@@ -536,7 +536,8 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (m->cur[i].has_pos)
             m->pk[m->npk++] = i;
     }
-    bound_keys(q, f, m);
+    if (r->prune)                  /* only bounds use it */
+        bound_keys(q, f, m);
     es_status rc = build_pairs(r, ph, m);
     if (rc != ES_OK)
         return rc;
@@ -1879,7 +1880,7 @@ static es_status run_segment(run *r)
     }
     if (rc == ES_OK) {
         r->nleaf = r->nopt = 0;
-        r->flat = plan_flat(r, root);
+        r->flat = r->prune && plan_flat(r, root);
     }
     if (rc == ES_OK)
         mark_lazy(root, true);
