@@ -55,6 +55,8 @@ struct matcher {
     bool dup;                  /* some key occurs twice (same[i] != i) */
     uint32_t *pk;              /* the positional cursors (has_pos), ascending */
     size_t npk;
+    uint32_t *bk;              /* the cursors a bound needs (see bound_keys) */
+    size_t nbk;
     /* the phrase's adjacent character pairs that are not keys (see
      * plan_pairs): one cursor each, looked at only when verifying */
     esi_postings *acur;
@@ -71,7 +73,11 @@ struct matcher {
     uint32_t *cand;            /* phrase_tf scratch: candidate starts */
     size_t ccap;
     uint32_t tf;
+    uint32_t maxtf;            /* PHRASE: smallest max_tf of its keys in the
+                                  segment, a bound of its tf on any doc */
     double idf;
+    double ceil;               /* AND: the bonus ceiling, sum of its positive
+                                  kids' idf (k1 + 1), in kid order */
     double *pidf;              /* PREFIX: idf of each cursor's term */
     matcher *twin;             /* PHRASE: title twin; AND: bonus phrase */
     /* DATE */
@@ -126,6 +132,13 @@ typedef struct run {
     bool *aux_found;
     struct item *items;        /* refine() scratch, room for every matcher */
     size_t nitems, itemcap;
+    /* upper's plan for a root that is a tree of ANDs over phrases (flat):
+     * every such phrase is on each doc the root is on */
+    bool flat;
+    matcher **leaf;            /* the phrases */
+    struct item *opt;          /* their title twins and the ANDs' bonus
+                                  phrases (a twin's w: its largest term) */
+    size_t nleaf, nopt;
     bool prune;                /* skip docs whose score bound cannot enter the heap */
     bool uncounted;            /* a pruned doc is neither verified nor counted */
 } run;
@@ -218,6 +231,7 @@ static void free_matchers(run *r)
         esi_free(m->cdoc);
         esi_free(m->same);
         esi_free(m->pk);
+        esi_free(m->bk);
         for (size_t c = 0; c < m->nacur; c++)
             esi_postings_close(&m->acur[c]);
         esi_free(m->acur);
@@ -431,6 +445,29 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
     return ES_OK;
 }
 
+/* List in m->bk the cursors of phrase f that a bound of its tf needs: all
+ * but the characters that a pair key of f covers (the character at offset
+ * a when f has the pair at a or at a - 1). The writer indexes a pair once
+ * for each occurrence of its two characters side by side, so such a
+ * character is on every document its pair is on, at least as often: the
+ * smallest freq and the presence of all keys on a document are those of
+ * the keys listed. Common characters have the longest postings, so a
+ * bound that leaves them out moves far fewer blocks. */
+static void bound_keys(const es_query *q, const esi_qphrase *f, matcher *m)
+{
+    bool covered[ESI_QUERY_MAX_TERMS] = { false };
+    if (f->span >= 2 && f->span <= ESI_QUERY_MAX_TERMS && !f->prefix) {
+        int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+        phrase_shape(q, f, chr, pair);
+        for (uint32_t a = 0; a < f->span; a++)
+            if (chr[a] >= 0 && (pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0)))
+                covered[chr[a]] = true;
+    }
+    for (uint32_t i = 0; i < f->nkeys; i++)
+        if (!covered[i] && m->same[i] == i)
+            m->bk[m->nbk++] = i;
+}
+
 /* Build the matcher of phrase ph for the current segment. */
 static es_status build_phrase(run *r, int32_t ph, matcher **out)
 {
@@ -453,12 +490,19 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (r->ti[at].df < m->cost)
             m->cost = r->ti[at].df;
     }
+    m->maxtf = UINT32_MAX;
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        uint32_t mt = r->ti[r->seg * q->nkeys + f->first_key + i].max_tf;
+        if (mt < m->maxtf)
+            m->maxtf = mt;
+    }
     m->cur = new_cursors(f->nkeys);
     m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
     m->same = esi_calloc(f->nkeys, sizeof *m->same);
     m->lead = esi_calloc(f->nkeys, sizeof *m->lead);
     m->pk = esi_calloc(f->nkeys, sizeof *m->pk);
-    if (!m->cur || !m->cdoc || !m->same || !m->lead || !m->pk)
+    m->bk = esi_calloc(f->nkeys, sizeof *m->bk);
+    if (!m->cur || !m->cdoc || !m->same || !m->lead || !m->pk || !m->bk)
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
@@ -493,6 +537,8 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (m->cur[i].has_pos)
             m->pk[m->npk++] = i;
     }
+    if (r->prune)                  /* only bounds use it */
+        bound_keys(q, f, m);
     es_status rc = build_pairs(r, ph, m);
     if (rc != ES_OK)
         return rc;
@@ -602,6 +648,8 @@ static es_status build(run *r, int32_t n, matcher **out)
     if (nd->op == ESI_QOP_AND) {
         sort_by_cost(m->kids, m->npos);
         m->cost = m->npos ? m->kids[0]->cost : 0;
+        for (size_t i = 0; i < m->npos; i++)
+            m->ceil += m->kids[i]->idf * (r->p->k1 + 1.0);
         if (nd->phrase >= 0 && (rc = build_phrase(r, nd->phrase, &m->twin)) != ES_OK)
             return rc;
     } else {                                     /* OR */
@@ -1096,17 +1144,25 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
 }
 
 /* Cost of resolving phrase m on doc d: the freq of its rarest positional
- * key there (0 when a key is not on d: then nothing is decoded). */
+ * key there (0 when a key is not on d: then nothing is decoded). A cursor
+ * not yet moved to d (a character twin_bound left behind) is left out;
+ * with no positional key on d, the smallest freq on d stands in (a
+ * character is at least as frequent as its pair). */
 static uint64_t resolve_cost(const matcher *m, uint32_t d)
 {
-    uint64_t c = UINT64_MAX;
+    uint64_t c = UINT64_MAX, lo = UINT64_MAX;
     for (size_t i = 0; i < m->ncur; i++) {
-        if (m->cdoc[i] != d)
+        uint32_t at = m->cdoc[i];
+        if (at == d) {
+            if (m->cur[i].has_pos && m->cur[i].freq < c)
+                c = m->cur[i].freq;
+            if (m->cur[i].freq < lo)
+                lo = m->cur[i].freq;
+        } else if (at > d) {       /* not on d (or DOC_END: done, or not started) */
             return 0;
-        if (m->cur[i].has_pos && m->cur[i].freq < c)
-            c = m->cur[i].freq;
+        }
     }
-    return c == UINT64_MAX ? 0 : c;
+    return c != UINT64_MAX ? c : lo != UINT64_MAX ? lo : 0;
 }
 
 /* Verify the lazy phrases of m (itself, or the positive kids of an AND)
@@ -1315,10 +1371,7 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
                 /* The run's words can score at most idf(k1+1) each wherever
                  * they are; a doc holding the exact run gets that ceiling
                  * plus the run's own BM25, so it outranks scattered ones. */
-                double ceiling = 0;
-                for (size_t i = 0; i < m->npos; i++)
-                    ceiling += m->kids[i]->idf * (p->k1 + 1.0);
-                s += ceiling + ESI_SCORE_PHRASE_WEIGHT *
+                s += m->ceil + ESI_SCORE_PHRASE_WEIGHT *
                      esi_score_bm25(m->twin->idf, m->twin->tf, dl,
                                     r->snap->avg_doclen, p->k1, p->b);
             }
@@ -1339,9 +1392,12 @@ static double bm25_bound(run *r, double idf, uint32_t tf, uint32_t dl, bool body
 }
 
 /* Largest tf optional phrase m (title twin, bonus) can have on doc d,
- * from its cursors alone (no positions): 0 if a key is not on d, else the
- * smallest key freq. Cursors only move forward, as advance() would. */
-static es_status twin_tf(run *r, matcher *m, uint32_t d, uint32_t *tf)
+ * from its cursors alone (no positions): 0 if a key or a pair it lacks as
+ * a key (plan_pairs) is not on d, else the smallest freq of those. Only
+ * the cursors of m->bk and the pair cursors move (forward, as advance()
+ * would): the characters left out give the same answer (bound_keys) and
+ * are moved to d only if refine counts the phrase. */
+static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
 {
     *tf = 0;
     if (m->empty)
@@ -1350,57 +1406,27 @@ static es_status twin_tf(run *r, matcher *m, uint32_t d, uint32_t *tf)
         *tf = m->tf;
         return ES_OK;
     }
-    return keys_on(r, m, d, tf);
-}
-
-/* An upper bound of score(m, d) from what the cursors already know: the
- * phrase tf (or, unverified, the smallest key freq), and for the title twin
- * and the bonus phrase the smallest freq of their keys on d (0 when a key
- * is absent). Never below the score. */
-static es_status upper(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
-{
-    es_status rc;
-    uint32_t t;
-    const esi_search_params *p = r->p;
-    double s = 0;
-    switch (m->op) {
-    case ESI_QOP_PHRASE: {
-        bool body = r->q->phrases[m->ph].body;
-        s = bm25_bound(r, m->idf, m->tf, dl, body);
-        if (m->twin) {
-            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
-                return rc;
-            s += ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(m->idf, t, 0, 0, p->k1, p->b);
-        }
-        break;
+    uint32_t t = UINT32_MAX;
+    for (size_t k = 0; k < m->nbk; k++) {
+        size_t i = m->bk[k];
+        es_status rc = cursor_to(r, m, i, d);
+        if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
+            return ES_OK;
+        if (rc != ES_OK)
+            return rc;
+        if (m->cur[i].freq < t)
+            t = m->cur[i].freq;
     }
-    case ESI_QOP_PREFIX:
-        return score(r, m, d, dl, out);      /* cheap: freqs only */
-    case ESI_QOP_AND: case ESI_QOP_OR:
-        for (size_t i = 0; i < m->npos; i++) {
-            double ks;
-            if (m->kids[i]->doc != d)
-                continue;
-            if ((rc = upper(r, m->kids[i], d, dl, &ks)) != ES_OK)
-                return rc;
-            s += ks;
-        }
-        if (m->op == ESI_QOP_AND && m->twin) {
-            if ((rc = twin_tf(r, m->twin, d, &t)) != ES_OK)
-                return rc;
-            if (t > 0) {
-                double ceiling = 0;
-                for (size_t i = 0; i < m->npos; i++)
-                    ceiling += m->kids[i]->idf * (p->k1 + 1.0);
-                s += ceiling + ESI_SCORE_PHRASE_WEIGHT *
-                     bm25_bound(r, m->twin->idf, t, dl, true);
-            }
-        }
-        break;
-    default:
-        break;
+    if (m->nacur || m->aabsent) {  /* pairs it lacks as keys (plan_pairs) */
+        bool on;
+        es_status rc = pairs_on(r, m, d, &on);
+        if (rc != ES_OK || !on)
+            return rc;
+        for (size_t j = 0; j < m->nacur; j++)
+            if (m->acur[j].freq < t)
+                t = m->acur[j].freq;
     }
-    *out = s;
+    *tf = t;
     return ES_OK;
 }
 
@@ -1411,7 +1437,102 @@ enum { ITEM_KID, ITEM_TWIN, ITEM_BONUS };
 typedef struct item {
     matcher *m, *up;
     int kind;
+    double w;                  /* upper: its term with the largest tf */
 } item;
+
+/* What item it adds to the bound of doc d (length dl) with tf occurrences. */
+static double item_term(run *r, const item *it, uint32_t tf, uint32_t dl)
+{
+    const esi_search_params *p = r->p;
+    if (it->kind == ITEM_KID)
+        return bm25_bound(r, it->m->idf, tf, dl, r->q->phrases[it->m->ph].body);
+    if (it->kind == ITEM_TWIN)
+        return ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(it->up->idf, tf, 0, 0, p->k1, p->b);
+    if (tf == 0)
+        return 0;
+    return it->up->ceil + ESI_SCORE_PHRASE_WEIGHT * bm25_bound(r, it->m->idf, tf, dl, true);
+}
+
+/* Add to *s the bound of m's positive tree on doc d from what its cursors
+ * already hold: the phrase tf (or, unverified, the smallest key freq); a
+ * title twin or bonus phrase counts with the largest tf its keys have in
+ * the segment (maxtf) and is appended to r->items, for upper to tighten. */
+static es_status upper_base(run *r, matcher *m, uint32_t d, uint32_t dl, double *s)
+{
+    es_status rc;
+    switch (m->op) {
+    case ESI_QOP_PHRASE:
+        *s += bm25_bound(r, m->idf, m->tf, dl, r->q->phrases[m->ph].body);
+        break;
+    case ESI_QOP_PREFIX: {
+        double ps;
+        if ((rc = score(r, m, d, dl, &ps)) != ES_OK)     /* cheap: freqs only */
+            return rc;
+        *s += ps;
+        return ES_OK;
+    }
+    case ESI_QOP_AND: case ESI_QOP_OR:
+        for (size_t i = 0; i < m->npos; i++)
+            if (m->kids[i]->doc == d &&
+                (rc = upper_base(r, m->kids[i], d, dl, s)) != ES_OK)
+                return rc;
+        if (m->op == ESI_QOP_OR)
+            return ES_OK;
+        break;
+    default:
+        return ES_OK;
+    }
+    matcher *tw = m->twin;
+    if (tw && !tw->empty) {
+        item *it = &r->items[r->nitems++];
+        *it = (item){ tw, m, m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN, 0 };
+        it->w = item_term(r, it, tw->maxtf, dl);
+        *s += it->w;
+    }
+    return ES_OK;
+}
+
+/* An upper bound *out of score(root, d), never below the score: upper_base,
+ * then the optional phrases' terms made tighter, largest first, with the
+ * smallest freq of their keys on d (twin_bound: 0 when a key is absent).
+ * Stops as soon as the bound falls below thr (*below), leaving the rest. */
+static es_status upper(run *r, matcher *root, uint32_t d, uint32_t dl, double thr,
+                       double *out, bool *below)
+{
+    double margin = 1e-9 * (1.0 + fabs(thr)), ub = 0;
+    es_status rc = ES_OK;
+    r->nitems = 0;
+    if (r->flat) {                 /* upper_base without the tree walk */
+        for (size_t i = 0; i < r->nleaf; i++) {
+            const matcher *m = r->leaf[i];
+            ub += bm25_bound(r, m->idf, m->tf, dl, r->q->phrases[m->ph].body);
+        }
+        for (size_t i = 0; i < r->nopt; i++) {
+            item *it = &r->items[r->nitems++];
+            *it = r->opt[i];
+            if (it->kind == ITEM_BONUS)
+                it->w = item_term(r, it, it->m->maxtf, dl);
+            ub += it->w;
+        }
+    } else if ((rc = upper_base(r, root, d, dl, &ub)) != ES_OK) {
+        return rc;
+    }
+    while ((*below = ub + margin < thr) == false && r->nitems > 0) {
+        size_t best = 0;
+        for (size_t i = 1; i < r->nitems; i++)
+            if (r->items[i].w > r->items[best].w)
+                best = i;
+        item it = r->items[best];
+        r->items[best] = r->items[--r->nitems];
+        uint32_t t;
+        if ((rc = twin_bound(r, it.m, d, &t)) != ES_OK)
+            return rc;
+        if (t != it.m->maxtf)
+            ub += item_term(r, &it, t, dl) - it.w;
+    }
+    *out = ub;
+    return ES_OK;
+}
 
 /* Append to r->items the phrases of m's positive tree on doc d whose exact
  * tf the score needs and the bound does not know yet. */
@@ -1421,7 +1542,7 @@ static void collect(run *r, matcher *m, uint32_t d)
     switch (m->op) {
     case ESI_QOP_PHRASE:
         if (!m->verified)
-            r->items[r->nitems++] = (item){ m, NULL, ITEM_KID };
+            r->items[r->nitems++] = (item){ m, NULL, ITEM_KID, 0 };
         break;
     case ESI_QOP_AND: case ESI_QOP_OR:
         for (size_t i = 0; i < m->npos; i++)
@@ -1434,23 +1555,7 @@ static void collect(run *r, matcher *m, uint32_t d)
     if (tw && tw->op == ESI_QOP_PHRASE && !tw->empty &&
         !(tw->started && tw->doc == d && tw->verified))
         r->items[r->nitems++] = (item){ tw, m,
-                                        m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN };
-}
-
-/* What item it adds to the bound of doc d (length dl) with tf occurrences. */
-static double item_term(run *r, const item *it, uint32_t tf, uint32_t dl)
-{
-    const esi_search_params *p = r->p;
-    if (it->kind == ITEM_KID)
-        return bm25_bound(r, it->m->idf, tf, dl, r->q->phrases[it->m->ph].body);
-    if (it->kind == ITEM_TWIN)
-        return ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(it->up->idf, tf, 0, 0, p->k1, p->b);
-    if (tf == 0)
-        return 0;
-    double ceiling = 0;
-    for (size_t i = 0; i < it->up->npos; i++)
-        ceiling += it->up->kids[i]->idf * (p->k1 + 1.0);
-    return ceiling + ESI_SCORE_PHRASE_WEIGHT * bm25_bound(r, it->m->idf, tf, dl, true);
+                                        m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN, 0 };
 }
 
 /* The bound of a doc counts with tf 'have' (the item's estimate) for it;
@@ -1502,19 +1607,22 @@ static es_status refine(run *r, matcher *root, uint32_t d, uint32_t dl,
         matcher *m = it.m;
         r->items[best] = r->items[--r->nitems];
         es_status rc;
-        uint32_t have = 0;
+        uint32_t have = 0, all = 0;
         if (it.kind == ITEM_KID) {
             have = m->tf;
         } else {
-            if ((rc = twin_tf(r, m, d, &have)) != ES_OK)
+            /* the estimate the bound used, then the cursors it left behind */
+            if ((rc = twin_bound(r, m, d, &have)) != ES_OK)
+                return rc;
+            if (have > 0 && (rc = keys_on(r, m, d, &all)) != ES_OK)
                 return rc;
             m->started = true;
             m->doc = d;
-            m->verified = have == 0;
+            m->verified = all == 0;
             m->found = false;
-            m->tf = have;
+            m->tf = 0;
         }
-        if (have > 0) {                /* else a key of the twin is not on d */
+        if (!m->verified) {            /* else a key of the twin is not on d */
             uint32_t need = item_need(r, &it, have, dl, ub, thr, margin), tf;
             bool exact, found;
             if ((rc = phrase_tf(r, m, need, &tf, &exact, &found)) != ES_OK)
@@ -1539,6 +1647,31 @@ static es_status refine(run *r, matcher *root, uint32_t d, uint32_t dl,
         }
     }
     return ES_OK;
+}
+
+/* Fill r->leaf and r->opt from m if m is a phrase, a date, or an AND of
+ * such and of ANDs like it (NOT kids aside); false otherwise. */
+static bool plan_flat(run *r, matcher *m)
+{
+    if (m->op == ESI_QOP_DATE)
+        return true;
+    if (m->op == ESI_QOP_AND) {
+        for (size_t i = 0; i < m->npos; i++)
+            if (!plan_flat(r, m->kids[i]))
+                return false;
+    } else if (m->op == ESI_QOP_PHRASE) {
+        r->leaf[r->nleaf++] = m;
+    } else {
+        return false;
+    }
+    matcher *tw = m->twin;
+    if (tw && !tw->empty) {
+        item *it = &r->opt[r->nopt++];
+        *it = (item){ tw, m, m->op == ESI_QOP_AND ? ITEM_BONUS : ITEM_TWIN, 0 };
+        if (it->kind == ITEM_TWIN)
+            it->w = item_term(r, it, tw->maxtf, 0);
+    }
+    return true;
 }
 
 /* Mark the phrases that may stop at unverified docs: a root PHRASE and
@@ -1762,12 +1895,22 @@ static es_status run_segment(run *r)
     uint32_t t = 0;
     if (rc == ES_OK && r->nall > r->itemcap) {
         struct item *it = esi_realloc(r->items, r->nall * sizeof *it);
-        if (!it)
+        struct item *op = it ? esi_realloc(r->opt, r->nall * sizeof *op) : NULL;
+        matcher **lf = op ? esi_realloc(r->leaf, r->nall * sizeof *lf) : NULL;
+        if (it)
+            r->items = it;
+        if (op)
+            r->opt = op;
+        if (!lf)
             rc = ES_ENOMEM;
         else {
-            r->items = it;
+            r->leaf = lf;
             r->itemcap = r->nall;
         }
+    }
+    if (rc == ES_OK) {
+        r->nleaf = r->nopt = 0;
+        r->flat = r->prune && plan_flat(r, root);
     }
     if (rc == ES_OK)
         mark_lazy(root, true);
@@ -1784,9 +1927,8 @@ static es_status run_segment(run *r)
                 dl = esi_segment_doclen(r->s, d);
                 if (r->prune && r->nheap == r->k) {
                     double thr = r->heap[0].score;
-                    if ((rc = upper(r, root, d, dl, &ub)) != ES_OK)
+                    if ((rc = upper(r, root, d, dl, thr, &ub, &skip)) != ES_OK)
                         break;
-                    skip = ub + 1e-9 * (1.0 + fabs(thr)) < thr;
                 }
             }
             if (!skip && r->prune && r->nheap == r->k &&
@@ -1901,5 +2043,7 @@ done:
     esi_free(r.aux_ti);
     esi_free(r.aux_found);
     esi_free(r.items);
+    esi_free(r.opt);
+    esi_free(r.leaf);
     return rc;
 }
