@@ -934,13 +934,20 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
         if (!run_get(&p, end, lim, n, c->block_docs) ||
             !run_get(&p, end, lim, n, c->block_freqs))
             return corrupt(c);
-        for (uint32_t i = 0; i < n; i++) {
-            doc += (uint64_t)c->block_docs[i] + (i > 0);
-            if (doc > last || c->block_freqs[i] == UINT32_MAX)
-                return corrupt(c);
+        /* one pass without branches: docs only grow, so `doc != last`
+         * below bounds them all; a freq - 1 of 2^32 - 1 wraps to 0 */
+        uint32_t wrapped = 0;
+        doc -= 1;   /* every doc but the first adds 1 to its delta */
+        for (uint32_t i = 0; i < n; i++) {   /* the first: base + delta */
+            doc += (uint64_t)c->block_docs[i] + 1;
             c->block_docs[i] = (uint32_t)doc;
-            total += ++c->block_freqs[i];
+            uint32_t f = c->block_freqs[i] + 1;
+            c->block_freqs[i] = f;
+            wrapped |= f == 0;
+            total += f;
         }
+        if (wrapped)
+            return corrupt(c);
     } else {
         for (uint32_t i = 0; i < n; i++) {
             uint32_t v, f = 1;
