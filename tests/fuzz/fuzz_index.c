@@ -5,6 +5,11 @@
  * truncated index file never crashes the reader or returns garbage: opening
  * or searching either works or fails with an error, and es_index_check()
  * reports any change to a checksummed file.
+ * Input: byte 0 picks the file, bytes 1..3 the offset (modulo its length),
+ * byte 4 the mode (bit 0: truncate at the offset; else the rest of the
+ * input is written there and, with bit 1, the footer's crc32 is recomputed
+ * so the damage gets past the checksum and es_index_check() itself has to
+ * decode it: every postings block, run table and run to its end).
  */
 #include "fuzz.h"
 
@@ -15,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char base[200], work[256];
 static char *files[64];
@@ -63,6 +69,18 @@ static int cmpstr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Add a doc with text and the title and date fields every doc has. */
+static void add_doc(es_writer *w, const char *id, const char *text)
+{
+    es_doc *d = NULL;
+    FUZZ_ASSERT(es_doc_new(&d, id, strlen(id), NULL) == ES_OK);
+    es_doc_set_text(d, text, strlen(text));
+    es_doc_set_field(d, "title", "关于教育的通知", strlen("关于教育的通知"));
+    es_doc_set_field(d, "date", "2025-06-26", 10);
+    FUZZ_ASSERT(es_writer_add(w, d) == ES_OK);
+    es_doc_free(d);
+}
+
 /* Build the pristine index once and list its checksummed files. */
 static void init(void)
 {
@@ -83,16 +101,31 @@ static void init(void)
     for (int i = 0; i < 3; i++) {
         char id[8];
         snprintf(id, sizeof id, "d%d", i);
-        es_doc *d = NULL;
-        FUZZ_ASSERT(es_doc_new(&d, id, strlen(id), NULL) == ES_OK);
-        es_doc_set_text(d, texts[i], strlen(texts[i]));
-        es_doc_set_field(d, "title", "关于教育的通知", strlen("关于教育的通知"));
-        es_doc_set_field(d, "date", "2025-06-26", 10);
-        FUZZ_ASSERT(es_writer_add(w, d) == ES_OK);
-        es_doc_free(d);
-        if (i == 1)
+        add_doc(w, id, texts[i]);
+        if (i == 1) {
+            /* 130 short docs in the first segment, so 教, 育, 学 and 校
+             * have a full 128-doc block; with two or three occurrences
+             * per doc its positions section holds several runs and a run
+             * table (FORMAT.md §4) */
+            for (int k = 0; k < 130; k++) {
+                char t[96];
+                snprintf(id, sizeof id, "n%d", k);
+                snprintf(t, sizeof t, "第%d号：教育局%s学校教育。", k,
+                         k % 9 ? "" : "关于");
+                add_doc(w, id, t);
+            }
             FUZZ_ASSERT(es_writer_commit(w) == ES_OK);   /* two segments */
+        }
     }
+    /* one doc in which 学 and 前 repeat 300 times (three runs each in a
+     * one-doc block), with a longer gap every 37th time so that some runs
+     * code a few deltas as exceptions of a patched frame */
+    static char rep[300 * 30];
+    size_t rl = 0;
+    for (int k = 0; k < 300; k++)
+        rl += (size_t)snprintf(rep + rl, sizeof rep - rl, "%s",
+                               k % 37 == 36 ? "学前，濮阳市的教育。" : "学前");
+    add_doc(w, "r0", rep);
     FUZZ_ASSERT(es_writer_delete(w, "d0", 2) == ES_OK);
     FUZZ_ASSERT(es_writer_commit(w) == ES_OK);
     es_writer_free(w);
@@ -142,8 +175,12 @@ static void reset_work(void)
     }
 }
 
+/* Phrases over 教育, 学校 and 学前 decode positions through run tables
+ * (in windows, as a phrase check reaches them); es_index_check below reads
+ * every run to its end. */
 static const char *queries[] = { "教育", "\"集团化办学\"", "2025 OR 学前", "title:通知",
-                                 "教育 -学前", "date:2025" };
+                                 "教育 -学前", "date:2025", "\"学校教育\"",
+                                 "\"学前学前学前\"", "\"市的教育\" OR \"局学校\"" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -160,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t off = (uint32_t)data[1] | (uint32_t)data[2] << 8 |
                    (uint32_t)data[3] << 16;
     bool truncate = data[4] & 1;
+    bool fix_crc = !truncate && (data[4] & 2);
     const uint8_t *patch = data + 5;
     size_t plen = size - 5;
     uint8_t *mut = malloc(len + plen + 1);
@@ -174,6 +212,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         for (size_t i = 0; i < plen && off + i < len; i++)
             mut[off + i] = patch[i];
+    }
+    if (fix_crc && len >= 16) {   /* footer: u64 len, u32 crc32, u32 magic */
+        uLong crc = crc32(0L, mut, (uInt)(len - 8));
+        for (int k = 0; k < 4; k++)
+            mut[len - 8 + k] = (uint8_t)(crc >> (8 * k));
     }
     bool changed = mlen != len || memcmp(mut, orig, len) != 0;
     spit(path, mut, mlen);
@@ -202,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     es_error rep;
     es_status rc = es_index_check(work, &rep);
-    if (changed)
+    if (changed && !fix_crc)   /* else the damage may be valid data */
         FUZZ_ASSERT(rc != ES_OK);
     free(mut);
     free(orig);
