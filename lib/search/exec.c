@@ -8,7 +8,11 @@
  *           confirmed start makes a match (enough to count it); the number
  *           of starts, the phrase's tf, is computed only for a doc that is
  *           scored. A one-key phrase needs no positions (tf = the
- *           posting's freq).
+ *           posting's freq). The adjacent pairs the phrase implies but
+ *           does not keep as keys (plan_pairs) join the leapfrog before
+ *           any character cursor moves, and when every pair is known,
+ *           pair and character freqs bound the count (chain_bounds): a
+ *           lower bound above 0 needs no positions.
  *   AND     leapfrog over its positive kids (cheapest first), then reject
  *           docs where a NOT kid matches.
  *   OR      the smallest doc of its kids.
