@@ -23,7 +23,7 @@
  * decoded into arrays inside the cursor, and a doc's positions into one
  * growing array. Positions are found through the run table (value j of the
  * block's stream is in run j / 128) and unpacked in windows of the run
- * that holds them, 16 values and then as many more as are already decoded,
+ * that holds them: 16 values first, the rest of the run if asked again,
  * so a phrase check that stops at its first confirmed start unpacks little
  * and nothing before the doc's first value. For speed the decoders load 8 bytes
  * at a time (bit fields by one unpacker per width, varints by their stop
@@ -1147,7 +1147,9 @@ static bool load_run(esi_postings *c, uint64_t r)
  * run_lo): values from run_hi on, or from off when that is further (the
  * window then restarts there: earlier values are never read again), by
  * groups of 8 (so bit fields are unpacked from a byte boundary) and at
- * least 16 at a time. Exception entries and varints are read only as far
+ * least 16 at a time; a second window in the same run takes the rest of
+ * it (small windows only pay where a run is touched once: on the docs of
+ * common characters scanned densely they cost more calls than they save). Exception entries and varints are read only as far
  * as the window; the run's last window checks that the run ends exactly
  * at its end. False if malformed. */
 static bool run_window(esi_postings *c, uint32_t off, uint32_t m)
@@ -1160,6 +1162,8 @@ static bool run_window(esi_postings *c, uint32_t off, uint32_t m)
     b = (b + 7) & ~7u;
     if (b < a + 16)
         b = a + 16;
+    if (c->run_hi > 0)   /* asked again: the run is dense in wanted values */
+        b = c->run_n;
     if (b > c->run_n)
         b = c->run_n;
     const uint8_t *lim = c->seg->post_p + c->seg->post_len;
