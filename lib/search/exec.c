@@ -224,21 +224,25 @@ static matcher *new_matcher(run *r, esi_qop op)
     return m;
 }
 
+/* Close n cursors and free their array. */
+static void free_cursors(esi_postings *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        esi_postings_close(&c[i]);
+    esi_free(c);
+}
+
 /* Free the matchers of a segment. */
 static void free_matchers(run *r)
 {
     for (size_t i = 0; i < r->nall; i++) {
         matcher *m = r->all[i];
-        for (size_t c = 0; c < m->ncur; c++)
-            esi_postings_close(&m->cur[c]);
-        esi_free(m->cur);
+        free_cursors(m->cur, m->ncur);
         esi_free(m->cdoc);
         esi_free(m->same);
         esi_free(m->pk);
         esi_free(m->bk);
-        for (size_t c = 0; c < m->nacur; c++)
-            esi_postings_close(&m->acur[c]);
-        esi_free(m->acur);
+        free_cursors(m->acur, m->nacur);
         esi_free(m->acdoc);
         esi_free(m->cchar);
         esi_free(m->cpair);
@@ -741,6 +745,24 @@ static es_status bad_positions(run *r)
                        "check'", esi_segment_name(r->s));
 }
 
+/* Move cursor c, on doc *cd (DOC_END before its first move and after its
+ * last), to its first doc >= t (forward only). ES_DONE at its end. */
+static es_status move_cursor(run *r, esi_postings *c, uint32_t *cd, uint32_t t)
+{
+    if (*cd != DOC_END && *cd >= t)
+        return ES_OK;
+    es_status rc = esi_postings_advance(c, t);
+    if (rc == ES_DONE) {
+        *cd = DOC_END;
+        return ES_DONE;
+    }
+    if (rc != ES_OK)
+        return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch "
+                           "check'", esi_segment_name(r->s));
+    *cd = c->doc;
+    return ES_OK;
+}
+
 /* Move m's aux pair cursors to their first doc >= t; *t2 the largest doc
  * they are on (> t: none of the docs before it holds the phrase). ES_DONE
  * when one of them has no doc left. */
@@ -748,17 +770,9 @@ static es_status pairs_to(run *r, matcher *m, uint32_t t, uint32_t *t2)
 {
     *t2 = t;
     for (size_t j = 0; j < m->nacur; j++) {
-        if (m->acdoc[j] == DOC_END || m->acdoc[j] < t) {
-            es_status rc = esi_postings_advance(&m->acur[j], t);
-            if (rc == ES_DONE) {
-                m->acdoc[j] = DOC_END;
-                return ES_DONE;
-            }
-            if (rc != ES_OK)
-                return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch "
-                                   "check'", esi_segment_name(r->s));
-            m->acdoc[j] = m->acur[j].doc;
-        }
+        es_status rc = move_cursor(r, &m->acur[j], &m->acdoc[j], t);
+        if (rc != ES_OK)
+            return rc;
         if (m->acdoc[j] > *t2)
             *t2 = m->acdoc[j];
     }
@@ -1016,18 +1030,7 @@ static es_status advance(run *r, matcher *m, uint32_t target);
 /* Position cursor i of m on the first doc >= t. */
 static es_status cursor_to(run *r, matcher *m, size_t i, uint32_t t)
 {
-    if (m->cdoc[i] != DOC_END && m->cdoc[i] >= t)
-        return ES_OK;
-    es_status rc = esi_postings_advance(&m->cur[i], t);
-    if (rc == ES_DONE) {
-        m->cdoc[i] = DOC_END;
-        return ES_DONE;
-    }
-    if (rc != ES_OK)
-        return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch "
-                           "check'", esi_segment_name(r->s));
-    m->cdoc[i] = m->cur[i].doc;
-    return ES_OK;
+    return move_cursor(r, &m->cur[i], &m->cdoc[i], t);
 }
 
 /* The exact tf of phrase m on its doc (known to hold every key), computed
