@@ -1134,8 +1134,12 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
             continue;
         m->doc = t;
         m->tf = min_freq(m);
-        m->verified = m->found = m->ncur == 1;
-        if (m->found || m->lazy)
+        /* test the local, not the flags just stored: reading them back at
+         * once cost a store-forwarding stall (a 16-bit store, then a wider
+         * load of the bools around it; 44% of advance in perf) */
+        bool one = m->ncur == 1;
+        m->verified = m->found = one;
+        if (one || m->lazy)
             return ES_OK;
         es_status rc = phrase_exists(r, m, &m->found);
         if (rc != ES_OK)
