@@ -74,8 +74,10 @@ static void reader(const char *dir, double deadline)
             fprintf(stderr, "reader: open failed: %s\n", err.message);
             _exit(1);
         }
-        long long total = 0;
-        for (int b = 0; b < 100000; b++) {
+        /* batches from the first until they hold every live doc (a fast
+         * writer makes more than 4,000 batches in 60 s) */
+        long long total = 0, want = (long long)es_index_doc_count(ix);
+        for (int b = 0; b < 1000000 && total != want; b++) {
             char q[32];
             snprintf(q, sizeof q, "soakbatch%d", b);
             long long n = count(ix, q);
@@ -84,12 +86,11 @@ static void reader(const char *dir, double deadline)
                 _exit(1);
             }
             total += n;
-            if (total == (long long)es_index_doc_count(ix))
-                break;
-            if (b > 4000) {
-                fprintf(stderr, "reader: batches do not add up\n");
-                _exit(1);
-            }
+        }
+        if (total != want) {
+            fprintf(stderr, "reader: batches hold %lld docs, the index %lld\n",
+                    total, want);
+            _exit(1);
         }
         if (count(ix, "义务教育 OR 集团化办学") < 0) {
             fprintf(stderr, "reader: search failed\n");
