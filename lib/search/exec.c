@@ -1048,13 +1048,15 @@ static es_status exact_tf(run *r, matcher *m)
     return ES_OK;
 }
 
-/* Move m's cursors (forward only) to doc d: *minf is the smallest freq of
- * its keys there, or 0 when one of them is not on d. */
-static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
+/* Move cursors idx[0..n) of m (NULL: its first n) forward to doc d: *minf
+ * is the smallest freq of their keys there, or 0 when one is not on d. */
+static es_status cursors_on(run *r, matcher *m, const uint32_t *idx, size_t n,
+                            uint32_t d, uint32_t *minf)
 {
     uint32_t t = UINT32_MAX;
     *minf = 0;
-    for (size_t i = 0; i < m->ncur; i++) {
+    for (size_t k = 0; k < n; k++) {
+        size_t i = idx ? idx[k] : k;
         es_status rc = cursor_to(r, m, i, d);
         if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
             return ES_OK;
@@ -1065,6 +1067,13 @@ static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
     }
     *minf = t;
     return ES_OK;
+}
+
+/* Move m's cursors (forward only) to doc d: *minf is the smallest freq of
+ * its keys there, or 0 when one of them is not on d. */
+static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
+{
+    return cursors_on(r, m, NULL, m->ncur, d, minf);
 }
 
 /* Optional phrase m (title twin, bonus) on doc d: m->tf its exact tf there
@@ -1417,17 +1426,10 @@ static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
         *tf = m->tf;
         return ES_OK;
     }
-    uint32_t t = UINT32_MAX;
-    for (size_t k = 0; k < m->nbk; k++) {
-        size_t i = m->bk[k];
-        es_status rc = cursor_to(r, m, i, d);
-        if (rc == ES_DONE || (rc == ES_OK && m->cdoc[i] != d))
-            return ES_OK;
-        if (rc != ES_OK)
-            return rc;
-        if (m->cur[i].freq < t)
-            t = m->cur[i].freq;
-    }
+    uint32_t t;
+    es_status rc0 = cursors_on(r, m, m->bk, m->nbk, d, &t);
+    if (rc0 != ES_OK || t == 0)
+        return rc0;
     if (m->nacur || m->aabsent) {  /* pairs it lacks as keys (plan_pairs) */
         bool on;
         es_status rc = pairs_on(r, m, d, &on);
