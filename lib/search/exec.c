@@ -349,14 +349,8 @@ static es_status plan_pairs(run *r)
             chain = chain && chr[a] >= 0 && cjk[a];
             if (a + 1 == f->span || pair[a] >= 0 || !cjk[a] || !cjk[a + 1])
                 continue;
-            if (r->naux == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                auxkey *x = esi_realloc(r->aux, nc * sizeof *x);
-                if (!x)
-                    return ES_ENOMEM;
-                r->aux = x;
-                cap = nc;
-            }
+            if (!esi_grow((void **)&r->aux, &cap, r->naux + 1, sizeof *r->aux))
+                return ES_ENOMEM;
             const esi_qkey *k1 = &q->keys[f->first_key + (uint32_t)chr[a]];
             const esi_qkey *k2 = &q->keys[f->first_key + (uint32_t)chr[a + 1]];
             uint32_t n2;

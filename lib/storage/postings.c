@@ -521,27 +521,6 @@ void esi_postenc_begin(esi_postenc *pe, esi_sink *out, bool positions)
     pe->ti.positions = positions;
 }
 
-/* Room for one more value in each of the n arrays arr[] holding `used`
- * values of *cap (one capacity for all); false on ENOMEM (the arrays that
- * grew keep their new size; *cap only changes when all did). */
-static bool room_u32(uint32_t **arr, size_t n, uint32_t used, uint32_t *cap)
-{
-    if (used < *cap)
-        return true;
-    uint32_t nc = *cap ? *cap * 2 : 64;
-    size_t bytes;
-    if (nc <= *cap || !esi_mul_ok(nc, sizeof **arr, &bytes))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t *r = esi_realloc(arr[i], bytes);
-        if (!r)
-            return false;
-        arr[i] = r;
-    }
-    *cap = nc;
-    return true;
-}
-
 /* Append the pending run of position deltas to the block's positions
  * section, noting where it starts for the run table (FORMAT.md §4). */
 static void put_pos_run(es_status *rc, esi_postenc *pe)
@@ -553,12 +532,11 @@ static void put_pos_run(es_status *rc, esi_postenc *pe)
             *rc = ES_ELIMIT;
             return;
         }
-        uint32_t *arr[1] = { pe->roff };
-        if (!room_u32(arr, 1, pe->nroff, &pe->roff_cap)) {
+        if (!esi_grow((void **)&pe->roff, &pe->roff_cap, pe->nroff + 1,
+                      sizeof *pe->roff)) {
             *rc = ES_ENOMEM;
             return;
         }
-        pe->roff = arr[0];
         pe->roff[pe->nroff++] = (uint32_t)pe->possec.len;
     }
     esi_run_put(rc, &pe->possec, pe->run, pe->run_n);
@@ -601,11 +579,10 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
     bool explicit_n = n < ESI_POST_BLOCK && !last_of_term;
     esi_buf *o = &pe->out->b;
     uint64_t at = esi_sink_off(pe->out) - pe->ti.post_off;
-    uint32_t *sk[3] = { pe->sk_last, pe->sk_cum, pe->sk_off };
-    bool room = room_u32(sk, 3, pe->nsk, &pe->sk_cap);
-    pe->sk_last = sk[0];
-    pe->sk_cum = sk[1];
-    pe->sk_off = sk[2];
+    size_t need = pe->nsk + 1;
+    bool room = esi_grow((void **)&pe->sk_last, &pe->sk_cap[0], need, sizeof *pe->sk_last) &&
+                esi_grow((void **)&pe->sk_cum, &pe->sk_cap[1], need, sizeof *pe->sk_cum) &&
+                esi_grow((void **)&pe->sk_off, &pe->sk_cap[2], need, sizeof *pe->sk_off);
     if (!room || at > UINT32_MAX) {
         *rc = room ? ES_ELIMIT : ES_ENOMEM;
         return;
@@ -631,7 +608,7 @@ static void flush_block(es_status *rc, esi_postenc *pe, bool last_of_term)
     esi_buf_put(rc, o, d->data, d->len);
     if (tw) {
         esi_buf_put_u8(rc, o, (uint8_t)tw);
-        put_bits(rc, o, pe->roff, pe->nroff, tw);
+        put_bits(rc, o, pe->roff, (uint32_t)pe->nroff, tw);
     }
     if (pe->ti.positions)
         esi_buf_put(rc, o, pe->possec.data, pe->possec.len);
@@ -725,7 +702,7 @@ static void put_skip_table(es_status *rc, esi_postenc *pe)
     for (int k = 0; k < 3; k++) {
         unsigned w = bits_of(col[k][pe->nsk - 1]);   /* each column grows */
         esi_buf_put_u8(rc, o, (uint8_t)w);
-        put_bits(rc, o, col[k], pe->nsk, w);
+        put_bits(rc, o, col[k], (uint32_t)pe->nsk, w);
     }
     if (*rc == ES_OK && o->len - start > UINT32_MAX)
         *rc = ES_ELIMIT;
@@ -753,7 +730,7 @@ void esi_postenc_free(esi_postenc *pe)
     esi_free(pe->sk_cum);
     esi_free(pe->sk_off);
     pe->sk_last = pe->sk_cum = pe->sk_off = NULL;
-    pe->sk_cap = pe->nsk = 0;
+    pe->sk_cap[0] = pe->sk_cap[1] = pe->sk_cap[2] = pe->nsk = 0;
 }
 
 /* ---- cursor ------------------------------------------------------------- */

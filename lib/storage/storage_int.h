@@ -124,9 +124,9 @@ typedef struct esi_postenc {
     uint32_t run[ESI_POST_BLOCK];  /* position deltas not yet in possec */
     uint32_t run_n;
     uint32_t *roff;            /* byte offsets in possec of its runs 1.. */
-    uint32_t nroff, roff_cap;  /* (the block's run table) */
+    size_t nroff, roff_cap;    /* (the block's run table) */
     uint32_t *sk_last, *sk_cum, *sk_off;  /* per block written: last docno, */
-    uint32_t nsk, sk_cap;      /* docs before it, offset in the term (skip table) */
+    size_t nsk, sk_cap[3];     /* docs before it, offset in the term (skip table) */
     esi_term_info ti;          /* running totals; ti.positions as begun */
 } esi_postenc;
 
