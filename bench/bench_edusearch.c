@@ -71,7 +71,13 @@ static int open_index(void *st, const char *path)
 {
     esb *s = st;
     es_error err = { ES_OK, 0, "" };
-    if (es_index_open(&s->ix, path, &err) != ES_OK) {
+    /* BENCH_ES_THREADS=1 searches on the caller's thread only (bench/run's
+     * one-thread row); unset, the library's default */
+    es_index_options io = ES_INDEX_OPTIONS_INIT;
+    const char *th = getenv("BENCH_ES_THREADS");
+    if (th && *th)
+        io.search_threads = (unsigned)strtoul(th, NULL, 10);
+    if (es_index_open_opts(&s->ix, path, &io, &err) != ES_OK) {
         fprintf(stderr, "bench_edusearch: open %s: %s\n", path, err.message);
         return -1;
     }

@@ -26,7 +26,9 @@
  *
  *  - Threads. The only threads the library starts are an es_writer's
  *    analysis workers (es_writer_options.threads; they live and die with the
- *    writer). Process-wide state is limited to tables built once on first use
+ *    writer) and an es_index's search workers (es_index_options
+ *    .search_threads; started by the first search that splits, they live
+ *    and die with the es_index). Process-wide state is limited to tables built once on first use
  *    (ICU templates, the Traditional->Simplified table) and a per-code-point
  *    normalization cache whose entries never change once set; none of it is
  *    observable. Unless a declaration says otherwise, a handle must be used by one thread
@@ -340,7 +342,7 @@ ES_API void es_writer_free(es_writer *w);
 /** A read-only snapshot of an index at one commit. */
 typedef struct es_index es_index;
 
-#define ES_INDEX_OPTIONS_VERSION 1
+#define ES_INDEX_OPTIONS_VERSION 2
 /**
  * Options for es_index_open_opts().
  *
@@ -363,14 +365,35 @@ typedef struct es_index es_index;
  * Collections whose often-fetched text is larger want a larger budget.
  * While es_results are alive, the blocks of their hits stay in the cache
  * (they are what es_results_text() and the other getters point into).
+ *
+ * search_threads lets one large search use idle cores: a search estimated
+ * to visit at least 64 documents (from the document frequencies of its
+ * terms) is cut into chunks of docnos that the caller's thread and the
+ * snapshot's idle worker threads run in turn, each with its own top-k
+ * heap, merged at the end. Pages, scores and exact totals are those of
+ * one thread (tested); with exact_total 0 the lower bound may differ from
+ * run to run. The workers (search_threads - 1) are started on the
+ * first search that splits and stopped by es_index_free(); a worker is
+ * lent to one search at a time, and a search that finds none idle runs on
+ * its caller's thread alone, so threads that search at once never use more
+ * than search_threads - 1 workers between them. Set 1 when every core is
+ * already busy with searches of its own. On the benchmark corpus with two
+ * cores, see docs/PERFORMANCE.md for what it buys.
  */
 typedef struct es_index_options {
     unsigned version;          /**< ES_INDEX_OPTIONS_VERSION */
     size_t cache_bytes;        /**< most bytes of decompressed stored text
                                     cached per snapshot (default 64 MiB);
                                     0 = no cache */
+    unsigned search_threads;   /**< (version 2) threads one search may use,
+                                    the caller's included: 0 = one per
+                                    online core, at most 8 (default); 1 =
+                                    the caller's thread only. A process
+                                    that forks while the workers exist
+                                    should only exec or _exit in the
+                                    child. Callers of version 1 get 0. */
 } es_index_options;
-#define ES_INDEX_OPTIONS_INIT { ES_INDEX_OPTIONS_VERSION, (size_t)64 << 20 }
+#define ES_INDEX_OPTIONS_INIT { ES_INDEX_OPTIONS_VERSION, (size_t)64 << 20, 0 }
 
 /**
  * Fill *opts with the defaults of the given options version.

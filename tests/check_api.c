@@ -806,6 +806,12 @@ START_TEST(test_api_index_options)
     ck_assert_uint_eq(o.version, ES_INDEX_OPTIONS_VERSION);
     ck_assert_uint_eq(o.cache_bytes, m.cache_bytes);
     ck_assert_uint_gt(o.cache_bytes, 0);
+    ck_assert_uint_eq(o.search_threads, 0);
+    /* a version 1 struct: no search_threads, which is not touched */
+    o.search_threads = 77;
+    ck_assert_int_eq(es_index_options_init(&o, 1), ES_OK);
+    ck_assert_uint_eq(o.version, 1);
+    ck_assert_uint_eq(o.search_threads, 77);
     ck_assert_int_eq(es_index_options_init(&o, 99), ES_EINVAL);
     ck_assert_int_eq(es_index_options_init(NULL, ES_INDEX_OPTIONS_VERSION), ES_EINVAL);
     es_index *ix = (es_index *)&o;
@@ -863,6 +869,39 @@ START_TEST(test_api_cache_sizes_agree)
     for (size_t q = 0; q < NCQ; q++)
         for (size_t pg = 0; pg < 2; pg++)
             free(want[q][pg]);
+}
+END_TEST
+
+/* Every search_threads (the caller's only, two, five; a version 1 struct,
+ * which gets the default) gives the same pages and totals. */
+START_TEST(test_api_search_threads_agree)
+{
+    cache_corpus();
+    static const unsigned threads[] = { 1, 2, 5, 0 };
+    char *want[NCQ];
+    memset(want, 0, sizeof want);
+    for (size_t z = 0; z < sizeof threads / sizeof *threads; z++) {
+        es_index_options o = ES_INDEX_OPTIONS_INIT;
+        o.search_threads = threads[z];
+        if (threads[z] == 0)
+            o.version = 1;
+        es_index *ix = NULL;
+        es_error err;
+        ck_assert_msg(es_index_open_opts(&ix, dir, &o, &err) == ES_OK, "%s", err.message);
+        for (size_t q = 0; q < NCQ; q++) {
+            char *got = page_dump(ix, cache_queries[q], 0);
+            if (!want[q]) {
+                want[q] = got;
+                continue;
+            }
+            ck_assert_msg(strcmp(got, want[q]) == 0, "search_threads %u: %s differs",
+                          threads[z], cache_queries[q]);
+            free(got);
+        }
+        es_index_free(ix);
+    }
+    for (size_t q = 0; q < NCQ; q++)
+        free(want[q]);
 }
 END_TEST
 
@@ -924,6 +963,7 @@ static Suite *api_suite(void)
         { "threads_free_busy", test_api_threads_free_busy },
         { "index_options", test_api_index_options },
         { "cache_sizes_agree", test_api_cache_sizes_agree },
+        { "search_threads_agree", test_api_search_threads_agree },
         { "cache_threads", test_api_cache_threads },
     };
     Suite *s = suite_create("api");

@@ -6,10 +6,12 @@
 #include "base/base.h"
 #include "base/fileformat.h"
 #include "base/io.h"
+#include "base/pool.h"
 #include "testutil.h"
 
 #include <check.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -263,6 +265,52 @@ START_TEST(test_base_alloc_failure_is_enomem)
 }
 END_TEST
 
+/* A pool job that holds its worker until released, then counts itself. */
+typedef struct pool_job {
+    atomic_int *release, *ran;
+} pool_job;
+
+static void pool_hold(void *p)
+{
+    pool_job *j = p;
+    while (!atomic_load(j->release))
+        ;
+    atomic_fetch_add(j->ran, 1);
+}
+
+/* A pool lends each worker to one job at a time, never queues (a start
+ * with every worker busy is refused and runs nothing), gives workers back
+ * after esi_pool_wait, and stops its threads in esi_pool_free. */
+START_TEST(test_base_pool_lends_idle_workers)
+{
+    esi_pool *none = esi_pool_new(0);
+    ck_assert_ptr_nonnull(none);
+    ck_assert_uint_eq(esi_pool_size(none), 0);
+    atomic_int release = 0, ran = 0;
+    pool_job j = { &release, &ran };
+    ck_assert_ptr_null(esi_pool_start(none, pool_hold, &j));
+    esi_pool_free(none);
+    esi_pool *p = esi_pool_new(2);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(esi_pool_size(p), 2);
+    for (int round = 0; round < 3; round++) {
+        atomic_store(&release, 0);
+        esi_pool_worker *a = esi_pool_start(p, pool_hold, &j);
+        esi_pool_worker *b = esi_pool_start(p, pool_hold, &j);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_ptr_ne(a, b);
+        ck_assert_ptr_null(esi_pool_start(p, pool_hold, &j));   /* both busy */
+        atomic_store(&release, 1);
+        esi_pool_wait(p, a);
+        esi_pool_wait(p, b);
+        ck_assert_int_eq(atomic_load(&ran), 2 * (round + 1));
+    }
+    esi_pool_free(p);
+    esi_pool_free(NULL);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     const tu_case cases[] = {
@@ -276,6 +324,7 @@ static Suite *base_suite(void)
         { "io_streaming_writer", test_base_io_streaming_writer_and_faults },
         { "io_lock", test_base_io_lock_excludes_second_writer },
         { "alloc_failure", test_base_alloc_failure_is_enomem },
+        { "pool_lends_idle_workers", test_base_pool_lends_idle_workers },
     };
     Suite *s = suite_create("base");
     tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 0);

@@ -10,6 +10,7 @@
  */
 #include "search/query.h"
 #include "search/search.h"
+#include "base/pool.h"
 #include "api/api.h"
 #include "testutil.h"
 
@@ -667,18 +668,27 @@ static int on_vocab(const es_token *t, void *p)
     return 0;
 }
 
-/* Run q through the executor; returns the hits (esi_free them). */
-static esi_hit *exec_q(const es_query *q, size_t off, size_t lim, bool prune,
-                       bool exact, size_t *n, uint64_t *total, uint64_t *scored)
+/* Run q through the executor; returns the hits (esi_free them). With a
+ * pool, every search is split into chunks of chunk docs. */
+static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune,
+                           bool exact, size_t *n, uint64_t *total, uint64_t *scored,
+                           esi_pool *pool, uint32_t chunk)
 {
     esi_search_stats st = { 0 };
-    esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st };
+    esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
+                             pool, 1, chunk };
     esi_hit *h = NULL;
     esi_err e = { 0 };
     ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
                   "%s (query %s, prune %d exact %d)", e.msg, q->text, prune, exact);
     *scored = st.scored;
     return h;
+}
+
+static esi_hit *exec_q(const es_query *q, size_t off, size_t lim, bool prune,
+                       bool exact, size_t *n, uint64_t *total, uint64_t *scored)
+{
+    return exec_split(q, off, lim, prune, exact, n, total, scored, NULL, 0);
 }
 
 START_TEST(test_search_pruning_same_top)
@@ -689,6 +699,8 @@ START_TEST(test_search_pruning_same_top)
     ck_assert_uint_gt(v->n, 100);
     uint64_t seed = tu_seed(), st = seed, scored_full = 0, scored_pruned = 0;
     static const char *ops[] = { " ", " ", " ", " OR ", " -" };
+    esi_pool *pool = esi_pool_new(3);
+    ck_assert_ptr_nonnull(pool);
     for (int it = 0; it < 400; it++) {
         char q[512];
         size_t len = 0, nw = 1 + tu_rand(&st) % 4;
@@ -710,19 +722,24 @@ START_TEST(test_search_pruning_same_top)
         if (es_query_parse(&pq, q, strlen(q), &err) != ES_OK)
             continue;                  /* e.g. only excluded terms */
         size_t off = tu_rand(&st) % 3 == 0 ? 5 : 0;
-        size_t n0, n1, n2;
-        uint64_t t0, t1, t2, s0, s1, s2;
+        size_t n0, n1, n2, n3;
+        uint64_t t0, t1, t2, t3, s0, s1, s2, s3;
+        uint32_t chunk = 1 + (uint32_t)(tu_rand(&st) % 40);
         esi_hit *h0 = exec_q(pq, off, 10, false, true, &n0, &t0, &s0);
         esi_hit *h1 = exec_q(pq, off, 10, true, true, &n1, &t1, &s1);
         esi_hit *h2 = exec_q(pq, off, 10, true, false, &n2, &t2, &s2);
-        ck_assert_msg(t1 == t0, "seed %llu: %s: exact total %llu vs %llu",
-                      (unsigned long long)seed, q, (unsigned long long)t1,
+        /* split over 4 threads in chunks of 1..40 docs: the same page */
+        esi_hit *h3 = exec_split(pq, off, 10, true, true, &n3, &t3, &s3, pool, chunk);
+        ck_assert_msg(t1 == t0 && t3 == t0, "seed %llu: %s: exact total %llu, "
+                      "split %llu vs %llu", (unsigned long long)seed, q,
+                      (unsigned long long)t1, (unsigned long long)t3,
                       (unsigned long long)t0);
         ck_assert_msg(t2 <= t0 && (t0 == 0) == (t2 == 0), "seed %llu: %s: lower "
                       "bound %llu of %llu", (unsigned long long)seed, q,
                       (unsigned long long)t2, (unsigned long long)t0);
-        ck_assert_msg(n1 == n0 && n2 == n0, "seed %llu: %s: %zu/%zu/%zu hits",
-                      (unsigned long long)seed, q, n0, n1, n2);
+        ck_assert_msg(n1 == n0 && n2 == n0 && n3 == n0, "seed %llu: %s: "
+                      "%zu/%zu/%zu/%zu hits", (unsigned long long)seed, q, n0, n1,
+                      n2, n3);
         for (size_t k = 0; k < n0; k++) {
             ck_assert_msg(h1[k].seg == h0[k].seg && h1[k].doc == h0[k].doc &&
                           h1[k].score == h0[k].score &&
@@ -730,6 +747,10 @@ START_TEST(test_search_pruning_same_top)
                           h2[k].score == h0[k].score,
                           "seed %llu: %s: hit %zu differs with pruning",
                           (unsigned long long)seed, q, k);
+            ck_assert_msg(h3[k].seg == h0[k].seg && h3[k].doc == h0[k].doc &&
+                          h3[k].score == h0[k].score,
+                          "seed %llu: %s: hit %zu differs when split in chunks of %u",
+                          (unsigned long long)seed, q, k, chunk);
         }
         ck_assert(s1 <= s0 && s2 <= s0);
         scored_full += s0;
@@ -737,8 +758,10 @@ START_TEST(test_search_pruning_same_top)
         esi_free(h0);
         esi_free(h1);
         esi_free(h2);
+        esi_free(h3);
         es_query_free(pq);
     }
+    esi_pool_free(pool);
     printf("pruning: %llu docs scored exhaustively, %llu pruned (seed %llu)\n",
            (unsigned long long)scored_full, (unsigned long long)scored_pruned,
            (unsigned long long)seed);

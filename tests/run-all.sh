@@ -74,15 +74,16 @@ echo "== [tsan] the thread tests under ThreadSanitizer"
 tsan="$top/_ci/tsan"
 rm -rf "$tsan"; mkdir -p "$tsan"
 # suite:case pairs: 8 threads searching one index (with and without the
-# shared block cache), the cache itself, the writer's analysis workers, and
-# es_query_parse's shared pool of analyzers.
+# shared block cache; their searches split over the index's worker), the
+# cache itself, the writer's analysis workers, es_query_parse's shared pool
+# of analyzers, the worker pool, and searches split over 1 to 4 threads.
 tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cache_threads
 check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy
-check_query:parse_threads"
+check_query:parse_threads check_base:pool_lends_idle_workers check_api:search_threads_agree"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
     CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&
  make -j"$jobs" tests/check_search tests/check_api tests/check_storage \
-     tests/check_query >/dev/null &&
+     tests/check_query tests/check_base >/dev/null &&
  for sc in $tsan_cases; do
      suite=${sc%%:*}; case_=${sc#*:}
      echo "-- $suite $case_"

@@ -17,7 +17,8 @@
  * mutable part is a mutex-protected free list of per-search scratch
  * (analyzer, doc reader, buffers; search_api.c) so that a search does not
  * build them anew, and the block cache (its own mutex, blockcache.c) from
- * which every search's doc reader fetches stored text. */
+ * which every search's doc reader fetches stored text, and the pool of
+ * search workers (its own mutex, pool.c). */
 struct es_index {
     esi_snapshot *snap;   /* segments + deletions of one commit */
     char *dir;            /* the index directory */
@@ -25,6 +26,8 @@ struct es_index {
     void **pool;          /* idle scratch (search_api.c owns the type) */
     size_t npool;
     esi_blockcache *cache; /* shared inflated store blocks, or NULL (off) */
+    struct esi_pool *workers; /* threads a large search is split over
+                                 (base/pool.h), or NULL (search_threads 1) */
 };
 
 /* Free the idle scratch of ix->pool (search_api.c); for es_index_free. */

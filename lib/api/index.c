@@ -1,17 +1,23 @@
 /*
  * index.c: es_index, the public read snapshot: opening the newest commit of
  * an index directory (with its options: the size of the snapshot's block
- * cache), its counts and statistics, and es_index_check().
+ * cache, the threads one search may use), its counts and statistics, and
+ * es_index_check().
  * Searching lives in search_api.c.
  */
 #include "api.h"
+#include "../base/pool.h"
+
+#include <stddef.h>
+#include <unistd.h>
 
 es_status es_index_options_init(es_index_options *opts, unsigned version)
 {
-    if (!opts || version != ES_INDEX_OPTIONS_VERSION)
+    if (!opts || version < 1 || version > ES_INDEX_OPTIONS_VERSION)
         return ES_EINVAL;
     es_index_options d = ES_INDEX_OPTIONS_INIT;
-    *opts = d;
+    d.version = version;
+    memcpy(opts, &d, version == 1 ? offsetof(es_index_options, search_threads) : sizeof d);
     return ES_OK;
 }
 
@@ -40,7 +46,7 @@ es_status es_index_open_opts(es_index **out, const char *dir,
         goto fail;
     }
     rc = esi_api_options_version(&e, opts ? &opts->version : NULL,
-                                 ES_INDEX_OPTIONS_VERSION, ES_INDEX_OPTIONS_VERSION,
+                                 1, ES_INDEX_OPTIONS_VERSION,
                                  "es_index_options", "ES_INDEX_OPTIONS_INIT");
     if (rc != ES_OK)
         goto fail;
@@ -58,7 +64,15 @@ es_status es_index_open_opts(es_index **out, const char *dir,
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory opening %s", dir);
         goto fail;
     }
+    /* version 1 callers have no search_threads: they get the default */
+    unsigned threads = opts->version >= 2 ? opts->search_threads : 0;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+    }
     rc = esi_snapshot_open(&ix->snap, dir, false, &e);
+    if (rc == ES_OK && threads > 1 && !(ix->workers = esi_pool_new(threads - 1)))
+        rc = esi_err_set(&e, ES_ENOMEM, "out of memory opening %s", dir);
     if (rc == ES_OK && opts->cache_bytes > 0)
         rc = esi_blockcache_new(&ix->cache, opts->cache_bytes, &e);
     if (rc != ES_OK) {
@@ -83,6 +97,7 @@ void es_index_free(es_index *ix)
         return;
     esi_api_pool_free(ix);       /* the pooled readers release their blocks */
     pthread_mutex_destroy(&ix->pool_mu);
+    esi_pool_free(ix->workers);  /* no search runs: they are idle */
     esi_blockcache_free(ix->cache);
     esi_snapshot_free(ix->snap);
     esi_free(ix->dir);

@@ -1,4 +1,5 @@
-# lib/base: allocation, errors, buffers, UTF-8, file I/O, file framing.
+# lib/base: allocation, errors, buffers, UTF-8, file I/O, file framing,
+# a pool of worker threads.
 ES_SOURCES += \
 	lib/base/base.h \
 	lib/base/alloc.c \
@@ -10,4 +11,6 @@ ES_SOURCES += \
 	lib/base/fileformat.h \
 	lib/base/fileformat.c \
 	lib/base/version.c \
-	lib/base/date.c
+	lib/base/date.c \
+	lib/base/pool.h \
+	lib/base/pool.c

@@ -33,8 +33,10 @@
  * Everything is per call: the snapshot and the query are only read.
  */
 #include "search.h"
+#include "../base/pool.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 #define DOC_END UINT32_MAX
 
@@ -106,7 +108,26 @@ typedef struct auxkey {
     uint32_t off, len, at;
 } auxkey;
 
-/* Per-search state shared by the matchers of one segment. */
+/* A range of docnos of one segment that one thread runs. */
+typedef struct chunk {
+    uint32_t seg, lo, hi;
+} chunk;
+
+/* A search split over threads: the chunks they take in order, and the
+ * best threshold of any thread's full heap (its k hits all score at least
+ * that, so a doc whose bound is below it cannot enter the merged page). */
+typedef struct split {
+    chunk *c;
+    size_t n;
+    atomic_size_t next;
+    _Atomic uint64_t theta;    /* bits of a double; -HUGE_VAL: none yet */
+    atomic_bool stop;          /* a thread failed: the others stop early */
+} split;
+
+/* Per-search state shared by the matchers of one segment. In a split
+ * search each thread has a run of its own: a copy of the caller's after
+ * prepare() whose per-thread part (matchers, heap, counts, scratch) is
+ * reset; what prepare() computed is shared and only read. */
 typedef struct run {
     const esi_snapshot *snap;
     const es_query *q;
@@ -145,6 +166,7 @@ typedef struct run {
     size_t nleaf, nopt;
     bool prune;                /* skip docs whose score bound cannot enter the heap */
     bool uncounted;            /* a pruned doc is neither verified nor counted */
+    split *sp;                 /* in a split search; else NULL */
 } run;
 
 /* True if hit a ranks before hit b. */
@@ -200,6 +222,46 @@ static void offer(run *r, const esi_hit *h)
         r->heap[0] = *h;
         sift_down(r, 0);
     }
+}
+
+/* Offer a hit, then, in a split search, raise the shared threshold to the
+ * worst score of a full heap. */
+static void offer_shared(run *r, const esi_hit *h)
+{
+    offer(r, h);
+    if (!r->sp || r->nheap < r->k)
+        return;
+    double mine = r->heap[0].score, cur;
+    uint64_t bits = atomic_load_explicit(&r->sp->theta, memory_order_relaxed), nb;
+    memcpy(&nb, &mine, sizeof nb);
+    do {
+        memcpy(&cur, &bits, sizeof cur);
+        if (!(mine > cur))
+            return;
+    } while (!atomic_compare_exchange_weak_explicit(&r->sp->theta, &bits, nb,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed));
+}
+
+/* The score a new doc must reach to enter the page: the worst of a full
+ * heap or, in a split search, the shared threshold when higher; false
+ * while there is none. Only a bound strictly below it rules a doc out, so
+ * a doc of this thread that ties another thread's hit still enters. */
+static bool threshold(const run *r, double *thr)
+{
+    bool have = r->nheap == r->k;
+    double t = have ? r->heap[0].score : -HUGE_VAL;
+    if (r->sp) {
+        uint64_t bits = atomic_load_explicit(&r->sp->theta, memory_order_relaxed);
+        double s;
+        memcpy(&s, &bits, sizeof s);
+        if (s > t) {
+            t = s;
+            have = true;
+        }
+    }
+    *thr = t;
+    return have;
 }
 
 /* A new zeroed matcher registered for freeing; NULL on ENOMEM. */
@@ -1891,15 +1953,14 @@ static es_status prepare(run *r)
     return plan_pairs(r);
 }
 
-/* Run the query over segment r->seg. With pruning, a doc whose score
- * bound cannot beat the worst hit of a full heap is not scored (new docs
- * lose ties: they come after every hit in the heap); with a lazy root it
- * is not even verified, and then not counted. */
-static es_status run_segment(run *r)
+/* Build the matchers of segment seg for r (freeing the last segment's):
+ * *root its query tree. */
+static es_status open_segment(run *r, size_t seg, matcher **root)
 {
-    matcher *root;
-    es_status rc = build(r, r->q->root, &root);
-    uint32_t t = 0;
+    free_matchers(r);
+    r->seg = seg;
+    r->s = r->snap->segs[seg];
+    es_status rc = build(r, r->q->root, root);
     if (rc == ES_OK && r->nall > r->itemcap) {
         struct item *it = esi_realloc(r->items, r->nall * sizeof *it);
         struct item *op = it ? esi_realloc(r->opt, r->nall * sizeof *op) : NULL;
@@ -1909,58 +1970,261 @@ static es_status run_segment(run *r)
         if (op)
             r->opt = op;
         if (!lf)
-            rc = ES_ENOMEM;
-        else {
-            r->leaf = lf;
-            r->itemcap = r->nall;
-        }
+            return ES_ENOMEM;
+        r->leaf = lf;
+        r->itemcap = r->nall;
     }
-    if (rc == ES_OK) {
-        r->nleaf = r->nopt = 0;
-        r->flat = r->prune && plan_flat(r, root);
-    }
-    if (rc == ES_OK)
-        mark_lazy(root, true);
-    while (rc == ES_OK) {
-        rc = advance(r, root, t);
+    if (rc != ES_OK)
+        return rc;
+    r->nleaf = r->nopt = 0;
+    r->flat = r->prune && plan_flat(r, root[0]);
+    mark_lazy(root[0], true);
+    return ES_OK;
+}
+
+/* Run root's matches from doc *t on, up to (not including) doc hi; *t
+ * then the doc to go on from. ES_DONE when the segment has no more. With
+ * pruning, a doc whose score bound cannot reach the threshold is not
+ * scored (new docs lose ties: they come after every hit in the heap);
+ * with a lazy root it is not even verified, and then not counted. */
+static es_status run_docs(run *r, matcher *root, uint32_t *t, uint32_t hi)
+{
+    for (;;) {
+        es_status rc = advance(r, root, *t);
         if (rc != ES_OK)
-            break;
+            return rc;
         uint32_t d = root->doc;
+        if (d >= hi)
+            return ES_OK;
         if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
             bool ok = true, skip = false;
             uint32_t dl = 0;
-            double ub = 0;
+            double ub = 0, thr;
             if (r->k) {
                 dl = esi_segment_doclen(r->s, d);
-                if (r->prune && r->nheap == r->k) {
-                    double thr = r->heap[0].score;
-                    if ((rc = upper(r, root, d, dl, thr, &ub, &skip)) != ES_OK)
-                        break;
-                }
+                if (r->prune && threshold(r, &thr) &&
+                    ((rc = upper(r, root, d, dl, thr, &ub, &skip)) != ES_OK ||
+                     (!skip &&
+                      (rc = refine(r, root, d, dl, ub, thr, &skip, &ok)) != ES_OK)))
+                    return rc;
             }
-            if (!skip && r->prune && r->nheap == r->k &&
-                (rc = refine(r, root, d, dl, ub, r->heap[0].score, &skip, &ok)) != ES_OK)
-                break;
             if (ok && !(skip && r->uncounted) &&
                 (rc = verify(r, root, r->k && !skip, &ok)) != ES_OK)
-                break;
+                return rc;
             if (ok && !(skip && r->uncounted))
                 r->total++;
             if (ok && r->k && !skip) {
                 esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
-                rc = score(r, root, d, dl, &h.score);
-                if (rc != ES_OK)
-                    break;
+                if ((rc = score(r, root, d, dl, &h.score)) != ES_OK)
+                    return rc;
                 r->scored++;
-                offer(r, &h);
+                offer_shared(r, &h);
             }
         }
         if (d == DOC_END - 1)
+            return ES_DONE;
+        *t = d + 1;
+    }
+}
+
+/* Run r's share of the search: every segment whole, or in a split search
+ * the chunks it takes, in order (so each thread's cursors only move
+ * forward within a segment). */
+static es_status run_chunks(run *r)
+{
+    es_status rc = ES_OK;
+    size_t nc = r->sp ? r->sp->n : r->snap->nsegs, seg = SIZE_MAX;
+    matcher *root = NULL;
+    uint32_t t = 0;
+    for (size_t i = 0; rc == ES_OK || rc == ES_DONE; i++) {
+        chunk c;
+        if (r->sp) {
+            size_t k = atomic_fetch_add_explicit(&r->sp->next, 1, memory_order_relaxed);
+            if (k >= nc || atomic_load_explicit(&r->sp->stop, memory_order_relaxed))
+                break;
+            c = r->sp->c[k];
+        } else if (i < nc) {
+            c = (chunk){ (uint32_t)i, 0, DOC_END };
+        } else {
             break;
-        t = d + 1;
+        }
+        if (c.seg != seg) {
+            seg = c.seg;
+            t = 0;
+            if ((rc = open_segment(r, seg, &root)) != ES_OK)
+                break;
+        } else if (rc == ES_DONE) {
+            continue;                  /* the segment has no more matches */
+        }
+        if (t < c.lo)
+            t = c.lo;
+        rc = run_docs(r, root, &t, c.hi);
     }
     free_matchers(r);
+    if (rc != ES_OK && rc != ES_DONE && r->sp)
+        atomic_store_explicit(&r->sp->stop, true, memory_order_relaxed);
     return rc == ES_DONE ? ES_OK : rc;
+}
+
+/* Documents node n may visit in segment seg, from document frequencies: a
+ * phrase its rarest key's, an AND its cheapest positive kid's, an OR or a
+ * prefix the sum of theirs, a date every doc. */
+static uint64_t visits(const run *r, int32_t n, size_t seg)
+{
+    const es_query *q = r->q;
+    const esi_qnode *nd = &q->nodes[n];
+    uint64_t v = 0;
+    if (nd->op == ESI_QOP_PHRASE) {
+        const esi_qphrase *f = &q->phrases[nd->phrase];
+        for (uint32_t i = 0; i < f->nkeys; i++) {
+            size_t at = seg * q->nkeys + f->first_key + i;
+            uint64_t df = r->found[at] ? r->ti[at].df : 0;
+            if (i == 0 || df < v)
+                v = df;
+        }
+        return v;
+    }
+    if (nd->op == ESI_QOP_PREFIX) {
+        const pxset *x = &r->px[nd->phrase];
+        for (size_t i = 0; i < x->n; i++)
+            if (x->found[seg * x->n + i])
+                v += x->ti[seg * x->n + i].df;
+        return v;
+    }
+    if (nd->op != ESI_QOP_AND && nd->op != ESI_QOP_OR)
+        return esi_segment_doc_count(r->snap->segs[seg]);
+    bool and = nd->op == ESI_QOP_AND, any = false;
+    for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next) {
+        if (and && q->nodes[k].op == ESI_QOP_NOT)
+            continue;
+        uint64_t x = visits(r, k, seg);
+        v = !and ? v + x : !any || x < v ? x : v;
+        any = true;
+    }
+    return any ? v : esi_segment_doc_count(r->snap->segs[seg]);
+}
+
+/* One worker's share of a split search. */
+typedef struct job {
+    run r;
+    esi_err e;
+    es_status rc;
+    esi_pool_worker *w;
+} job;
+
+static void job_main(void *p)
+{
+    job *j = p;
+    j->rc = run_chunks(&j->r);
+}
+
+/* Free what run r owns itself, not what prepare() made. */
+static void free_local(run *r)
+{
+    free_matchers(r);
+    esi_free(r->all);
+    esi_free(r->heap);
+    esi_free(r->items);
+    esi_free(r->opt);
+    esi_free(r->leaf);
+    r->all = NULL;
+    r->heap = NULL;
+    r->items = r->opt = NULL;
+    r->leaf = NULL;
+    r->allcap = r->itemcap = 0;
+}
+
+/* Cut the segments into chunks of about per docs each: sp->c, sp->n. */
+static bool make_chunks(const run *r, split *sp, uint64_t per)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < r->snap->nsegs; s++)
+        n += (esi_segment_doc_count(r->snap->segs[s]) + per - 1) / per;
+    if (!(sp->c = esi_calloc(n ? n : 1, sizeof *sp->c)))
+        return false;
+    for (size_t s = 0; s < r->snap->nsegs; s++) {
+        uint32_t nd = esi_segment_doc_count(r->snap->segs[s]);
+        for (uint64_t lo = 0; lo < nd; lo += per)
+            sp->c[sp->n++] = (chunk){ (uint32_t)s, (uint32_t)lo,
+                                      lo + per >= nd ? DOC_END : (uint32_t)(lo + per) };
+    }
+    return true;
+}
+
+/* Run the search over every segment: on this thread alone, or, when the
+ * query is estimated to visit enough documents and the pool has idle
+ * workers, in chunks of docnos that this thread and the workers take in
+ * turn, each with its own heap and count, merged at the end. The merged
+ * page and total are those of one thread: pruning only ever drops docs
+ * that could not enter (see threshold). */
+static es_status run_all(run *r)
+{
+    const esi_search_params *p = r->p;
+    unsigned nw = p->pool ? esi_pool_size(p->pool) : 0;
+    uint64_t est = 0, docs = 0;
+    for (size_t s = 0; nw && s < r->snap->nsegs; s++) {
+        est += visits(r, r->q->root, s);
+        docs += esi_segment_doc_count(r->snap->segs[s]);
+    }
+    if (nw == 0 || docs < 2 || est < (p->split_min ? p->split_min : ESI_SPLIT_MIN))
+        return run_chunks(r);
+    uint64_t per = p->chunk_docs ? p->chunk_docs : docs / (8 * ((uint64_t)nw + 1)) + 1;
+    split sp = { 0 };
+    job *jobs = esi_calloc(nw, sizeof *jobs);
+    if (!jobs || !make_chunks(r, &sp, per)) {
+        esi_free(jobs);
+        esi_free(sp.c);
+        return run_chunks(r);          /* no memory to split: run whole */
+    }
+    double none = -HUGE_VAL;
+    uint64_t bits;
+    memcpy(&bits, &none, sizeof bits);
+    atomic_init(&sp.next, 0);
+    atomic_init(&sp.theta, bits);
+    atomic_init(&sp.stop, false);
+    size_t started = 0;
+    while (started < nw && started + 1 < sp.n) {
+        job *j = &jobs[started];
+        j->r = *r;
+        j->r.e = &j->e;
+        j->r.sp = &sp;
+        j->r.all = NULL;
+        j->r.nall = j->r.allcap = 0;
+        j->r.items = j->r.opt = NULL;
+        j->r.leaf = NULL;
+        j->r.itemcap = j->r.nitems = 0;
+        j->r.heap = r->k ? esi_calloc(r->k, sizeof *j->r.heap) : NULL;
+        if ((r->k && !j->r.heap) || !(j->w = esi_pool_start(p->pool, job_main, j))) {
+            esi_free(j->r.heap);
+            break;
+        }
+        started++;
+    }
+    es_status rc;
+    if (started == 0) {
+        rc = run_chunks(r);
+    } else {
+        r->sp = &sp;
+        rc = run_chunks(r);
+        r->sp = NULL;
+        for (size_t i = 0; i < started; i++) {
+            job *j = &jobs[i];
+            esi_pool_wait(p->pool, j->w);
+            if (rc == ES_OK && j->rc != ES_OK) {
+                rc = j->rc;
+                if (r->e)
+                    *r->e = j->e;
+            }
+            r->total += j->r.total;
+            r->scored += j->r.scored;
+            for (size_t h = 0; h < j->r.nheap; h++)
+                offer(r, &j->r.heap[h]);
+            free_local(&j->r);
+        }
+    }
+    esi_free(jobs);
+    esi_free(sp.c);
+    return rc;
 }
 
 /* qsort comparator state is not reentrant-friendly; sort by insertion into
@@ -2004,11 +2268,7 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
     r.uncounted = r.prune && !p->exact_total;
     if ((rc = prepare(&r)) != ES_OK)
         goto done;
-    for (r.seg = 0; r.seg < snap->nsegs && rc == ES_OK; r.seg++) {
-        r.s = snap->segs[r.seg];
-        rc = run_segment(&r);
-    }
-    if (rc != ES_OK)
+    if ((rc = run_all(&r)) != ES_OK)
         goto done;
     heap_sort(&r);
     *total = r.total;
@@ -2026,9 +2286,7 @@ done:
         esi_err_set(e, rc, "out of memory running a search");
     else if (rc == ES_ELIMIT && e && e->code != ES_ELIMIT)
         esi_err_set(e, rc, "the search is too large for this index");
-    free_matchers(&r);
-    esi_free(r.all);
-    esi_free(r.heap);
+    free_local(&r);
     esi_free(r.ti);
     esi_free(r.found);
     esi_free(r.ph_idf);
@@ -2049,8 +2307,5 @@ done:
     esi_free(r.chain);
     esi_free(r.aux_ti);
     esi_free(r.aux_found);
-    esi_free(r.items);
-    esi_free(r.opt);
-    esi_free(r.leaf);
     return rc;
 }
