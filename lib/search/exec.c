@@ -527,9 +527,11 @@ static void bound_keys(const es_query *q, const esi_qphrase *f, matcher *m)
             if (chr[a] >= 0 && (pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0)))
                 covered[chr[a]] = true;
     }
-    for (uint32_t i = 0; i < f->nkeys; i++)
+    for (uint32_t k = 0; k < f->nkeys; k++) {  /* rarest first: the first */
+        uint32_t i = m->lead[k];               /* absent key ends the move */
         if (!covered[i] && m->same[i] == i)
             m->bk[m->nbk++] = i;
+    }
 }
 
 /* Build the matcher of phrase ph for the current segment. */
@@ -1482,19 +1484,22 @@ static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
         *tf = m->tf;
         return ES_OK;
     }
-    uint32_t t;
-    es_status rc0 = cursors_on(r, m, m->bk, m->nbk, d, &t);
-    if (rc0 != ES_OK || t == 0)
-        return rc0;
-    if (m->nacur || m->aabsent) {  /* pairs it lacks as keys (plan_pairs) */
+    /* the pairs it lacks as keys (plan_pairs) first: the junction pairs
+     * of a run (于赔 of 关于赔偿) are rarer than its words' keys, so a doc
+     * without the run is usually ruled out before any key cursor moves */
+    if (m->nacur || m->aabsent) {
         bool on;
         es_status rc = pairs_on(r, m, d, &on);
         if (rc != ES_OK || !on)
             return rc;
-        for (size_t j = 0; j < m->nacur; j++)
-            if (m->acur[j].freq < t)
-                t = m->acur[j].freq;
     }
+    uint32_t t;
+    es_status rc = cursors_on(r, m, m->bk, m->nbk, d, &t);
+    if (rc != ES_OK || t == 0)
+        return rc;
+    for (size_t j = 0; j < m->nacur; j++)
+        if (m->acur[j].freq < t)
+            t = m->acur[j].freq;
     *tf = t;
     return ES_OK;
 }
