@@ -76,10 +76,12 @@ rm -rf "$tsan"; mkdir -p "$tsan"
 # suite:case pairs: 8 threads searching one index (with and without the
 # shared block cache; their searches split over the index's worker), the
 # cache itself, the writer's analysis workers, es_query_parse's shared pool
-# of analyzers, the worker pool, and searches split over 1 to 4 threads.
+# of analyzers, the worker pool, and searches split over 1 to 4 threads
+# (also over damaged postings, where the threads stop at the first error).
 tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cache_threads
 check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy
-check_query:parse_threads check_base:pool_lends_idle_workers check_api:search_threads_agree"
+check_query:parse_threads check_base:pool_lends_idle_workers check_api:search_threads_agree
+check_search:split_damaged_postings"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
     CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&
  make -j"$jobs" tests/check_search tests/check_api tests/check_storage \
