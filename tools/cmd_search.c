@@ -150,12 +150,15 @@ static const char search_help[] =
     "  --count           print only the number of matching documents\n"
     "  --queries FILE    run one query per line of FILE (- = stdin); with --count\n"
     "                    prints count<TAB>query per line\n"
+    "  --threads N       threads one search may use: 0 = one per CPU, at most 8\n"
+    "                    (default); 1 = the main thread only; results are the same\n"
     "Exit status: 0 if anything matched, 1 if nothing did, 2 on error.\n";
 
 int cmd_search(int argc, char **argv)
 {
     search_opts o = { ES_SEARCH_OPTIONS_INIT, false, false, false };
     const char *dir_opt = NULL, *v = NULL, *queries = NULL;
+    es_index_options io = ES_INDEX_OPTIONS_INIT;
     bool bad = false;
     char *qbuf = NULL;
     size_t qlen = 0;
@@ -178,6 +181,15 @@ int cmd_search(int argc, char **argv)
                 cli_error("--limit takes a number");
                 goto usage_error;
             }
+            continue;
+        }
+        if (cli_opt_value(argc, argv, &i, "--threads", &v, &bad)) {
+            size_t nt;
+            if (bad || !cli_parse_size(v, &nt) || nt > 64) {
+                cli_error("--threads takes a number of threads, 0..64 (0 = one per CPU)");
+                goto usage_error;
+            }
+            io.search_threads = (unsigned)nt;
             continue;
         }
         if (cli_opt_value(argc, argv, &i, "--offset", &v, &bad)) {
@@ -225,7 +237,7 @@ int cmd_search(int argc, char **argv)
         goto usage_error;
     es_index *ix = NULL;
     es_error err;
-    es_status rc = es_index_open(&ix, dir, &err);
+    es_status rc = es_index_open_opts(&ix, dir, &io, &err);
     if (rc != ES_OK) {
         if (rc == ES_ENOTFOUND)
             cli_error("no index at %s; create one with: edusearch index "

@@ -50,6 +50,14 @@ expect 0 "queries file" -- "$ES" search --count --queries "$T/queries"
 contains "$T/out" "^2	义务教育$" "count<TAB>query"
 contains "$T/out" "^0	量子计算机$" "zero count line"
 
+# one thread or eight: the same hits, scores and snippets
+expect 0 "threads 8" -- "$ES" search --threads 8 --json 教育
+cp "$T/out" "$T/out8"
+expect 0 "threads 1" -- "$ES" search --threads 1 --json 教育
+if cmp -s "$T/out" "$T/out8"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: --threads 1 and 8 differ"; fi
+expect 2 "bad threads" -- "$ES" search --threads lots 教育
+
 expect 0 "limit/offset" -- "$ES" --limit 1 --offset 1 --json 义务教育
 n=$(wc -l < "$T/out")
 if [ "$n" = 1 ]; then passed=$((passed + 1)); else
