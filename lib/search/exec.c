@@ -1484,6 +1484,13 @@ static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
         *tf = m->tf;
         return ES_OK;
     }
+    /* a key whose cursor is already past d: not on d, nothing moves (the
+     * usual case for a title twin: titles are short) */
+    for (size_t k = 0; k < m->nbk; k++) {
+        uint32_t at = m->cdoc[m->bk[k]];
+        if (at != DOC_END && at > d)
+            return ES_OK;
+    }
     /* the pairs it lacks as keys (plan_pairs) first: the junction pairs
      * of a run (于赔 of 关于赔偿) are rarer than its words' keys, so a doc
      * without the run is usually ruled out before any key cursor moves */
@@ -2032,12 +2039,8 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
                 if (ub + margin < thr) {
                     enter = false;
                 } else if (tw) {
-                    uint32_t ttf = 0;
-                    /* a one-key twin whose cursor is already past d (titles
-                     * are short: the usual case) is not on d */
-                    bool past = tw->ncur == 1 && tw->nacur == 0 &&
-                                tw->cdoc[0] != DOC_END && tw->cdoc[0] > d;
-                    if (!past && (rc = twin_bound(r, tw, d, &ttf)) != ES_OK)
+                    uint32_t ttf;
+                    if ((rc = twin_bound(r, tw, d, &ttf)) != ES_OK)
                         return rc;
                     if (ttf != tw->maxtf)
                         ub += ESI_SCORE_TITLE_WEIGHT *
