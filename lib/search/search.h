@@ -23,6 +23,8 @@
 /* What a search did (for benchmarks and tests). */
 typedef struct esi_search_stats {
     uint64_t scored;          /* documents whose full score was computed */
+    uint64_t visits;          /* documents the query was estimated to visit */
+    unsigned threads;         /* threads the search ran on (1: not split) */
 } esi_search_stats;
 
 /* What to compute. */
@@ -43,10 +45,14 @@ typedef struct esi_search_params {
 } esi_search_params;
 
 /* Estimated documents to visit below which a search is not split. On the
- * benchmark (two cores) 8, 32, 64 and 128 gave the same p50 within the
- * noise, and no split at all a p50 a quarter higher: the hand-off costs
- * about as much as visiting a few dozen documents. */
+ * benchmark (two cores; bench/queries.txt, each search forced to split vs
+ * run on one thread) a split cost time below about 64 (x1.0-1.4: the
+ * hand-off and each chunk's first cursor moves) and paid above it: x0.82-0.87
+ * for 64-256, x0.67-0.72 for 256-1,024, x0.58-0.65 beyond. */
 #define ESI_SPLIT_MIN 64
+/* A root of one key costs about this much less per document (no
+ * positions, no leapfrog), so its estimate is divided by it. */
+#define ESI_SPLIT_ONE_KEY 16
 
 /* One hit of a page. */
 typedef struct esi_hit {
