@@ -791,6 +791,10 @@ static char *page_dump(es_index *ix, const char *q, size_t offset)
         n += (size_t)snprintf(out + n, cap - n, "%s %.6f %zu %llx %s=%s %.*s\n",
                               es_results_id(r, i, NULL), es_results_score(r, i), tl,
                               (unsigned long long)h, fname, fval, (int)sl, sn);
+        const es_range *m;
+        size_t nm = es_results_matches(r, i, &m);
+        for (size_t k = 0; k < nm; k++)
+            n += (size_t)snprintf(out + n, cap - n, " [%zu,%zu)", m[k].start, m[k].end);
         ck_assert_uint_lt(n, cap);
     }
     es_results_free(r);
@@ -873,7 +877,8 @@ START_TEST(test_api_cache_sizes_agree)
 END_TEST
 
 /* Every search_threads (the caller's only, two, five; a version 1 struct,
- * which gets the default) gives the same pages and totals. */
+ * which gets the default) gives the same pages and totals, snippets and
+ * match ranges included (built by two threads when a worker is idle). */
 START_TEST(test_api_search_threads_agree)
 {
     cache_corpus();

@@ -12,11 +12,15 @@
  * index's mutex-protected free list, or makes new scratch when the list is
  * empty, and returns it afterwards: any
  * number of threads may search one es_index, each with scratch of its own,
- * and a warm index builds no ICU iterator per search.
+ * and a warm index builds no ICU iterator per search. The snippets of a
+ * page are built by the caller and, when one is idle, one of the index's
+ * search workers (with scratch of its own), taking hits in turn.
  */
 #include "api.h"
+#include "../base/pool.h"
 #include "../search/search.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /* One hit of a results page. With a block cache, id, text and field
@@ -304,6 +308,85 @@ static es_status fill_hit(rhit *h, const esi_stored_doc *d, esi_doc_reader *dr)
     return ES_OK;
 }
 
+/* The snippets of a page, shared by the threads that build them: each
+ * takes the next hit until none is left or one of them failed. */
+typedef struct snipwork {
+    const es_query *q;
+    const esi_snippet_params *snp;
+    es_results *r;
+    atomic_size_t next;
+    atomic_bool stop;
+} snipwork;
+
+/* One thread's share: its scratch (analyzer, snippet buffer), its error. */
+typedef struct snipper {
+    snipwork *w;
+    scratch *sc;
+    esi_err *e;
+    es_status rc;
+} snipper;
+
+/* Build the snippets (and match ranges) of hits taken in turn from s->w. */
+static void snip_hits(void *p)
+{
+    snipper *s = p;
+    snipwork *w = s->w;
+    s->rc = ES_OK;
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+        size_t i = atomic_fetch_add_explicit(&w->next, 1, memory_order_relaxed);
+        if (i >= w->r->n)
+            return;
+        rhit *h = &w->r->hits[i];
+        esi_buf_reset(&s->sc->sb);
+        s->rc = esi_snippet_make(s->sc->a, w->q, h->text, h->text_len, w->snp,
+                                 &s->sc->sb, &h->ranges, &h->nranges, s->e);
+        if (s->rc == ES_OK && s->sc->sb.len) {
+            h->snippet = esi_strndup((const char *)s->sc->sb.data, s->sc->sb.len);
+            h->snippet_len = s->sc->sb.len;
+            if (!h->snippet)
+                s->rc = esi_err_set(s->e, ES_ENOMEM, "out of memory copying a snippet");
+        }
+        if (s->rc != ES_OK) {
+            atomic_store_explicit(&w->stop, true, memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+/* Build the snippets of r's hits with sc, and with an idle search worker
+ * of ix on scratch of its own when there is one (snippets are pure
+ * functions of query and text: the same whichever thread builds them). */
+static es_status make_snippets(es_index *ix, scratch *sc, const es_query *q,
+                               const esi_snippet_params *snp, es_results *r,
+                               esi_err *e)
+{
+    snipwork w = { q, snp, r, 0, false };
+    atomic_init(&w.next, 0);
+    atomic_init(&w.stop, false);
+    snipper me = { &w, sc, e, ES_OK };
+    esi_err we = { 0 };
+    snipper other = { &w, NULL, &we, ES_OK };
+    esi_pool_worker *wk = NULL;
+    if (ix->workers && r->n > 1 && (other.sc = scratch_get(ix)) != NULL) {
+        if (other.sc->a || esi_analyzer_new(&other.sc->a, &we) == ES_OK)
+            wk = esi_pool_start(ix->workers, snip_hits, &other);
+        if (!wk) {
+            scratch_put(ix, other.sc);   /* no worker idle: all on this thread */
+            other.sc = NULL;
+        }
+    }
+    snip_hits(&me);
+    if (wk) {
+        esi_pool_wait(ix->workers, wk);
+        scratch_put(ix, other.sc);
+    }
+    if (me.rc != ES_OK)
+        return me.rc;
+    if (other.rc != ES_OK && e)
+        *e = we;
+    return other.rc;
+}
+
 es_status es_search(es_results **out, es_index *ix, const es_query *q,
                     const es_search_options *opts, es_error *err)
 {
@@ -375,22 +458,10 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
             esi_err_set(&e, rc, "out of memory copying a hit");
             goto done;
         }
-        if (!opts->snippets)
-            continue;
-        esi_buf_reset(&sc->sb);
-        rc = esi_snippet_make(sc->a, q, h->text, h->text_len, &snp, &sc->sb,
-                              &h->ranges, &h->nranges, &e);
-        if (rc != ES_OK)
-            goto done;
-        if (sc->sb.len) {
-            h->snippet = esi_strndup((const char *)sc->sb.data, sc->sb.len);
-            h->snippet_len = sc->sb.len;
-            if (!h->snippet) {
-                rc = esi_err_set(&e, ES_ENOMEM, "out of memory copying a snippet");
-                goto done;
-            }
-        }
     }
+    if (opts->snippets && r->n > 0 &&
+        (rc = make_snippets(ix, sc, q, &snp, r, &e)) != ES_OK)
+        goto done;
     *out = r;
     r = NULL;
     rc = ES_OK;
