@@ -311,6 +311,42 @@ START_TEST(test_base_pool_lends_idle_workers)
 }
 END_TEST
 
+static void pool_count(void *p)
+{
+    atomic_fetch_add((atomic_int *)p, 1);
+}
+
+/* esi_pool_cancel takes back a job its worker has not begun (it then
+ * never runs) or says it has begun (then it runs to its end once): over
+ * many start-cancel pairs, the jobs that ran are exactly those not taken
+ * back, and a worker taken back from is lent again. */
+START_TEST(test_base_pool_cancel_or_wait)
+{
+    esi_pool *p = esi_pool_new(1);
+    ck_assert_ptr_nonnull(p);
+    atomic_int ran = 0;
+    int kept = 0, back = 0;
+    for (int i = 0; i < 2000; i++) {
+        esi_pool_worker *w = esi_pool_start(p, pool_count, &ran);
+        ck_assert_ptr_nonnull(w);
+        if (i % 3 == 2)
+            for (volatile int spin = 0; spin < 20000; spin++)
+                ;                      /* give the worker time to begin */
+        if (esi_pool_cancel(p, w)) {
+            back++;
+        } else {
+            esi_pool_wait(p, w);
+            kept++;
+            ck_assert_int_eq(atomic_load(&ran), kept);  /* it ran to its end */
+        }
+    }
+    esi_pool_free(p);                  /* joins: nothing taken back runs late */
+    ck_assert_int_eq(atomic_load(&ran), kept);
+    printf("pool: %d jobs taken back before they began, %d waited for\n", back, kept);
+    ck_assert_int_gt(kept, 0);
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     const tu_case cases[] = {
@@ -325,6 +361,7 @@ static Suite *base_suite(void)
         { "io_lock", test_base_io_lock_excludes_second_writer },
         { "alloc_failure", test_base_alloc_failure_is_enomem },
         { "pool_lends_idle_workers", test_base_pool_lends_idle_workers },
+        { "pool_cancel_or_wait", test_base_pool_cancel_or_wait },
     };
     Suite *s = suite_create("base");
     tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 0);

@@ -678,7 +678,7 @@ static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune
 {
     esi_search_stats st = { 0 };
     esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
-                             pool, 1, chunk };
+                             pool, 1, chunk, 1 };
     esi_hit *h = NULL;
     esi_err e = { 0 };
     ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
@@ -784,7 +784,7 @@ static es_status exec_status(es_index *ix, const char *text, size_t limit,
     es_query *q = NULL;
     ck_assert_int_eq(es_query_parse(&q, text, strlen(text), NULL), ES_OK);
     esi_search_params sp = { 0, limit, ES_SORT_SCORE, 1.2, 0.75, true, false, NULL,
-                             pool, 1, chunk };
+                             pool, 1, chunk, 1 };
     *h = NULL;
     *n = 0;
     *total = 0;

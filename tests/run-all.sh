@@ -80,7 +80,8 @@ rm -rf "$tsan"; mkdir -p "$tsan"
 # (also over damaged postings, where the threads stop at the first error).
 tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cache_threads
 check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy
-check_query:parse_threads check_base:pool_lends_idle_workers check_api:search_threads_agree
+check_query:parse_threads check_base:pool_lends_idle_workers check_base:pool_cancel_or_wait
+check_api:search_threads_agree
 check_search:split_damaged_postings"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
     CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&

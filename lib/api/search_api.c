@@ -377,7 +377,8 @@ static es_status make_snippets(es_index *ix, scratch *sc, const es_query *q,
     }
     snip_hits(&me);
     if (wk) {
-        esi_pool_wait(ix->workers, wk);
+        if (!esi_pool_cancel(ix->workers, wk))   /* else it never woke in time */
+            esi_pool_wait(ix->workers, wk);
         scratch_put(ix, other.sc);
     }
     if (me.rc != ES_OK)
@@ -418,7 +419,7 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
     }
     esi_search_params sp = { opts->offset, opts->limit, opts->sort,
                              opts->bm25_k1, opts->bm25_b, opts->exact_total != 0,
-                             false, NULL, ix->workers, 0, 0 };
+                             false, NULL, ix->workers, 0, 0, 0 };
     r = esi_calloc(1, sizeof *r);
     if (!r) {
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");

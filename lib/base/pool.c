@@ -139,6 +139,20 @@ esi_pool_worker *esi_pool_start(esi_pool *p, void (*fn)(void *), void *arg)
     return w;
 }
 
+bool esi_pool_cancel(esi_pool *p, esi_pool_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool pending = w->fn != NULL;  /* the worker clears fn when it begins */
+    w->fn = NULL;
+    pthread_mutex_unlock(&w->mu);
+    if (!pending)
+        return false;
+    pthread_mutex_lock(&p->mu);
+    w->busy = false;
+    pthread_mutex_unlock(&p->mu);
+    return true;
+}
+
 void esi_pool_wait(esi_pool *p, esi_pool_worker *w)
 {
     pthread_mutex_lock(&w->mu);

@@ -26,5 +26,11 @@ esi_pool_worker *esi_pool_start(esi_pool *p, void (*fn)(void *), void *arg);
 /* Wait until w's job has returned, then give w back to the pool. Only the
  * thread that started the job may wait for it. */
 void esi_pool_wait(esi_pool *p, esi_pool_worker *w);
+/* Take w's job back if w has not begun it: true, and fn was never called
+ * and w is back in the pool (do not wait for it); false if fn has begun,
+ * and then esi_pool_wait is still owed. Only the starting thread may call
+ * it. A caller that finished the work itself uses it not to wait for a
+ * worker still waking up. */
+bool esi_pool_cancel(esi_pool *p, esi_pool_worker *w);
 
 #endif

@@ -122,6 +122,11 @@ typedef struct split {
     atomic_size_t next;
     _Atomic uint64_t theta;    /* bits of a double; -HUGE_VAL: none yet */
     atomic_bool stop;          /* a thread failed: the others stop early */
+    /* the caller's side, touched by its thread only: the workers it lends
+     * the chunks left to (engage_check) */
+    struct run *caller;
+    struct job *jobs;
+    size_t nw, started;
 } split;
 
 /* Per-search state shared by the matchers of one segment. In a split
@@ -167,6 +172,8 @@ typedef struct run {
     bool prune;                /* skip docs whose score bound cannot enter the heap */
     bool uncounted;            /* a pruned doc is neither verified nor counted */
     split *sp;                 /* in a split search; else NULL */
+    uint32_t engage_in;        /* the caller of a split search: docs to go
+                                  before it looks at the clock (0: never) */
     uint64_t visits;           /* run_all's estimate, for the stats */
     unsigned threads;          /* threads run_all used */
 } run;
@@ -1996,6 +2003,16 @@ static es_status open_segment(run *r, size_t seg, matcher **root)
     return ES_OK;
 }
 
+static void engage_check(run *r);
+
+/* Count one doc of the caller of a split search towards its next look at
+ * the clock (engage_check). */
+static inline void engage_tick(run *r)
+{
+    if (r->engage_in && --r->engage_in == 0)
+        engage_check(r);
+}
+
 /* True if root is one key (a character, a pair, a Latin token) without
  * pairs to check: every posting is a match and its freq the tf. */
 static bool single_key(const matcher *m)
@@ -2028,6 +2045,7 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
         m->doc = d;
         if (d >= hi)
             return ES_OK;
+        engage_tick(r);
         m->tf = m->cur[0].freq;
         m->verified = m->found = true;
         if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
@@ -2080,6 +2098,7 @@ static es_status run_docs(run *r, matcher *root, uint32_t *t, uint32_t hi)
         uint32_t d = root->doc;
         if (d >= hi)
             return ES_OK;
+        engage_tick(r);
         if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
             bool ok = true, skip = false;
             uint32_t dl = 0;
@@ -2143,6 +2162,8 @@ static es_status run_chunks(run *r)
         if (t < c.lo)
             t = c.lo;
         rc = run_docs(r, root, &t, c.hi);
+        if (r->engage_in)
+            engage_check(r);
     }
     free_matchers(r);
     if (rc != ES_OK && rc != ES_DONE && r->sp)
@@ -2235,6 +2256,42 @@ static bool make_chunks(const run *r, split *sp, uint64_t per)
     return true;
 }
 
+/* The caller of a split search, after its first ESI_SPLIT_LOOK docs or
+ * its first chunk, whichever comes first: lend the chunks left to the idle
+ * workers, each on a copy of the caller's run with a heap, counts and
+ * matchers of its own. A search whose root has fewer docs never wakes a
+ * worker, and one that finishes before a worker wakes takes the job back
+ * (esi_pool_cancel) instead of waiting for it. */
+static void engage_check(run *r)
+{
+    split *sp = r->sp;
+    r->engage_in = 0;                  /* look once: engaged or not */
+    size_t next = atomic_load_explicit(&sp->next, memory_order_relaxed);
+    size_t left = next < sp->n ? sp->n - next : 0;
+    while (sp->started < sp->nw && sp->started < left) {
+        job *j = &sp->jobs[sp->started];
+        j->r = *r;
+        j->r.e = &j->e;
+        j->r.engage_in = 0;
+        j->r.all = NULL;
+        j->r.nall = j->r.allcap = 0;
+        j->r.items = j->r.opt = NULL;
+        j->r.leaf = NULL;
+        j->r.itemcap = j->r.nitems = 0;
+        j->r.nleaf = j->r.nopt = 0;
+        j->r.total = j->r.scored = 0;
+        j->r.nheap = 0;
+        j->r.heap = r->k ? esi_calloc(r->k, sizeof *j->r.heap) : NULL;
+        if ((r->k && !j->r.heap) ||
+            !(j->w = esi_pool_start(r->p->pool, job_main, j))) {
+            esi_free(j->r.heap);
+            j->r.heap = NULL;
+            return;
+        }
+        sp->started++;
+    }
+}
+
 /* Run the search over every segment: on this thread alone, or, when the
  * query is estimated to visit enough documents and the pool has idle
  * workers, in chunks of docnos that this thread and the workers take in
@@ -2272,46 +2329,32 @@ static es_status run_all(run *r)
     atomic_init(&sp.next, 0);
     atomic_init(&sp.theta, bits);
     atomic_init(&sp.stop, false);
-    size_t started = 0;
-    while (started < nw && started + 1 < sp.n) {
-        job *j = &jobs[started];
-        j->r = *r;
-        j->r.e = &j->e;
-        j->r.sp = &sp;
-        j->r.all = NULL;
-        j->r.nall = j->r.allcap = 0;
-        j->r.items = j->r.opt = NULL;
-        j->r.leaf = NULL;
-        j->r.itemcap = j->r.nitems = 0;
-        j->r.heap = r->k ? esi_calloc(r->k, sizeof *j->r.heap) : NULL;
-        if ((r->k && !j->r.heap) || !(j->w = esi_pool_start(p->pool, job_main, j))) {
-            esi_free(j->r.heap);
-            break;
-        }
-        started++;
-    }
-    es_status rc;
-    r->threads = (unsigned)started + 1;
-    if (started == 0) {
-        rc = run_chunks(r);
-    } else {
-        r->sp = &sp;
-        rc = run_chunks(r);
-        r->sp = NULL;
-        for (size_t i = 0; i < started; i++) {
-            job *j = &jobs[i];
-            esi_pool_wait(p->pool, j->w);
-            if (rc == ES_OK && j->rc != ES_OK) {
-                rc = j->rc;
-                if (r->e)
-                    *r->e = j->e;
-            }
-            r->total += j->r.total;
-            r->scored += j->r.scored;
-            for (size_t h = 0; h < j->r.nheap; h++)
-                offer(r, &j->r.heap[h]);
+    sp.caller = r;
+    sp.jobs = jobs;
+    sp.nw = nw;
+    r->sp = &sp;
+    r->engage_in = p->split_look ? p->split_look : ESI_SPLIT_LOOK;
+    es_status rc = run_chunks(r);
+    r->sp = NULL;
+    r->engage_in = 0;
+    r->threads = (unsigned)sp.started + 1;
+    for (size_t i = 0; i < sp.started; i++) {
+        job *j = &jobs[i];
+        if (esi_pool_cancel(p->pool, j->w)) {      /* it never woke in time */
             free_local(&j->r);
+            continue;
         }
+        esi_pool_wait(p->pool, j->w);
+        if (rc == ES_OK && j->rc != ES_OK) {
+            rc = j->rc;
+            if (r->e)
+                *r->e = j->e;
+        }
+        r->total += j->r.total;
+        r->scored += j->r.scored;
+        for (size_t h = 0; h < j->r.nheap; h++)
+            offer(r, &j->r.heap[h]);
+        free_local(&j->r);
     }
     esi_free(jobs);
     esi_free(sp.c);
