@@ -29,7 +29,11 @@
  * is refined before it is scored: the estimated tfs are made exact one at
  * a time, cheapest first, and the doc is dropped once the bound falls
  * below the heap's worst. Document frequencies are summed over segments first so
- * that scores do not depend on how documents fall into segments.
+ * that scores do not depend on how documents fall into segments. A root of
+ * one key reads its postings straight through (run_single). A search
+ * estimated to visit enough docs is split into chunks of docnos that the
+ * caller and the index's idle search workers take in turn (run_all), each
+ * with a run of its own, heaps merged at the end.
  * Everything is per call: the snapshot and the query are only read.
  */
 #include "search.h"
@@ -2013,6 +2017,18 @@ static inline void engage_tick(run *r)
         engage_check(r);
 }
 
+/* Score doc d (length dl) of root m and offer it to the heap. */
+static es_status take_hit(run *r, matcher *m, uint32_t d, uint32_t dl)
+{
+    esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
+    es_status rc = score(r, m, d, dl, &h.score);
+    if (rc != ES_OK)
+        return rc;
+    r->scored++;
+    offer_shared(r, &h);
+    return ES_OK;
+}
+
 /* True if root is one key (a character, a pair, a Latin token) without
  * pairs to check: every posting is a match and its freq the tf. */
 static bool single_key(const matcher *m)
@@ -2068,13 +2084,8 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
                     enter = ub + margin >= thr;
                 }
             }
-            if (enter) {
-                esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
-                if ((rc = score(r, m, d, dl, &h.score)) != ES_OK)
-                    return rc;
-                r->scored++;
-                offer_shared(r, &h);
-            }
+            if (enter && (rc = take_hit(r, m, d, dl)) != ES_OK)
+                return rc;
         }
         if (d == DOC_END - 1)
             return ES_DONE;
@@ -2116,13 +2127,8 @@ static es_status run_docs(run *r, matcher *root, uint32_t *t, uint32_t hi)
                 return rc;
             if (ok && !(skip && r->uncounted))
                 r->total++;
-            if (ok && r->k && !skip) {
-                esi_hit h = { (uint32_t)r->seg, d, esi_segment_date(r->s, d), 0 };
-                if ((rc = score(r, root, d, dl, &h.score)) != ES_OK)
-                    return rc;
-                r->scored++;
-                offer_shared(r, &h);
-            }
+            if (ok && r->k && !skip && (rc = take_hit(r, root, d, dl)) != ES_OK)
+                return rc;
         }
         if (d == DOC_END - 1)
             return ES_DONE;
