@@ -674,11 +674,11 @@ static int on_vocab(const es_token *t, void *p)
  * pool, every search is split into chunks of chunk docs. */
 static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune,
                            bool exact, size_t *n, uint64_t *total, uint64_t *scored,
-                           esi_pool *pool, uint32_t chunk)
+                           esi_pool *pool, uint32_t chunk, uint32_t look)
 {
     esi_search_stats st = { 0 };
     esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
-                             pool, 1, chunk, 1 };
+                             pool, 1, chunk, look };
     esi_hit *h = NULL;
     esi_err e = { 0 };
     ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
@@ -690,7 +690,7 @@ static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune
 static esi_hit *exec_q(const es_query *q, size_t off, size_t lim, bool prune,
                        bool exact, size_t *n, uint64_t *total, uint64_t *scored)
 {
-    return exec_split(q, off, lim, prune, exact, n, total, scored, NULL, 0);
+    return exec_split(q, off, lim, prune, exact, n, total, scored, NULL, 0, 0);
 }
 
 START_TEST(test_search_pruning_same_top)
@@ -727,11 +727,13 @@ START_TEST(test_search_pruning_same_top)
         size_t n0, n1, n2, n3;
         uint64_t t0, t1, t2, t3, s0, s1, s2, s3;
         uint32_t chunk = 1 + (uint32_t)(tu_rand(&st) % 40);
+        uint32_t look = 1 + (uint32_t)(tu_rand(&st) % 40);
         esi_hit *h0 = exec_q(pq, off, 10, false, true, &n0, &t0, &s0);
         esi_hit *h1 = exec_q(pq, off, 10, true, true, &n1, &t1, &s1);
         esi_hit *h2 = exec_q(pq, off, 10, true, false, &n2, &t2, &s2);
-        /* split over 4 threads in chunks of 1..40 docs: the same page */
-        esi_hit *h3 = exec_split(pq, off, 10, true, true, &n3, &t3, &s3, pool, chunk);
+        /* split over 4 threads in chunks of 1..40 docs, woken after 1..40
+         * root docs: the same page */
+        esi_hit *h3 = exec_split(pq, off, 10, true, true, &n3, &t3, &s3, pool, chunk, look);
         ck_assert_msg(t1 == t0 && t3 == t0, "seed %llu: %s: exact total %llu, "
                       "split %llu vs %llu", (unsigned long long)seed, q,
                       (unsigned long long)t1, (unsigned long long)t3,
@@ -783,8 +785,9 @@ static es_status exec_status(es_index *ix, const char *text, size_t limit,
 {
     es_query *q = NULL;
     ck_assert_int_eq(es_query_parse(&q, text, strlen(text), NULL), ES_OK);
+    /* workers woken after 1..32 root docs (from the chunk size: varied) */
     esi_search_params sp = { 0, limit, ES_SORT_SCORE, 1.2, 0.75, true, false, NULL,
-                             pool, 1, chunk, 1 };
+                             pool, 1, chunk, 1 + chunk % 32 };
     *h = NULL;
     *n = 0;
     *total = 0;
@@ -797,19 +800,18 @@ static es_status exec_status(es_index *ix, const char *text, size_t limit,
  * error, the search returns ES_ECORRUPT naming the segment (never a
  * crash, a hang or a leak: ASan and TSan run this), and a search that
  * meets no damage gives the page and total of one thread. */
-START_TEST(test_search_split_damaged_postings)
+/* Add n documents d000, d001, ... of 100-3,000 characters drawn from a
+ * small set (so every key has many postings, over several blocks); every
+ * seventh has a title. */
+static void add_random_docs(es_writer *w, int n, uint64_t *st)
 {
     static const char chars[] = "教育学校发展规划管理办法第一二三条年月日人民";
     size_t nchars = (sizeof chars - 1) / 3;
-    char *dir = tu_tmpdir();
-    es_writer *w = NULL;
-    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
-    uint64_t seed = tu_seed(), st = seed;
     char *text = malloc(3 * 3000 + 1);
-    for (int d = 0; d < 500; d++) {
-        size_t len = 100 + tu_rand(&st) % 2900, b = 0;
+    for (int d = 0; d < n; d++) {
+        size_t len = 100 + tu_rand(st) % 2900, b = 0;
         for (size_t i = 0; i < len; i++) {
-            memcpy(text + b, chars + 3 * (tu_rand(&st) % nchars), 3);
+            memcpy(text + b, chars + 3 * (tu_rand(st) % nchars), 3);
             b += 3;
         }
         char id[16];
@@ -817,6 +819,67 @@ START_TEST(test_search_split_damaged_postings)
         add(w, id, d % 7 == 0 ? "教育规划" : NULL, NULL, text, b);
     }
     free(text);
+}
+
+static const char *split_qs[] = { "\"教\"", "\"人民\"", "\"规划管理办法\"", "学校 发展",
+                                  "\"第一条\"", "年 -月", "教育 OR 办法", "人民 title:教育" };
+#define NSPLITQ (sizeof split_qs / sizeof *split_qs)
+
+/* Over many segments with deleted documents, a split search (chunks of 1
+ * to 30 docs, crossing segment ends, four threads) gives the page, scores
+ * and total of one thread, at several pages and with counts only. */
+START_TEST(test_search_split_segments_deletions)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = small_writer(dir, 1 << 18, false);
+    uint64_t seed = tu_seed(), st = seed;
+    add_random_docs(w, 600, &st);
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    for (int d = 0; d < 600; d += 7) {
+        char id[16];
+        snprintf(id, sizeof id, "d%03d", d);
+        ck_assert_int_eq(es_writer_delete(w, id, strlen(id)), ES_OK);
+    }
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    ck_assert_uint_gt(ix->snap->nsegs, 2);
+    esi_pool *pool = esi_pool_new(3);
+    for (int rep = 0; rep < 6; rep++)
+        for (size_t k = 0; k < NSPLITQ; k++) {
+            size_t lim = rep % 3 == 0 ? 0 : 10, n1, n2;
+            uint32_t chunk = 1 + (uint32_t)(tu_rand(&st) % 30);
+            esi_hit *h1, *h2;
+            uint64_t t1, t2;
+            esi_err e = { 0 };
+            ck_assert_int_eq(exec_status(ix, split_qs[k], lim, NULL, 0, &h1, &n1, &t1, &e),
+                             ES_OK);
+            ck_assert_int_eq(exec_status(ix, split_qs[k], lim, pool, chunk, &h2, &n2, &t2,
+                                         &e), ES_OK);
+            ck_assert_msg(t1 == t2 && n1 == n2, "seed %llu: %s: total %llu, split in "
+                          "chunks of %u %llu", (unsigned long long)seed, split_qs[k],
+                          (unsigned long long)t1, chunk, (unsigned long long)t2);
+            for (size_t i = 0; i < n1; i++)
+                ck_assert(h1[i].seg == h2[i].seg && h1[i].doc == h2[i].doc &&
+                          h1[i].score == h2[i].score);
+            esi_free(h1);
+            esi_free(h2);
+        }
+    esi_pool_free(pool);
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_search_split_damaged_postings)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, NULL), ES_OK);
+    uint64_t seed = tu_seed(), st = seed;
+    add_random_docs(w, 500, &st);
     ck_assert_int_eq(es_writer_commit(w), ES_OK);
     es_writer_free(w);
     char post[1024] = "";
@@ -847,8 +910,6 @@ START_TEST(test_search_split_damaged_postings)
         ck_assert_uint_gt(klen[k], 64);
     }
     es_index_free(cl);
-    static const char *qs[] = { "\"教\"", "\"人民\"", "\"规划管理办法\"", "学校 发展",
-                                "\"第一条\"", "年 -月", "教育 OR 办法", "人民 title:教育" };
     esi_pool *pool = esi_pool_new(3);
     int corrupt = 0, fine = 0, counted = 0;
     for (int trial = 0; trial < 40; trial++) {
@@ -870,7 +931,7 @@ START_TEST(test_search_split_damaged_postings)
         es_index *ix = NULL;
         if (es_index_open(&ix, dir, NULL) != ES_OK)
             continue;                  /* damage the open checks already catch */
-        for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
+        for (size_t k = 0; k < NSPLITQ; k++) {
             esi_hit *h1, *h2;
             size_t n1, n2;
             uint64_t t1, t2;
@@ -879,14 +940,15 @@ START_TEST(test_search_split_damaged_postings)
             /* the first two only count: every posting of their one key is
              * read by both, so damage one thread meets the split meets too */
             size_t lim = k < 2 ? 0 : 10;
-            es_status r1 = exec_status(ix, qs[k], lim, NULL, 0, &h1, &n1, &t1, &e1);
-            es_status r2 = exec_status(ix, qs[k], lim, pool, chunk, &h2, &n2, &t2, &e2);
+            es_status r1 = exec_status(ix, split_qs[k], lim, NULL, 0, &h1, &n1, &t1, &e1);
+            es_status r2 = exec_status(ix, split_qs[k], lim, pool, chunk, &h2, &n2, &t2, &e2);
             ck_assert_msg((r1 == ES_OK || r1 == ES_ECORRUPT) &&
                           (r2 == ES_OK || r2 == ES_ECORRUPT),
                           "seed %llu trial %d %s: status %d / %d",
-                          (unsigned long long)seed, trial, qs[k], r1, r2);
+                          (unsigned long long)seed, trial, split_qs[k], r1, r2);
             if (r2 == ES_ECORRUPT) {
-                ck_assert_msg(strstr(e2.msg, "seg_") != NULL, "%s: \"%s\" (one thread: %d \"%s\")", qs[k], e2.msg, r1, e1.msg);
+                ck_assert_msg(strstr(e2.msg, "seg_") != NULL, "%s: \"%s\" (one thread: %d "
+                              "\"%s\")", split_qs[k], e2.msg, r1, e1.msg);
                 corrupt++;
             }
             if (trial == 0)
@@ -895,12 +957,12 @@ START_TEST(test_search_split_damaged_postings)
             if (k < 2)
                 ck_assert_msg(r1 == ES_OK || r2 == ES_ECORRUPT, "seed %llu trial %d "
                               "%s: the split missed the damage (%s)",
-                              (unsigned long long)seed, trial, qs[k], e1.msg);
+                              (unsigned long long)seed, trial, split_qs[k], e1.msg);
             if (r1 == ES_OK && r2 == ES_OK) {
                 fine++;
                 ck_assert_msg(t1 == t2 && n1 == n2, "seed %llu trial %d %s: total "
                               "%llu vs %llu split", (unsigned long long)seed, trial,
-                              qs[k], (unsigned long long)t1, (unsigned long long)t2);
+                              split_qs[k], (unsigned long long)t1, (unsigned long long)t2);
                 for (size_t i = 0; i < n1; i++)
                     ck_assert(h1[i].doc == h2[i].doc && h1[i].score == h2[i].score);
             }
@@ -1446,6 +1508,8 @@ static Suite *search_suite(void)
     tu_add_cases(s, smalls, TU_NCASES(smalls), small_setup, small_teardown, 0);
     tu_add_case(s, "phrase_pair_counts", test_search_phrase_pair_counts, 0, 1, 0);
     tu_add_case(s, "split_damaged_postings", test_search_split_damaged_postings, 0, 1, 120);
+    tu_add_case(s, "split_segments_deletions", test_search_split_segments_deletions, 0, 1,
+                120);
     tu_add_case(s, "highlight_run_words", test_search_highlight_run_words, 0, 1, 0);
     tu_add_case(s, "snippet_regions_exact", test_search_snippet_regions_exact, 0, 1, 120);
     tu_add_case(s, "snippet_deep_match", test_search_snippet_deep_match, 0, 1, 120);

@@ -82,7 +82,7 @@ tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cac
 check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy
 check_query:parse_threads check_base:pool_lends_idle_workers check_base:pool_cancel_or_wait
 check_api:search_threads_agree
-check_search:split_damaged_postings"
+check_search:split_damaged_postings check_search:split_segments_deletions"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
     CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&
  make -j"$jobs" tests/check_search tests/check_api tests/check_storage \
