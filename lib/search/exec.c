@@ -176,8 +176,8 @@ typedef struct run {
     bool prune;                /* skip docs whose score bound cannot enter the heap */
     bool uncounted;            /* a pruned doc is neither verified nor counted */
     split *sp;                 /* in a split search; else NULL */
-    uint32_t engage_in;        /* the caller of a split search: docs to go
-                                  before it looks at the clock (0: never) */
+    uint32_t engage_in;        /* the caller of a split search: root docs to
+                                  go before it wakes the workers (0: done) */
     uint64_t visits;           /* run_all's estimate, for the stats */
     unsigned threads;          /* threads run_all used */
 } run;
@@ -2009,8 +2009,8 @@ static es_status open_segment(run *r, size_t seg, matcher **root)
 
 static void engage_check(run *r);
 
-/* Count one doc of the caller of a split search towards its next look at
- * the clock (engage_check). */
+/* Count one root doc of the caller of a split search towards waking the
+ * workers (engage_check). */
 static inline void engage_tick(run *r)
 {
     if (r->engage_in && --r->engage_in == 0)
