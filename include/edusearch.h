@@ -371,7 +371,7 @@ typedef struct es_index es_index;
  * terms) is cut into chunks of docnos that the caller's thread and the
  * snapshot's idle worker threads run in turn, each with its own top-k
  * heap, merged at the end; and the snippets of a page are built by the
- * caller and an idle worker, taking hits in turn. Pages, scores, snippets
+ * caller and the idle workers, taking hits in turn. Pages, scores, snippets
  * and exact totals are those of one thread (tested); with exact_total 0
  * the lower bound may differ from run to run. The workers (search_threads - 1) are started on the
  * first search that splits and stopped by es_index_free(); a worker is

@@ -13,8 +13,8 @@
  * empty, and returns it afterwards: any
  * number of threads may search one es_index, each with scratch of its own,
  * and a warm index builds no ICU iterator per search. The snippets of a
- * page are built by the caller and, when one is idle, one of the index's
- * search workers (with scratch of its own), taking hits in turn.
+ * page are built by the caller and the index's idle search workers (each
+ * with scratch of its own), taking hits in turn.
  */
 #include "api.h"
 #include "../base/pool.h"
@@ -353,9 +353,14 @@ static void snip_hits(void *p)
     }
 }
 
-/* Build the snippets of r's hits with sc, and with an idle search worker
- * of ix on scratch of its own when there is one (snippets are pure
- * functions of query and text: the same whichever thread builds them). */
+/* Most workers one page's snippets use (the pool has at most 7). */
+#define SNIP_WORKERS 7
+
+/* Build the snippets of r's hits with sc, and with the idle search workers
+ * of ix, each on scratch of its own, as many as there are hits beyond the
+ * first (snippets are pure functions of query and text: the same whichever
+ * thread builds them). A worker that has not begun by the time the others
+ * are done is taken back instead of waited for. */
 static es_status make_snippets(es_index *ix, scratch *sc, const es_query *q,
                                const esi_snippet_params *snp, es_results *r,
                                esi_err *e)
@@ -364,28 +369,37 @@ static es_status make_snippets(es_index *ix, scratch *sc, const es_query *q,
     atomic_init(&w.next, 0);
     atomic_init(&w.stop, false);
     snipper me = { &w, sc, e, ES_OK };
-    esi_err we = { 0 };
-    snipper other = { &w, NULL, &we, ES_OK };
-    esi_pool_worker *wk = NULL;
-    if (ix->workers && r->n > 1 && (other.sc = scratch_get(ix)) != NULL) {
-        if (other.sc->a || esi_analyzer_new(&other.sc->a, &we) == ES_OK)
-            wk = esi_pool_start(ix->workers, snip_hits, &other);
-        if (!wk) {
-            scratch_put(ix, other.sc);   /* no worker idle: all on this thread */
-            other.sc = NULL;
+    snipper other[SNIP_WORKERS];
+    esi_err we[SNIP_WORKERS];
+    esi_pool_worker *wk[SNIP_WORKERS];
+    size_t nw = 0;
+    while (ix->workers && nw < SNIP_WORKERS && nw + 1 < r->n) {
+        snipper *o = &other[nw];
+        memset(&we[nw], 0, sizeof we[nw]);
+        *o = (snipper){ &w, scratch_get(ix), &we[nw], ES_OK };
+        if (!o->sc)
+            break;
+        if ((o->sc->a || esi_analyzer_new(&o->sc->a, &we[nw]) == ES_OK) &&
+            (wk[nw] = esi_pool_start(ix->workers, snip_hits, o)) != NULL) {
+            nw++;
+            continue;
         }
+        scratch_put(ix, o->sc);        /* no worker idle: the rest here */
+        break;
     }
     snip_hits(&me);
-    if (wk) {
-        if (!esi_pool_cancel(ix->workers, wk))   /* else it never woke in time */
-            esi_pool_wait(ix->workers, wk);
-        scratch_put(ix, other.sc);
+    es_status rc = me.rc;
+    for (size_t i = 0; i < nw; i++) {
+        if (!esi_pool_cancel(ix->workers, wk[i]))   /* else it never began */
+            esi_pool_wait(ix->workers, wk[i]);
+        scratch_put(ix, other[i].sc);
+        if (rc == ES_OK && other[i].rc != ES_OK) {
+            rc = other[i].rc;
+            if (e)
+                *e = we[i];
+        }
     }
-    if (me.rc != ES_OK)
-        return me.rc;
-    if (other.rc != ES_OK && e)
-        *e = we;
-    return other.rc;
+    return rc;
 }
 
 es_status es_search(es_results **out, es_index *ix, const es_query *q,
