@@ -40,4 +40,11 @@ void esi_api_pool_free(es_index *ix);
 es_status esi_api_options_version(esi_err *e, const unsigned *version, unsigned oldest,
                                   unsigned newest, const char *what, const char *init);
 
+/* Fill opts (size bytes) with the defaults d for version: all of d, or for
+ * version 1 only its first v1_size bytes (later versions only append
+ * fields, which a version-1 caller's struct does not have). d's version
+ * field must already be set. index.c. */
+void esi_api_options_fill(void *opts, const void *d, size_t size, size_t v1_size,
+                          unsigned version);
+
 #endif

@@ -17,8 +17,15 @@ es_status es_index_options_init(es_index_options *opts, unsigned version)
         return ES_EINVAL;
     es_index_options d = ES_INDEX_OPTIONS_INIT;
     d.version = version;
-    memcpy(opts, &d, version == 1 ? offsetof(es_index_options, search_threads) : sizeof d);
+    esi_api_options_fill(opts, &d, sizeof d, offsetof(es_index_options, search_threads),
+                         version);
     return ES_OK;
+}
+
+void esi_api_options_fill(void *opts, const void *d, size_t size, size_t v1_size,
+                          unsigned version)
+{
+    memcpy(opts, d, version == 1 ? v1_size : size);
 }
 
 es_status esi_api_options_version(esi_err *e, const unsigned *version, unsigned oldest,

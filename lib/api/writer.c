@@ -95,7 +95,7 @@ es_status es_writer_options_init(es_writer_options *opts, unsigned version)
         return ES_EINVAL;
     es_writer_options d = ES_WRITER_OPTIONS_INIT;
     d.version = version;
-    memcpy(opts, &d, version == 1 ? offsetof(es_writer_options, threads) : sizeof d);
+    esi_api_options_fill(opts, &d, sizeof d, offsetof(es_writer_options, threads), version);
     return ES_OK;
 }
 

@@ -128,7 +128,6 @@ typedef struct split {
     atomic_bool stop;          /* a thread failed: the others stop early */
     /* the caller's side, touched by its thread only: the workers it lends
      * the chunks left to (engage_check) */
-    struct run *caller;
     struct job *jobs;
     size_t nw, started;
 } split;
@@ -2309,6 +2308,8 @@ static es_status run_all(run *r)
     const esi_search_params *p = r->p;
     unsigned nw = p->pool ? esi_pool_size(p->pool) : 0;
     uint64_t est = 0, docs = 0;
+    if (nw == 0 && !p->stats)
+        return run_chunks(r);          /* nothing to split over, no one asks */
     for (size_t s = 0; s < r->snap->nsegs; s++) {
         est += visits(r, r->q->root, s);
         docs += esi_segment_doc_count(r->snap->segs[s]);
@@ -2335,7 +2336,6 @@ static es_status run_all(run *r)
     atomic_init(&sp.next, 0);
     atomic_init(&sp.theta, bits);
     atomic_init(&sp.stop, false);
-    sp.caller = r;
     sp.jobs = jobs;
     sp.nw = nw;
     r->sp = &sp;
