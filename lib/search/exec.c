@@ -615,8 +615,7 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (m->cur[i].has_pos)
             m->pk[m->npk++] = i;
     }
-    if (r->prune)                  /* only bounds use it */
-        bound_keys(q, f, m);
+    bound_keys(q, f, m);
     es_status rc = build_pairs(r, ph, m);
     if (rc != ES_OK)
         return rc;
@@ -1146,6 +1145,48 @@ static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
     return cursors_on(r, m, NULL, m->ncur, d, minf);
 }
 
+/* Largest tf optional phrase m (title twin, bonus) can have on doc d,
+ * from its cursors alone (no positions): 0 if a key or a pair it lacks as
+ * a key (plan_pairs) is not on d, else the smallest freq of those. Only
+ * the cursors of m->bk and the pair cursors move (forward, as advance()
+ * would): the characters left out give the same answer (bound_keys) and
+ * are moved to d only if refine counts the phrase. */
+static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
+{
+    *tf = 0;
+    if (m->empty)
+        return ES_OK;
+    if (m->started && m->doc == d && m->verified) {
+        *tf = m->tf;
+        return ES_OK;
+    }
+    /* a key whose cursor is already past d: not on d, nothing moves (the
+     * usual case for a title twin: titles are short) */
+    for (size_t k = 0; k < m->nbk; k++) {
+        uint32_t at = m->cdoc[m->bk[k]];
+        if (at != DOC_END && at > d)
+            return ES_OK;
+    }
+    /* the pairs it lacks as keys (plan_pairs) first: the junction pairs
+     * of a run (于赔 of 关于赔偿) are rarer than its words' keys, so a doc
+     * without the run is usually ruled out before any key cursor moves */
+    if (m->nacur || m->aabsent) {
+        bool on;
+        es_status rc = pairs_on(r, m, d, &on);
+        if (rc != ES_OK || !on)
+            return rc;
+    }
+    uint32_t t;
+    es_status rc = cursors_on(r, m, m->bk, m->nbk, d, &t);
+    if (rc != ES_OK || t == 0)
+        return rc;
+    for (size_t j = 0; j < m->nacur; j++)
+        if (m->acur[j].freq < t)
+            t = m->acur[j].freq;
+    *tf = t;
+    return ES_OK;
+}
+
 /* Optional phrase m (title twin, bonus) on doc d: m->tf its exact tf there
  * (0 if it does not occur). Only d is looked at: the cursors move to d and
  * no further, and the result is kept for d. */
@@ -1153,13 +1194,19 @@ static es_status phrase_at(run *r, matcher *m, uint32_t d)
 {
     if (m->started && m->doc == d && m->verified)
         return ES_OK;
+    /* the bound's cursors first (rarest first, junction pairs before
+     * keys): on most docs a bonus phrase or title twin is absent, and then
+     * its commonest characters never move */
+    uint32_t t = 0;
+    es_status rc = twin_bound(r, m, d, &t);
     m->started = true;
     m->doc = d;
     m->verified = true;
     m->found = false;
     m->tf = 0;
-    uint32_t t = 0;
-    es_status rc = m->empty ? ES_OK : keys_on(r, m, d, &t);
+    if (rc != ES_OK || t == 0)
+        return rc;
+    rc = keys_on(r, m, d, &t);
     if (rc != ES_OK || t == 0)
         return rc;
     m->verified = false;
@@ -1479,48 +1526,6 @@ static double bm25_bound(run *r, double idf, uint32_t tf, uint32_t dl, bool body
 {
     return esi_score_bm25(idf, tf, body ? dl : 0, r->snap->avg_doclen, r->p->k1,
                           r->p->b);
-}
-
-/* Largest tf optional phrase m (title twin, bonus) can have on doc d,
- * from its cursors alone (no positions): 0 if a key or a pair it lacks as
- * a key (plan_pairs) is not on d, else the smallest freq of those. Only
- * the cursors of m->bk and the pair cursors move (forward, as advance()
- * would): the characters left out give the same answer (bound_keys) and
- * are moved to d only if refine counts the phrase. */
-static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
-{
-    *tf = 0;
-    if (m->empty)
-        return ES_OK;
-    if (m->started && m->doc == d && m->verified) {
-        *tf = m->tf;
-        return ES_OK;
-    }
-    /* a key whose cursor is already past d: not on d, nothing moves (the
-     * usual case for a title twin: titles are short) */
-    for (size_t k = 0; k < m->nbk; k++) {
-        uint32_t at = m->cdoc[m->bk[k]];
-        if (at != DOC_END && at > d)
-            return ES_OK;
-    }
-    /* the pairs it lacks as keys (plan_pairs) first: the junction pairs
-     * of a run (于赔 of 关于赔偿) are rarer than its words' keys, so a doc
-     * without the run is usually ruled out before any key cursor moves */
-    if (m->nacur || m->aabsent) {
-        bool on;
-        es_status rc = pairs_on(r, m, d, &on);
-        if (rc != ES_OK || !on)
-            return rc;
-    }
-    uint32_t t;
-    es_status rc = cursors_on(r, m, m->bk, m->nbk, d, &t);
-    if (rc != ES_OK || t == 0)
-        return rc;
-    for (size_t j = 0; j < m->nacur; j++)
-        if (m->acur[j].freq < t)
-            t = m->acur[j].freq;
-    *tf = t;
-    return ES_OK;
 }
 
 /* A phrase whose tf the bound of a doc only estimates: a word of the

@@ -37,6 +37,10 @@
  */
 #include "storage_int.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---- packed runs -----------------------------------------------------------
  * Header byte: 0..32 = width w, no exceptions; 0x40 | w (w < 32) = width w
  * with exceptions; 0xff = n varints. */
@@ -900,6 +904,67 @@ static bool read_run_table(esi_postings *c)
     return true;
 }
 
+/* Turn a full block's unpacked runs into docnos and freqs: doc i is base
+ * + delta 0 + ... + delta i + i (*doc: base on entry, the last doc on
+ * return, computed in 64 bits so that a damaged block cannot wrap it past
+ * `last`, which the caller compares), freq i is its stored value + 1,
+ * *total their sum. False if a freq wraps (a stored 2^32 - 1).
+ * With SSE2 (every x86-64), four lanes at a time when every delta and
+ * freq is below 2^24: then the 128 prefix sums and the total fit 32 bits
+ * exactly, and a doc lane base - 1 + prefix never wraps either, because it
+ * is at most the last doc, which the caller checks against *doc. */
+static bool sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *doc,
+                     uint64_t *total)
+{
+    uint64_t d = *doc - 1;     /* every doc but the first adds 1 to its delta */
+    uint64_t t = 0;
+    uint32_t i = 0;
+#if defined(__SSE2__)
+    __m128i big = _mm_setzero_si128();
+    for (uint32_t j = 0; j + 4 <= n; j += 4)
+        big = _mm_or_si128(big, _mm_or_si128(_mm_loadu_si128((const __m128i *)(docs + j)),
+                                             _mm_loadu_si128((const __m128i *)(freqs + j))));
+    big = _mm_or_si128(big, _mm_shuffle_epi32(big, 0x4e));
+    big = _mm_or_si128(big, _mm_shuffle_epi32(big, 0xb1));
+    if ((uint32_t)_mm_cvtsi128_si32(big) >> 24 == 0) {
+        const __m128i one = _mm_set1_epi32(1);
+        __m128i run = _mm_set1_epi32((int)(uint32_t)d), sum = _mm_setzero_si128();
+        uint32_t pre = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m128i x = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(docs + i)), one);
+            x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
+            x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
+            run = _mm_add_epi32(run, x);
+            _mm_storeu_si128((__m128i *)(docs + i), run);
+            run = _mm_shuffle_epi32(run, 0xff);
+            pre += (uint32_t)_mm_cvtsi128_si32(_mm_shuffle_epi32(x, 0xff));
+            __m128i f = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(freqs + i)), one);
+            _mm_storeu_si128((__m128i *)(freqs + i), f);
+            sum = _mm_add_epi32(sum, f);
+        }
+        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
+        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
+        d += pre;
+        t = (uint32_t)_mm_cvtsi128_si32(sum);
+    }
+#endif
+    /* the rest one at a time, without branches: docs only grow, so the
+     * caller's `doc != last` bounds them all; a stored freq of 2^32 - 1
+     * wraps to 0 */
+    uint32_t wrapped = 0;
+    for (; i < n; i++) {
+        d += (uint64_t)docs[i] + 1;
+        docs[i] = (uint32_t)d;
+        uint32_t f = freqs[i] + 1;
+        freqs[i] = f;
+        wrapped |= f == 0;
+        t += f;
+    }
+    *doc = d;
+    *total = t;
+    return !wrapped;
+}
+
 /* Decode the doc/freq section of the block whose header was just read. */
 static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
                               uint32_t dlen, uint32_t plen, bool packed)
@@ -911,19 +976,7 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
         if (!run_get(&p, end, lim, n, c->block_docs) ||
             !run_get(&p, end, lim, n, c->block_freqs))
             return corrupt(c);
-        /* one pass without branches: docs only grow, so `doc != last`
-         * below bounds them all; a freq - 1 of 2^32 - 1 wraps to 0 */
-        uint32_t wrapped = 0;
-        doc -= 1;   /* every doc but the first adds 1 to its delta */
-        for (uint32_t i = 0; i < n; i++) {   /* the first: base + delta */
-            doc += (uint64_t)c->block_docs[i] + 1;
-            c->block_docs[i] = (uint32_t)doc;
-            uint32_t f = c->block_freqs[i] + 1;
-            c->block_freqs[i] = f;
-            wrapped |= f == 0;
-            total += f;
-        }
-        if (wrapped)
+        if (!sum_runs(c->block_docs, c->block_freqs, n, &doc, &total))
             return corrupt(c);
     } else {
         for (uint32_t i = 0; i < n; i++) {
