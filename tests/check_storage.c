@@ -1993,6 +1993,47 @@ static void run_at_end(const esi_buf *b, uint32_t n, const uint32_t *want,
 /* Runs of every width 0..32, with and without exceptions, and varint
  * runs, decoded at the very end of a buffer (the decoders' word loads
  * must stay inside it) against reference values. _i picks n. */
+/* esi_post_sum_runs against the plain sums, for every block length and
+ * values small (the four-lane path) and large (the exact fallback): docs
+ * below 2^32 are exact, the last doc and the total exact in 64 bits, a
+ * stored freq of 2^32 - 1 refused. */
+START_TEST(test_storage_sum_runs)
+{
+    uint64_t st = tu_seed() + (uint64_t)_i * 7;
+    uint32_t docs[128], freqs[128];
+    for (int rep = 0; rep < 2000; rep++) {
+        uint32_t n = 1 + (uint32_t)(tu_rand(&st) % 128);
+        unsigned bits = (unsigned)(tu_rand(&st) % 4) == 0 ? 32 : 1 + (unsigned)(tu_rand(&st) % 24);
+        uint64_t base = tu_rand(&st) % 3 == 0 ? 0 : tu_rand(&st) % ((uint64_t)1 << (_i ? 32 : 20));
+        bool wrap = rep % 50 == 49;
+        uint64_t d = base - 1, t = 0;
+        uint32_t want_docs[128], want_freqs[128];
+        for (uint32_t i = 0; i < n; i++) {
+            docs[i] = (uint32_t)(tu_rand(&st) & (((uint64_t)1 << bits) - 1));
+            freqs[i] = (uint32_t)(tu_rand(&st) & (((uint64_t)1 << bits) - 1));
+            if (wrap && i == (uint32_t)rep % n)
+                freqs[i] = UINT32_MAX;
+            d += (uint64_t)docs[i] + 1;
+            want_docs[i] = (uint32_t)d;
+            want_freqs[i] = freqs[i] + 1;
+            t += (uint32_t)(freqs[i] + 1);
+        }
+        uint64_t doc = base, total = 0;
+        bool ok = esi_post_sum_runs(docs, freqs, n, &doc, &total);
+        ck_assert(ok == !wrap);
+        if (wrap)
+            continue;
+        ck_assert_uint_eq(doc, d);
+        ck_assert_uint_eq(total, t);
+        for (uint32_t i = 0; i < n; i++) {
+            if (d < ((uint64_t)1 << 32))
+                ck_assert_uint_eq(docs[i], want_docs[i]);
+            ck_assert_uint_eq(freqs[i], want_freqs[i]);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_storage_run_widths_at_end)
 {
     static const uint32_t ns[] = { 1, 2, 7, 8, 9, 15, 16, 17, 63, 127, 128 };
@@ -2525,6 +2566,7 @@ static Suite *storage_suite(void)
     ADD("merge_store_copy", test_storage_merge_store_copy, 0, 2, 120);
     ADD("merge_copy_damaged", test_storage_merge_copy_damaged, 0, 1, 120);
     ADD("run_codec", test_storage_run_codec, 0, 8, 60);
+    ADD("sum_runs", test_storage_sum_runs, 0, 2, 60);
     ADD("run_widths_at_end", test_storage_run_widths_at_end, 0, 11, 60);
     ADD("merge_block_copy", test_storage_merge_block_copy, 0, 6, 120);
     ADD("old_post_format", test_storage_old_post_format, 0, 1, 60);

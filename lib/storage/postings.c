@@ -904,17 +904,12 @@ static bool read_run_table(esi_postings *c)
     return true;
 }
 
-/* Turn a full block's unpacked runs into docnos and freqs: doc i is base
- * + delta 0 + ... + delta i + i (*doc: base on entry, the last doc on
- * return, computed in 64 bits so that a damaged block cannot wrap it past
- * `last`, which the caller compares), freq i is its stored value + 1,
- * *total their sum. False if a freq wraps (a stored 2^32 - 1).
- * With SSE2 (every x86-64), four lanes at a time when every delta and
- * freq is below 2^24: then the 128 prefix sums and the total fit 32 bits
+/* esi_post_sum_runs (storage_int.h). With SSE2 (every x86-64), four lanes
+ * at a time when every delta and freq is below 2^24: then the 128 prefix sums and the total fit 32 bits
  * exactly, and a doc lane base - 1 + prefix never wraps either, because it
  * is at most the last doc, which the caller checks against *doc. */
-static bool sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *doc,
-                     uint64_t *total)
+bool esi_post_sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *doc,
+                       uint64_t *total)
 {
     uint64_t d = *doc - 1;     /* every doc but the first adds 1 to its delta */
     uint64_t t = 0;
@@ -976,7 +971,7 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
         if (!run_get(&p, end, lim, n, c->block_docs) ||
             !run_get(&p, end, lim, n, c->block_freqs))
             return corrupt(c);
-        if (!sum_runs(c->block_docs, c->block_freqs, n, &doc, &total))
+        if (!esi_post_sum_runs(c->block_docs, c->block_freqs, n, &doc, &total))
             return corrupt(c);
     } else {
         for (uint32_t i = 0; i < n; i++) {

@@ -108,6 +108,16 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
 bool esi_run_get_lim(const uint8_t **pp, const uint8_t *end,
                      const uint8_t *lim, uint32_t n, uint32_t *out);
 
+/* Turn a full block's two unpacked runs (n <= 128) into docnos and freqs
+ * in place: doc i = base + delta 0 + ... + delta i + i (*doc: base on
+ * entry; on return the last doc, summed in 64 bits, so a damaged block
+ * cannot wrap it back to the `last` its caller compares it with); freq
+ * i = stored + 1, *total their sum (64 bits). False if a freq wraps (a
+ * stored 2^32 - 1). The docs written are exact whenever *doc is below
+ * 2^32 on return. */
+bool esi_post_sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *doc,
+                       uint64_t *total);
+
 /* Postings encoder: feed the docs of one term in ascending docno order;
  * finish writes the last block and fills the term's dictionary entry. A
  * term begun without positions takes only docnos and frequencies (add's
