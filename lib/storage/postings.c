@@ -905,9 +905,13 @@ static bool read_run_table(esi_postings *c)
 }
 
 /* esi_post_sum_runs (storage_int.h). With SSE2 (every x86-64), four lanes
- * at a time when every delta and freq is below 2^24: then the 128 prefix sums and the total fit 32 bits
- * exactly, and a doc lane base - 1 + prefix never wraps either, because it
- * is at most the last doc, which the caller checks against *doc. */
+ * at a time, on the guess that every delta and freq is below 2^24: then
+ * each prefix sum of the deltas (+ 1 each) and the freq total fit 32 bits
+ * exactly, so the last doc is base - 1 + the last lane's prefix in 64
+ * bits, and no doc lane wraps unless that last doc passes 2^32 (which
+ * the caller's check against `last` refuses). A block that breaks the
+ * guess (only a damaged or enormous one) gets its stored values back
+ * (the differences of the lanes) and is summed one value at a time. */
 bool esi_post_sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *doc,
                        uint64_t *total)
 {
@@ -915,37 +919,41 @@ bool esi_post_sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *do
     uint64_t t = 0;
     uint32_t i = 0;
 #if defined(__SSE2__)
+    const __m128i one = _mm_set1_epi32(1);
+    const uint32_t d0 = (uint32_t)d;
+    __m128i run = _mm_set1_epi32((int)d0), sum = _mm_setzero_si128();
     __m128i big = _mm_setzero_si128();
-    for (uint32_t j = 0; j + 4 <= n; j += 4)
-        big = _mm_or_si128(big, _mm_or_si128(_mm_loadu_si128((const __m128i *)(docs + j)),
-                                             _mm_loadu_si128((const __m128i *)(freqs + j))));
+    for (; i + 4 <= n; i += 4) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(docs + i));
+        __m128i f = _mm_loadu_si128((const __m128i *)(freqs + i));
+        big = _mm_or_si128(big, _mm_or_si128(x, f));
+        x = _mm_add_epi32(x, one);
+        x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
+        x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
+        run = _mm_add_epi32(run, x);
+        _mm_storeu_si128((__m128i *)(docs + i), run);
+        run = _mm_shuffle_epi32(run, 0xff);
+        f = _mm_add_epi32(f, one);
+        _mm_storeu_si128((__m128i *)(freqs + i), f);
+        sum = _mm_add_epi32(sum, f);
+    }
     big = _mm_or_si128(big, _mm_shuffle_epi32(big, 0x4e));
     big = _mm_or_si128(big, _mm_shuffle_epi32(big, 0xb1));
     if ((uint32_t)_mm_cvtsi128_si32(big) >> 24 == 0) {
-        const __m128i one = _mm_set1_epi32(1);
-        __m128i run = _mm_set1_epi32((int)(uint32_t)d), sum = _mm_setzero_si128();
-        uint32_t pre = 0;
-        for (; i + 4 <= n; i += 4) {
-            __m128i x = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(docs + i)), one);
-            x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
-            x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
-            run = _mm_add_epi32(run, x);
-            _mm_storeu_si128((__m128i *)(docs + i), run);
-            run = _mm_shuffle_epi32(run, 0xff);
-            pre += (uint32_t)_mm_cvtsi128_si32(_mm_shuffle_epi32(x, 0xff));
-            __m128i f = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(freqs + i)), one);
-            _mm_storeu_si128((__m128i *)(freqs + i), f);
-            sum = _mm_add_epi32(sum, f);
-        }
         sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
         sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
-        d += pre;
+        d += (uint32_t)((uint32_t)_mm_cvtsi128_si32(run) - d0);
         t = (uint32_t)_mm_cvtsi128_si32(sum);
+    } else {                   /* undo: the stored values, then one by one */
+        for (uint32_t j = i; j-- > 0;) {
+            docs[j] -= (j ? docs[j - 1] : d0) + 1;
+            freqs[j] -= 1;
+        }
+        i = 0;
     }
 #endif
-    /* the rest one at a time, without branches: docs only grow, so the
-     * caller's `doc != last` bounds them all; a stored freq of 2^32 - 1
-     * wraps to 0 */
+    /* one at a time, without branches: docs only grow, so the caller's
+     * `doc != last` bounds them all; a stored freq of 2^32 - 1 wraps to 0 */
     uint32_t wrapped = 0;
     for (; i < n; i++) {
         d += (uint64_t)docs[i] + 1;
