@@ -25,7 +25,8 @@
  * total is exact) and, unless only the count is wanted, scored (score.c) and
  * offered to a bounded heap of the best offset+limit. Bonus phrases (whole
  * bare runs) and title twins are optional matchers, looked at only on docs
- * that already match (and only there). With pruning, a doc's score bound
+ * that already match (and only there); a bonus uses the cursors of its
+ * run's words for the keys they share (lend_cursor). With pruning, a doc's score bound
  * is refined before it is scored: the estimated tfs are made exact one at
  * a time, cheapest first, and the doc is dropped once the bound falls
  * below the heap's worst. Document frequencies are summed over segments first so
@@ -54,7 +55,11 @@ struct matcher {
     size_t nkids, npos;        /* npos: positive kids of AND */
     /* PHRASE */
     int32_t ph;
-    esi_postings *cur;         /* one per key, in key order */
+    esi_postings **cur;        /* one per key, in key order: its own cursor
+                                  (own[i]) or, for a bonus phrase, the
+                                  cursor of the same key in a word of its
+                                  run (build_phrase) */
+    esi_postings *own;         /* the cursors it opened (ncur of them) */
     uint32_t *cdoc;            /* each cursor's doc, DOC_END before start */
     size_t ncur;
     bool empty;                /* a key is missing from the segment */
@@ -311,7 +316,8 @@ static void free_matchers(run *r)
 {
     for (size_t i = 0; i < r->nall; i++) {
         matcher *m = r->all[i];
-        free_cursors(m->cur, m->ncur);
+        free_cursors(m->own, m->ncur);
+        esi_free(m->cur);
         esi_free(m->cdoc);
         esi_free(m->same);
         esi_free(m->pk);
@@ -337,6 +343,18 @@ static esi_postings *new_cursors(size_t n)
     if (!esi_mul_ok(n ? n : 1, sizeof(esi_postings), &bytes))
         return NULL;
     return esi_malloc(bytes);
+}
+
+/* Room for m's n key cursors: m->own, and m->cur pointing at them. */
+static bool key_cursors(matcher *m, size_t n)
+{
+    m->own = new_cursors(n);
+    m->cur = esi_calloc(n ? n : 1, sizeof *m->cur);
+    if (!m->own || !m->cur)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        m->cur[i] = &m->own[i];
+    return true;
 }
 
 /* Bytes of key k without its field prefix (field name and ESI_FIELD_SEP). */
@@ -477,8 +495,8 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
     int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
     phrase_shape(q, f, chr, pair);
     for (uint32_t a = 0; a < f->span; a++) {
-        if ((chr[a] >= 0 && !m->cur[chr[a]].has_pos) ||
-            (pair[a] >= 0 && m->cur[pair[a]].has_pos))
+        if ((chr[a] >= 0 && !m->cur[chr[a]]->has_pos) ||
+            (pair[a] >= 0 && m->cur[pair[a]]->has_pos))
             return ES_OK;
     }
     for (uint32_t j = 0; j < na; j++) {
@@ -546,8 +564,34 @@ static void bound_keys(const es_query *q, const esi_qphrase *f, matcher *m)
     }
 }
 
-/* Build the matcher of phrase ph for the current segment. */
-static es_status build_phrase(run *r, int32_t ph, matcher **out)
+/* If a word of AND a (a positive PHRASE kid) has key i of bonus phrase
+ * m among its keys, m uses that word's cursor for it. The bonus is only
+ * ever looked at on a doc that a is on, where each word's cursors all
+ * sit, and it moves a cursor no further than that doc (twin_bound,
+ * phrase_at): so the word's blocks are decoded once, and its positions
+ * there, if decoded, serve both. */
+static void lend_cursor(const es_query *q, const matcher *a, matcher *m, uint32_t i)
+{
+    const esi_qkey *ki = &q->keys[q->phrases[m->ph].first_key + i];
+    for (size_t k = 0; k < a->npos; k++) {
+        const matcher *w = a->kids[k];
+        if (w->op != ESI_QOP_PHRASE || w->empty)
+            continue;
+        const esi_qphrase *wf = &q->phrases[w->ph];
+        for (uint32_t j = 0; j < w->ncur; j++) {
+            const esi_qkey *kj = &q->keys[wf->first_key + j];
+            if (w->same[j] == j && kj->len == ki->len &&
+                !memcmp(esi_qkey_bytes(q, kj), esi_qkey_bytes(q, ki), ki->len)) {
+                m->cur[i] = w->cur[j];
+                return;
+            }
+        }
+    }
+}
+
+/* Build the matcher of phrase ph for the current segment; run_of, if not
+ * NULL, is the AND whose bonus phrase ph is (lend_cursor). */
+static es_status build_phrase(run *r, int32_t ph, const matcher *run_of, matcher **out)
 {
     const es_query *q = r->q;
     const esi_qphrase *f = &q->phrases[ph];
@@ -574,13 +618,13 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
         if (mt < m->maxtf)
             m->maxtf = mt;
     }
-    m->cur = new_cursors(f->nkeys);
+    bool ok = key_cursors(m, f->nkeys);
     m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
     m->same = esi_calloc(f->nkeys, sizeof *m->same);
     m->lead = esi_calloc(f->nkeys, sizeof *m->lead);
     m->pk = esi_calloc(f->nkeys, sizeof *m->pk);
     m->bk = esi_calloc(f->nkeys, sizeof *m->bk);
-    if (!m->cur || !m->cdoc || !m->same || !m->lead || !m->pk || !m->bk)
+    if (!ok || !m->cdoc || !m->same || !m->lead || !m->pk || !m->bk)
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
@@ -607,12 +651,14 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
     }
     for (uint32_t i = 0; i < f->nkeys; i++) {
         size_t at = r->seg * q->nkeys + f->first_key + i;
-        es_status rc = esi_postings_open(&m->cur[i], r->s, &r->ti[at], r->e);
+        es_status rc = esi_postings_open(&m->own[i], r->s, &r->ti[at], r->e);
         if (rc != ES_OK)
             return rc;
         m->ncur++;
+        if (run_of && m->same[i] == i)
+            lend_cursor(q, run_of, m, i);
         m->cdoc[i] = DOC_END;
-        if (m->cur[i].has_pos)
+        if (m->cur[i]->has_pos)
             m->pk[m->npk++] = i;
     }
     bound_keys(q, f, m);
@@ -620,7 +666,7 @@ static es_status build_phrase(run *r, int32_t ph, matcher **out)
     if (rc != ES_OK)
         return rc;
     if (f->title_twin >= 0)
-        return build_phrase(r, f->title_twin, &m->twin);
+        return build_phrase(r, f->title_twin, NULL, &m->twin);
     return ES_OK;
 }
 
@@ -655,16 +701,16 @@ static es_status build_prefix(run *r, int32_t ph, matcher **out)
     if (nf == 0) {
         m->empty = true;
     } else {
-        m->cur = new_cursors(nf);
+        bool ok = key_cursors(m, nf);
         m->cdoc = esi_calloc(nf, sizeof *m->cdoc);
         m->pidf = esi_calloc(nf, sizeof *m->pidf);
-        if (!m->cur || !m->cdoc || !m->pidf)
+        if (!ok || !m->cdoc || !m->pidf)
             return ES_ENOMEM;
         for (size_t i = 0; i < x->n; i++) {
             const esi_term_info *ti = &x->ti[r->seg * x->n + i];
             if (!x->found[r->seg * x->n + i])
                 continue;
-            es_status rc = esi_postings_open(&m->cur[m->ncur], r->s, ti, r->e);
+            es_status rc = esi_postings_open(&m->own[m->ncur], r->s, ti, r->e);
             if (rc != ES_OK)
                 return rc;
             m->cdoc[m->ncur] = DOC_END;
@@ -685,7 +731,7 @@ static es_status build(run *r, int32_t n, matcher **out)
     const esi_qnode *nd = &q->nodes[n];
     es_status rc;
     if (nd->op == ESI_QOP_PHRASE)
-        return build_phrase(r, nd->phrase, out);
+        return build_phrase(r, nd->phrase, NULL, out);
     if (nd->op == ESI_QOP_DATE) {
         matcher *m = new_matcher(r, ESI_QOP_DATE);
         if (!m)
@@ -727,7 +773,7 @@ static es_status build(run *r, int32_t n, matcher **out)
         m->cost = m->npos ? m->kids[0]->cost : 0;
         for (size_t i = 0; i < m->npos; i++)
             m->ceil += m->kids[i]->idf * (r->p->k1 + 1.0);
-        if (nd->phrase >= 0 && (rc = build_phrase(r, nd->phrase, &m->twin)) != ES_OK)
+        if (nd->phrase >= 0 && (rc = build_phrase(r, nd->phrase, m, &m->twin)) != ES_OK)
             return rc;
     } else {                                     /* OR */
         m->npos = m->nkids;
@@ -785,8 +831,8 @@ static uint32_t min_freq(const matcher *m)
 {
     uint32_t t = UINT32_MAX;
     for (size_t i = 0; i < m->ncur; i++)
-        if (m->cur[i].freq < t)
-            t = m->cur[i].freq;
+        if (m->cur[i]->freq < t)
+            t = m->cur[i]->freq;
     return t;
 }
 
@@ -794,11 +840,11 @@ static uint32_t min_freq(const matcher *m)
  * current doc, rarest first, into ord; their number. */
 static size_t pos_order(const matcher *m, uint32_t *ord)
 {
-    const esi_postings *c = m->cur;
+    esi_postings *const *c = m->cur;
     for (size_t k = 0; k < m->npk; k++) {
-        uint32_t i = m->pk[k], f = c[i].freq;
+        uint32_t i = m->pk[k], f = c[i]->freq;
         size_t j = k;
-        while (j > 0 && c[ord[j - 1]].freq > f) {
+        while (j > 0 && c[ord[j - 1]]->freq > f) {
             ord[j] = ord[j - 1];
             j--;
         }
@@ -869,14 +915,14 @@ static es_status pairs_on(run *r, matcher *m, uint32_t d, bool *on)
  * the smallest pair freq, is an upper bound. */
 static void chain_bounds(const matcher *m, uint32_t *lo, uint32_t *hi)
 {
-    const esi_postings *c = m->cur;
+    esi_postings *const *c = m->cur;
     uint32_t n = (uint32_t)m->ncur;
     int64_t g = 0;
     uint32_t u = UINT32_MAX;
     for (uint32_t a = 0; a + 1 < m->span; a++) {
         uint32_t pi = m->cpair[a];
-        uint32_t pf = pi < n ? c[pi].freq : m->acur[pi - n].freq;
-        g = a == 0 ? pf : (g > 0 ? g : 0) + (int64_t)pf - c[m->cchar[a]].freq;
+        uint32_t pf = pi < n ? c[pi]->freq : m->acur[pi - n].freq;
+        g = a == 0 ? pf : (g > 0 ? g : 0) + (int64_t)pf - c[m->cchar[a]]->freq;
         if (pf < u)
             u = pf;
     }
@@ -922,7 +968,7 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
             return ES_OK;
     }
     for (size_t k = 0; k < n; k++) {
-        x[k].c = &m->cur[m->same[ord[k]]];
+        x[k].c = m->cur[m->same[ord[k]]];
         x[k].p = NULL;
         x[k].n = x[k].y = 0;
         x[k].at = keys[ord[k]].at;
@@ -979,7 +1025,7 @@ static es_status any_start(run *r, matcher *m, const uint32_t *ord, size_t n,
             uint32_t i = ord[k], pn;
             uint64_t want = (uint64_t)m->cand[x] + keys[i].at;
             const uint32_t *p;
-            if (esi_postings_positions_upto(&m->cur[m->same[i]], want > UINT32_MAX ?
+            if (esi_postings_positions_upto(m->cur[m->same[i]], want > UINT32_MAX ?
                                             UINT32_MAX : (uint32_t)want, &p, &pn) != ES_OK)
                 return bad_positions(r);
             y[k] = gallop_to(p, pn, y[k], want);
@@ -1013,7 +1059,7 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
     *exact = true;
     *found = true;
     if (m->ncur == 1) {
-        *tf = m->cur[0].freq;
+        *tf = m->cur[0]->freq;
         return ES_OK;
     }
     /* Keys stored without positions (pairs) only narrowed the documents;
@@ -1051,7 +1097,7 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
         uint32_t i = ord[k], at = keys[i].at, pn;
         const uint32_t *p;
         uint64_t want = k == 0 ? UINT32_MAX : (uint64_t)m->cand[cnt - 1] + at;
-        if (esi_postings_positions_upto(&m->cur[m->same[i]], want > UINT32_MAX ?
+        if (esi_postings_positions_upto(m->cur[m->same[i]], want > UINT32_MAX ?
                                         UINT32_MAX : (uint32_t)want, &p, &pn) != ES_OK)
             return bad_positions(r);
         if (k == 0) {
@@ -1099,7 +1145,7 @@ static es_status advance(run *r, matcher *m, uint32_t target);
 /* Position cursor i of m on the first doc >= t. */
 static es_status cursor_to(run *r, matcher *m, size_t i, uint32_t t)
 {
-    return move_cursor(r, &m->cur[i], &m->cdoc[i], t);
+    return move_cursor(r, m->cur[i], &m->cdoc[i], t);
 }
 
 /* The exact tf of phrase m on its doc (known to hold every key), computed
@@ -1131,8 +1177,8 @@ static es_status cursors_on(run *r, matcher *m, const uint32_t *idx, size_t n,
             return ES_OK;
         if (rc != ES_OK)
             return rc;
-        if (m->cur[i].freq < t)
-            t = m->cur[i].freq;
+        if (m->cur[i]->freq < t)
+            t = m->cur[i]->freq;
     }
     *minf = t;
     return ES_OK;
@@ -1226,7 +1272,7 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         bool again = false, aux = m->nacur == 0;
         for (size_t k = 0; k < m->ncur && !again; k++) {
             size_t i = m->lead[k];
-            if (!aux && m->cur[i].has_pos) {
+            if (!aux && m->cur[i]->has_pos) {
                 /* the pairs the phrase implies rule a doc out before any
                  * character cursor (common, with positions) moves to it */
                 aux = true;
@@ -1291,10 +1337,10 @@ static uint64_t resolve_cost(const matcher *m, uint32_t d)
     for (size_t i = 0; i < m->ncur; i++) {
         uint32_t at = m->cdoc[i];
         if (at == d) {
-            if (m->cur[i].has_pos && m->cur[i].freq < c)
-                c = m->cur[i].freq;
-            if (m->cur[i].freq < lo)
-                lo = m->cur[i].freq;
+            if (m->cur[i]->has_pos && m->cur[i]->freq < c)
+                c = m->cur[i]->freq;
+            if (m->cur[i]->freq < lo)
+                lo = m->cur[i]->freq;
         } else if (at > d) {       /* not on d (or DOC_END: done, or not started) */
             return 0;
         }
@@ -1479,7 +1525,7 @@ static es_status score(run *r, matcher *m, uint32_t d, uint32_t dl, double *out)
         bool body = r->q->phrases[m->ph].body;
         for (size_t i = 0; i < m->ncur; i++)
             if (m->cdoc[i] == d)
-                s += esi_score_bm25(m->pidf[i], m->cur[i].freq, body ? dl : 0,
+                s += esi_score_bm25(m->pidf[i], m->cur[i]->freq, body ? dl : 0,
                                     r->snap->avg_doclen, p->k1, p->b);
         if (m->twin) {
             double ts;
@@ -2055,7 +2101,7 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
     double twmax = tw ? ESI_SCORE_TITLE_WEIGHT *
                         esi_score_bm25(m->idf, tw->maxtf, 0, 0, p->k1, p->b) : 0;
     for (;;) {
-        es_status rc = move_cursor(r, &m->cur[0], &m->cdoc[0], *t);
+        es_status rc = move_cursor(r, m->cur[0], &m->cdoc[0], *t);
         if (rc != ES_OK) {
             m->doc = DOC_END;
             return rc;
@@ -2066,7 +2112,7 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
         if (d >= hi)
             return ES_OK;
         engage_tick(r);
-        m->tf = m->cur[0].freq;
+        m->tf = m->cur[0]->freq;
         m->verified = m->found = true;
         if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
             r->total++;
