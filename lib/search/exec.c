@@ -318,15 +318,10 @@ static void free_matchers(run *r)
         matcher *m = r->all[i];
         free_cursors(m->own, m->ncur);
         esi_free(m->cur);
-        esi_free(m->cdoc);
-        esi_free(m->same);
-        esi_free(m->pk);
-        esi_free(m->bk);
         free_cursors(m->acur, m->nacur);
         esi_free(m->acdoc);
         esi_free(m->cchar);
         esi_free(m->cpair);
-        esi_free(m->lead);
         esi_free(m->cand);
         esi_free(m->kids);
         esi_free(m->pidf);
@@ -345,13 +340,23 @@ static esi_postings *new_cursors(size_t n)
     return esi_malloc(bytes);
 }
 
-/* Room for m's n key cursors: m->own, and m->cur pointing at them. */
+/* Room for m's n key cursors (m->own, and m->cur pointing at them) and,
+ * in the same zeroed allocation as m->cur (a query builds dozens of
+ * matchers, so one allocation instead of six counts), its per-key arrays
+ * cdoc, same, lead, pk and bk. */
 static bool key_cursors(matcher *m, size_t n)
 {
+    size_t k = n ? n : 1, bytes;
     m->own = new_cursors(n);
-    m->cur = esi_calloc(n ? n : 1, sizeof *m->cur);
-    if (!m->own || !m->cur)
+    if (!m->own || !esi_mul_ok(k, sizeof *m->cur + 5 * sizeof(uint32_t), &bytes) ||
+        !(m->cur = esi_calloc(1, bytes)))
         return false;
+    uint32_t *u = (uint32_t *)(m->cur + k);
+    m->cdoc = u;
+    m->same = u + k;
+    m->lead = u + 2 * k;
+    m->pk = u + 3 * k;
+    m->bk = u + 4 * k;
     for (size_t i = 0; i < n; i++)
         m->cur[i] = &m->own[i];
     return true;
@@ -618,13 +623,7 @@ static es_status build_phrase(run *r, int32_t ph, const matcher *run_of, matcher
         if (mt < m->maxtf)
             m->maxtf = mt;
     }
-    bool ok = key_cursors(m, f->nkeys);
-    m->cdoc = esi_calloc(f->nkeys, sizeof *m->cdoc);
-    m->same = esi_calloc(f->nkeys, sizeof *m->same);
-    m->lead = esi_calloc(f->nkeys, sizeof *m->lead);
-    m->pk = esi_calloc(f->nkeys, sizeof *m->pk);
-    m->bk = esi_calloc(f->nkeys, sizeof *m->bk);
-    if (!ok || !m->cdoc || !m->same || !m->lead || !m->pk || !m->bk)
+    if (!key_cursors(m, f->nkeys))
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
@@ -702,9 +701,8 @@ static es_status build_prefix(run *r, int32_t ph, matcher **out)
         m->empty = true;
     } else {
         bool ok = key_cursors(m, nf);
-        m->cdoc = esi_calloc(nf, sizeof *m->cdoc);
         m->pidf = esi_calloc(nf, sizeof *m->pidf);
-        if (!ok || !m->cdoc || !m->pidf)
+        if (!ok || !m->pidf)
             return ES_ENOMEM;
         for (size_t i = 0; i < x->n; i++) {
             const esi_term_info *ti = &x->ti[r->seg * x->n + i];
