@@ -943,15 +943,12 @@ static void prefix_sums(const uint32_t *src, uint32_t *dst, uint32_t n, uint32_t
     *acc = a;
 }
 
-bool esi_post_sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *doc,
-                       uint64_t *total)
+/* freqs[i] = stored + 1 for i < n <= 128, *total their sum (64 bits);
+ * false if one wraps (a stored 2^32 - 1). Four lanes at a time while the
+ * freqs are below 2^24 (128 of them cannot wrap a lane's total), then one
+ * at a time, without branches. */
+static bool freq_sums(uint32_t *freqs, uint32_t n, uint64_t *total)
 {
-    uint64_t d = *doc - 1;     /* every doc but the first adds 1 to its delta */
-    prefix_sums(docs, docs, n, 1, &d);
-    *doc = d;
-    /* freqs: stored + 1, the total in 32-bit lanes while every freq is
-     * below 2^24 (128 of them cannot wrap it), then one at a time;
-     * without branches: a stored 2^32 - 1 wraps to 0 */
     uint64_t t = 0;
     uint32_t i = 0, wrapped = 0;
 #if defined(__SSE2__)
@@ -979,6 +976,31 @@ bool esi_post_sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *do
     return !wrapped;
 }
 
+bool esi_post_sum_runs(uint32_t *docs, uint32_t *freqs, uint32_t n, uint64_t *doc,
+                       uint64_t *total)
+{
+    uint64_t d = *doc - 1;     /* every doc but the first adds 1 to its delta */
+    prefix_sums(docs, docs, n, 1, &d);
+    *doc = d;
+    return freq_sums(freqs, n, total);
+}
+
+/* docs[i] = base + i for i < n <= 128: the docs of a dense block. */
+static void fill_docs(uint32_t *docs, uint32_t n, uint32_t base)
+{
+    uint32_t i = 0;
+#if defined(__SSE2__)
+    const __m128i four = _mm_set1_epi32(4);
+    __m128i x = _mm_add_epi32(_mm_set1_epi32((int)base), _mm_setr_epi32(0, 1, 2, 3));
+    for (; i + 4 <= n; i += 4) {
+        _mm_storeu_si128((__m128i *)(docs + i), x);
+        x = _mm_add_epi32(x, four);
+    }
+#endif
+    for (; i < n; i++)
+        docs[i] = base + i;
+}
+
 /* Decode the doc/freq section of the block whose header was just read. */
 static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
                               uint32_t dlen, uint32_t plen, bool packed)
@@ -986,7 +1008,17 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
     const uint8_t *p = c->rd.p, *end = p + dlen;
     const uint8_t *lim = c->seg->post_p + c->seg->post_len;
     uint64_t doc = c->next_base, total = 0;
-    if (packed) {
+    if (packed && p < end && *p == 0 && doc + n - 1 == last) {
+        /* a doc run of width 0 (every delta 0) from the block's base: the
+         * docs base..last, one after another (the commonest characters'
+         * blocks), filled without summing */
+        p++;
+        fill_docs(c->block_docs, n, (uint32_t)doc);
+        doc = last;
+        if (!run_get(&p, end, lim, n, c->block_freqs) ||
+            !freq_sums(c->block_freqs, n, &total))
+            return corrupt(c);
+    } else if (packed) {
         if (!run_get(&p, end, lim, n, c->block_docs) ||
             !run_get(&p, end, lim, n, c->block_freqs))
             return corrupt(c);
