@@ -1977,6 +1977,41 @@ static es_status expand_prefix(run *r, size_t ph)
 
 /* Look every key up in every segment and compute each phrase's idf from
  * its rarest key's document frequency summed over segments. */
+/* first[k] = the first key of q with the same bytes as key k (k itself
+ * if none): a bonus phrase repeats the keys of its run's words and a
+ * common character recurs across words, so a query of three bare runs
+ * looks up about a third fewer terms. Keys are hashed (FNV-1a) into an
+ * open-addressed table twice their number. */
+static es_status key_firsts(const es_query *q, uint32_t *first)
+{
+    size_t cap = 16, bytes;
+    while (cap < 2 * (size_t)q->nkeys)
+        cap *= 2;
+    uint32_t *slot;
+    if (!esi_mul_ok(cap, sizeof *slot, &bytes) || !(slot = esi_malloc(bytes)))
+        return ES_ENOMEM;
+    memset(slot, 0xff, bytes);
+    for (uint32_t k = 0; k < q->nkeys; k++) {
+        const uint8_t *b = esi_qkey_bytes(q, &q->keys[k]);
+        uint32_t len = q->keys[k].len, h = 2166136261u;
+        for (uint32_t i = 0; i < len; i++)
+            h = (h ^ b[i]) * 16777619u;
+        size_t at = h & (cap - 1);
+        first[k] = k;
+        for (; slot[at] != UINT32_MAX; at = (at + 1) & (cap - 1)) {
+            const esi_qkey *o = &q->keys[slot[at]];
+            if (o->len == len && !memcmp(esi_qkey_bytes(q, o), b, len)) {
+                first[k] = slot[at];
+                break;
+            }
+        }
+        if (first[k] == k)
+            slot[at] = k;
+    }
+    esi_free(slot);
+    return ES_OK;
+}
+
 static es_status prepare(run *r)
 {
     const es_query *q = r->q;
@@ -1995,25 +2030,30 @@ static es_status prepare(run *r)
             return rc;
     }
     uint64_t *df = esi_calloc(q->nkeys ? q->nkeys : 1, sizeof *df);
-    if (!r->ti || !r->found || !r->ph_idf || !df) {
-        esi_free(df);
-        return ES_ENOMEM;
-    }
-    for (size_t s = 0; s < r->snap->nsegs; s++)
-        for (size_t k = 0; k < q->nkeys; k++) {
+    uint32_t *first = esi_calloc(q->nkeys ? q->nkeys : 1, sizeof *first);
+    es_status rc = !r->ti || !r->found || !r->ph_idf || !df || !first ? ES_ENOMEM
+                   : key_firsts(q, first);
+    for (size_t s = 0; rc == ES_OK && s < r->snap->nsegs; s++)
+        for (size_t k = 0; rc == ES_OK && k < q->nkeys; k++) {
             size_t at = s * q->nkeys + k;
-            es_status rc = esi_segment_lookup(r->snap->segs[s],
-                                              esi_qkey_bytes(q, &q->keys[k]),
-                                              q->keys[k].len, &r->ti[at], r->e);
-            if (rc == ES_ENOTFOUND)
-                continue;
-            if (rc != ES_OK) {
-                esi_free(df);
-                return rc;
+            if (first[k] != k) {      /* looked up already */
+                r->ti[at] = r->ti[s * q->nkeys + first[k]];
+                r->found[at] = r->found[s * q->nkeys + first[k]];
+            } else {
+                rc = esi_segment_lookup(r->snap->segs[s], esi_qkey_bytes(q, &q->keys[k]),
+                                        q->keys[k].len, &r->ti[at], r->e);
+                r->found[at] = rc == ES_OK;
+                if (rc == ES_ENOTFOUND)
+                    rc = ES_OK;
             }
-            r->found[at] = true;
-            df[k] += r->ti[at].df;
+            if (r->found[at])
+                df[k] += r->ti[at].df;
         }
+    esi_free(first);
+    if (rc != ES_OK) {
+        esi_free(df);
+        return rc;
+    }
     for (size_t i = 0; i < q->nphrases; i++) {
         const esi_qphrase *f = &q->phrases[i];
         uint64_t m = UINT64_MAX;
