@@ -1195,7 +1195,9 @@ static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
  * the cursors of m->bk and the pair cursors move (forward, as advance()
  * would): the characters left out give the same answer (bound_keys) and
  * are moved to d only if refine counts the phrase. */
-static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
+static es_status twin_bound_move(run *r, matcher *m, uint32_t d, uint32_t *tf);
+
+static inline es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
 {
     *tf = 0;
     if (m->empty)
@@ -1205,12 +1207,19 @@ static es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
         return ES_OK;
     }
     /* a key whose cursor is already past d: not on d, nothing moves (the
-     * usual case for a title twin: titles are short) */
+     * usual case for a title twin: titles are short; inline, because a
+     * one-key root asks it for thousands of docs) */
     for (size_t k = 0; k < m->nbk; k++) {
         uint32_t at = m->cdoc[m->bk[k]];
         if (at != DOC_END && at > d)
             return ES_OK;
     }
+    return twin_bound_move(r, m, d, tf);
+}
+
+/* twin_bound once no key cursor is known to be past d: the cursors move. */
+static es_status twin_bound_move(run *r, matcher *m, uint32_t d, uint32_t *tf)
+{
     /* the pairs it lacks as keys (plan_pairs) first: the junction pairs
      * of a run (于赔 of 关于赔偿) are rarer than its words' keys, so a doc
      * without the run is usually ruled out before any key cursor moves */

@@ -1153,6 +1153,9 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
         return c->err;
     if (c->doc != UINT32_MAX && c->doc >= target)
         return ES_OK;
+    uint32_t next = c->block_i + 1;   /* the next doc: a scan's usual step */
+    if (next < c->block_n && c->block_docs[next] >= target)
+        return set_doc(c, next);
     if (c->block_n == 0 || target > c->block_last) {
         if (c->sk_n && c->sk_b < c->sk_n && skip_at(c, 0, c->sk_b) < target &&
             !skip_to(c, target))
