@@ -2175,7 +2175,9 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
                     uint32_t ttf;
                     if ((rc = twin_bound(r, tw, d, &ttf)) != ES_OK)
                         return rc;
-                    if (ttf != tw->maxtf)
+                    if (ttf == 0)           /* the usual case: not in the title */
+                        ub -= twmax;
+                    else if (ttf != tw->maxtf)
                         ub += ESI_SCORE_TITLE_WEIGHT *
                               esi_score_bm25(m->idf, ttf, 0, 0, p->k1, p->b) - twmax;
                     enter = ub + margin >= thr;
