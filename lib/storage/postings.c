@@ -238,6 +238,11 @@ static inline bool get_vb(const uint8_t **pp, const uint8_t *end,
                           const uint8_t *lim, unsigned bits, uint64_t *out)
 {
     const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) {        /* one byte: most exception highs */
+        *out = *p;
+        *pp = p + 1;
+        return true;
+    }
     if (lim - p >= 8) {
         uint64_t x = load64(p);
         uint64_t stop = ~x & UINT64_C(0x8080808080808080);
