@@ -34,7 +34,8 @@
  * queries and over the quoted ones, the ten slowest, and with COUNTS the
  * "count<TAB>query" lines of bench/run's COUNTS files. The environment
  * variables BENCH_LIMIT=N and BENCH_SNIPPETS=1 time a page of N hits (with
- * snippets) instead.
+ * snippets) instead; BENCH_THREADS=N sets es_index_options.search_threads
+ * of the three modes above (1 for instruction counts, see mode_open).
  */
 #include "api/api.h"
 #include "search/search.h"
@@ -307,7 +308,15 @@ static bool mode_open(int argc, char **argv, const char *usage, const char *out_
         die(argv[5], out_what);
     es_error err;
     m->ix = NULL;
-    if (es_index_open(&m->ix, argv[2], &err) != ES_OK)
+    /* BENCH_THREADS=N: es_index_options.search_threads (default 0). Give 1
+     * when counting instructions with callgrind's --toggle-collect on the
+     * search: a split search's worker threads run outside the toggled
+     * function, so what they do would not be counted, and how much they
+     * take depends on the scheduling. */
+    es_index_options io = ES_INDEX_OPTIONS_INIT;
+    if (getenv("BENCH_THREADS"))
+        io.search_threads = (unsigned)strtoul(getenv("BENCH_THREADS"), NULL, 10);
+    if (es_index_open_opts(&m->ix, argv[2], &io, &err) != ES_OK)
         die(argv[2], err.message);
     return true;
 }
