@@ -9,7 +9,8 @@
  *     bench_X CORPUS.jsonl QUERIES INDEX_PATH COUNTS_OUT
  * CORPUS is uncompressed JSON Lines with id, title, date, text. The driver
  * creates the index at INDEX_PATH (which must not exist), runs the query set
- * once untimed (warm-up) and once timed, writes "count<TAB>query" per query
+ * once untimed (warm-up) and BENCH_PASSES times timed (default 3; a query's
+ * latency is the median of its timed runs), writes "count<TAB>query" per query
  * to COUNTS_OUT (count -1 when the engine rejected the query) and prints one
  * "name value" line per metric on stdout.
  */
