@@ -1189,14 +1189,14 @@ static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
     return cursors_on(r, m, NULL, m->ncur, d, minf);
 }
 
+static es_status twin_bound_move(run *r, matcher *m, uint32_t d, uint32_t *tf);
+
 /* Largest tf optional phrase m (title twin, bonus) can have on doc d,
  * from its cursors alone (no positions): 0 if a key or a pair it lacks as
  * a key (plan_pairs) is not on d, else the smallest freq of those. Only
  * the cursors of m->bk and the pair cursors move (forward, as advance()
  * would): the characters left out give the same answer (bound_keys) and
  * are moved to d only if refine counts the phrase. */
-static es_status twin_bound_move(run *r, matcher *m, uint32_t d, uint32_t *tf);
-
 static inline es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
 {
     *tf = 0;
@@ -1984,8 +1984,6 @@ static es_status expand_prefix(run *r, size_t ph)
     return ES_OK;
 }
 
-/* Look every key up in every segment and compute each phrase's idf from
- * its rarest key's document frequency summed over segments. */
 /* first[k] = the first key of q with the same bytes as key k (k itself
  * if none): a bonus phrase repeats the keys of its run's words and a
  * common character recurs across words, so a query of three bare runs
@@ -2021,6 +2019,8 @@ static es_status key_firsts(const es_query *q, uint32_t *first)
     return ES_OK;
 }
 
+/* Look every key up in every segment and compute each phrase's idf from
+ * its rarest key's document frequency summed over segments. */
 static es_status prepare(run *r)
 {
     const es_query *q = r->q;
