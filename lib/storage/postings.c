@@ -1188,8 +1188,7 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
             c->next_base = last + 1;
         }
     }
-    /* eight docs a step while the eighth is below target, then one by
-     * one (a local copy of the bound: the stores of set_doc may alias) */
+    /* eight docs a step while the eighth is below target, then one by one */
     uint32_t i = c->block_i, n = c->block_n;
     const uint32_t *docs = c->block_docs;
     while (i + 8 <= n && docs[i + 7] < target)
