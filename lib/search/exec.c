@@ -1987,7 +1987,7 @@ static es_status expand_prefix(run *r, size_t ph)
 /* first[k] = the first key of q with the same bytes as key k (k itself
  * if none): a bonus phrase repeats the keys of its run's words and a
  * common character recurs across words (行满意 方向和项 使用和专: 9 of
- * its 24 body keys repeat one before them). Keys are hashed (FNV-1a) into
+ * its 25 body keys repeat one before them). Keys are hashed (FNV-1a) into
  * an open-addressed table twice their number. */
 static es_status key_firsts(const es_query *q, uint32_t *first)
 {
