@@ -334,8 +334,10 @@ int bench_main(int argc, char **argv, const bench_engine *e)
             sweep[i * (size_t)passes + (size_t)k] = (bench_now() - q0) * 1e3;
             if (k == 0)
                 counts[i] = cnt;
-            else if (cnt != counts[i])
+            else if (cnt != counts[i]) {
+                errno = 0;             /* not a system error: no strerror */
                 die("a query's count changed between sweeps", qs[i].text);
+            }
         }
     for (size_t i = 0; i < nq; i++)
         ms[i] = bench_median(sweep + i * (size_t)passes, (size_t)passes);

@@ -873,6 +873,72 @@ START_TEST(test_search_split_segments_deletions)
 }
 END_TEST
 
+/* A root of one key (a character, a pair) reads its postings in place and
+ * rules docs out with a bound test of its own: over docs whose scores lie
+ * close together (random lengths, every seventh with the key in its
+ * title too, some deleted), its pages equal the exhaustive ones at every
+ * limit and offset, pruned with and without an exact total, and split. */
+START_TEST(test_search_single_key_pages)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = small_writer(dir, 1 << 18, false);
+    uint64_t seed = tu_seed(), st = seed;
+    add_random_docs(w, 700, &st);
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    for (int d = 3; d < 700; d += 11) {
+        char id[16];
+        snprintf(id, sizeof id, "d%03d", d);
+        ck_assert_int_eq(es_writer_delete(w, id, strlen(id)), ES_OK);
+    }
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    esi_pool *pool = esi_pool_new(3);
+    static const char *qs[] = { "\"教\"", "\"规\"", "\"日\"", "\"教育\"", "\"人民\"",
+                                "title:\"教\"" };
+    static const size_t lims[] = { 1, 3, 10, 40 };
+    for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
+        es_query *q = NULL;
+        ck_assert_int_eq(es_query_parse(&q, qs[k], strlen(qs[k]), NULL), ES_OK);
+        for (size_t l = 0; l < 8; l++) {
+            size_t off = l < 4 ? 0 : 5, lim = lims[l % 4], n[4];
+            uint32_t chunk = 1 + (uint32_t)(tu_rand(&st) % 60);
+            esi_hit *h[4];
+            uint64_t t[4];
+            for (int v = 0; v < 4; v++) {  /* exhaustive, pruned, inexact, split */
+                esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, v != 2,
+                                         v == 0, NULL, v == 3 ? pool : NULL, 1, chunk,
+                                         1 + chunk % 7 };
+                esi_err e = { 0 };
+                ck_assert_msg(esi_search_run(ix->snap, q, &sp, &h[v], &n[v], &t[v], &e) ==
+                              ES_OK, "%s", e.msg);
+            }
+            ck_assert_msg(t[1] == t[0] && t[3] == t[0] && t[2] <= t[0], "seed %llu: %s: "
+                          "totals %llu %llu %llu %llu", (unsigned long long)seed, qs[k],
+                          (unsigned long long)t[0], (unsigned long long)t[1],
+                          (unsigned long long)t[2], (unsigned long long)t[3]);
+            for (int v = 1; v < 4; v++) {
+                ck_assert_msg(n[v] == n[0], "seed %llu: %s: %zu hits, not %zu (way %d)",
+                              (unsigned long long)seed, qs[k], n[v], n[0], v);
+                for (size_t i = 0; i < n[0]; i++)
+                    ck_assert_msg(h[v][i].doc == h[0][i].doc && h[v][i].seg == h[0][i].seg &&
+                                  h[v][i].score == h[0][i].score, "seed %llu: %s offset %zu "
+                                  "limit %zu: hit %zu differs (way %d)",
+                                  (unsigned long long)seed, qs[k], off, lim, i, v);
+            }
+            for (int v = 0; v < 4; v++)
+                esi_free(h[v]);
+        }
+        es_query_free(q);
+    }
+    esi_pool_free(pool);
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_search_split_damaged_postings)
 {
     char *dir = tu_tmpdir();
@@ -1510,6 +1576,7 @@ static Suite *search_suite(void)
     tu_add_case(s, "split_damaged_postings", test_search_split_damaged_postings, 0, 1, 120);
     tu_add_case(s, "split_segments_deletions", test_search_split_segments_deletions, 0, 1,
                 120);
+    tu_add_case(s, "single_key_pages", test_search_single_key_pages, 0, 1, 120);
     tu_add_case(s, "highlight_run_words", test_search_highlight_run_words, 0, 1, 0);
     tu_add_case(s, "snippet_regions_exact", test_search_snippet_regions_exact, 0, 1, 120);
     tu_add_case(s, "snippet_deep_match", test_search_snippet_deep_match, 0, 1, 120);

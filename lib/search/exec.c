@@ -1191,6 +1191,20 @@ static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
 
 static es_status twin_bound_move(run *r, matcher *m, uint32_t d, uint32_t *tf);
 
+/* Whether a key cursor of optional phrase m that a bound needs is already
+ * past doc d, or past its last doc: then m is not on d and nothing need
+ * move (the usual case for a title twin: titles are short; inline, because
+ * a one-key root asks it for thousands of docs). */
+static inline bool twin_past(const matcher *m, uint32_t d)
+{
+    for (size_t k = 0; k < m->nbk; k++) {
+        uint32_t i = m->bk[k], at = m->cdoc[i];
+        if (at > d && (at != DOC_END || esi_postings_ended(m->cur[i])))
+            return true;
+    }
+    return false;
+}
+
 /* Largest tf optional phrase m (title twin, bonus) can have on doc d,
  * from its cursors alone (no positions): 0 if a key or a pair it lacks as
  * a key (plan_pairs) is not on d, else the smallest freq of those. Only
@@ -1206,14 +1220,8 @@ static inline es_status twin_bound(run *r, matcher *m, uint32_t d, uint32_t *tf)
         *tf = m->tf;
         return ES_OK;
     }
-    /* a key whose cursor is already past d: not on d, nothing moves (the
-     * usual case for a title twin: titles are short; inline, because a
-     * one-key root asks it for thousands of docs) */
-    for (size_t k = 0; k < m->nbk; k++) {
-        uint32_t at = m->cdoc[m->bk[k]];
-        if (at != DOC_END && at > d)
-            return ES_OK;
-    }
+    if (twin_past(m, d))
+        return ES_OK;
     return twin_bound_move(r, m, d, tf);
 }
 
@@ -2134,12 +2142,58 @@ static bool single_key(const matcher *m)
            !m->aabsent;
 }
 
-/* run_docs for a single_key root: the postings read straight through, the
- * bound of a doc its exact BM25 plus, if it has a title twin, the twin's
- * largest term, then its exact one. The generic path (upper, refine)
- * gives the same pages (pruning only drops docs that cannot enter) at
- * about three times the instructions per posting, which common one- and
- * two-character queries visit by the thousand. */
+/* Whether doc d (tf occurrences, length dl) of a single_key root m can
+ * enter the page at threshold thr: its exact BM25 bound plus, if m has a
+ * title twin tw, the twin's largest term (twmax), then its exact one. */
+static es_status single_enters(run *r, matcher *m, matcher *tw, double twmax,
+                               uint32_t d, uint32_t tf, uint32_t dl, double thr,
+                               bool *enter)
+{
+    const esi_search_params *p = r->p;
+    double margin = 1e-9 * (1.0 + fabs(thr));
+    double ub = bm25_bound(r, m->idf, tf, dl, r->q->phrases[m->ph].body) + twmax;
+    *enter = ub + margin >= thr;
+    if (!*enter || !tw)
+        return ES_OK;
+    uint32_t ttf;
+    es_status rc = twin_bound(r, tw, d, &ttf);
+    if (rc != ES_OK)
+        return rc;
+    if (ttf == 0)                  /* the usual case: not in the title */
+        ub -= twmax;
+    else if (ttf != tw->maxtf)
+        ub += ESI_SCORE_TITLE_WEIGHT * esi_score_bm25(m->idf, ttf, 0, 0, p->k1, p->b) -
+              twmax;
+    *enter = ub + margin >= thr;
+    return ES_OK;
+}
+
+/* Put single_key root m (and its cursor) on doc d, with tf occurrences. */
+static es_status single_on(run *r, matcher *m, uint32_t d, uint32_t tf)
+{
+    es_status rc = move_cursor(r, m->cur[0], &m->cdoc[0], d);
+    if (rc != ES_OK)
+        return rc == ES_DONE ? esi_err_set(r->e, ES_ECORRUPT, "%s: damaged postings; "
+                                           "run 'edusearch check'", esi_segment_name(r->s))
+                             : rc;
+    m->started = true;
+    m->doc = d;
+    m->tf = tf;
+    m->verified = m->found = true;
+    return ES_OK;
+}
+
+/* run_docs for a single_key root: its postings read in place, a block at
+ * a time (esi_postings_view), the cursor moved only to enter a block, to
+ * score a doc and where the run stops. A doc's bound is its exact BM25
+ * plus, if it has a title twin, the twin's largest term, then its exact
+ * one (single_enters); a test without divisions rules out first the docs
+ * clearly below the threshold (the usual case once the page is full),
+ * with a slack of 1e-9 of the sides that no rounding reaches, so the
+ * pages are those of the exact test alone. The generic path (upper,
+ * refine) gives the same pages at several times the instructions per
+ * posting, which common one- and two-character queries visit by the
+ * thousand. */
 static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
 {
     const esi_search_params *p = r->p;
@@ -2147,48 +2201,63 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
     matcher *tw = m->twin && !m->twin->empty ? m->twin : NULL;
     double twmax = tw ? ESI_SCORE_TITLE_WEIGHT *
                         esi_score_bm25(m->idf, tw->maxtf, 0, 0, p->k1, p->b) : 0;
+    /* bm25 < lo <=> idf tf (k1 + 1) < lo (tf + norm(dl)), norm linear in
+     * dl; lo = thr - margin, less the twin's largest term unless the twin
+     * is known absent (need[1]), less what rounding (bm25 + twmax) - twmax
+     * can lose */
+    double avg = r->snap->avg_doclen, top = m->idf * (p->k1 + 1.0) * (1.0 + 1e-9);
+    bool lin = body && avg > 0;
+    double na = lin ? p->k1 * (1.0 - p->b) : p->k1, nb = lin ? p->k1 * p->b / avg : 0;
+    double thr_seen = HUGE_VAL, need[2] = { -HUGE_VAL, -HUGE_VAL };
+    esi_postings *c = m->cur[0];
+    es_status rc;
     for (;;) {
-        es_status rc = move_cursor(r, m->cur[0], &m->cdoc[0], *t);
-        if (rc != ES_OK) {
+        if ((rc = move_cursor(r, c, &m->cdoc[0], *t)) != ES_OK) {
             m->doc = DOC_END;
             return rc;
         }
-        uint32_t d = m->cdoc[0];
-        m->started = true;
-        m->doc = d;
-        if (d >= hi)
-            return ES_OK;
-        engage_tick(r);
-        m->tf = m->cur[0]->freq;
-        m->verified = m->found = true;
-        if (!esi_snapshot_is_deleted(r->snap, r->seg, d)) {
+        const uint32_t *docs, *freqs;
+        uint32_t n = esi_postings_view(c, &docs, &freqs);
+        if (n == 0)
+            return esi_err_set(r->e, ES_ECORRUPT, "%s: damaged postings; run "
+                               "'edusearch check'", esi_segment_name(r->s));
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t d = docs[i];
+            if (d >= hi)
+                return single_on(r, m, d, freqs[i]);
+            engage_tick(r);
+            if (esi_snapshot_is_deleted(r->snap, r->seg, d))
+                continue;
             r->total++;
+            if (r->k == 0)
+                continue;
+            uint32_t tf = freqs[i], dl = esi_segment_doclen(r->s, d);
             double thr;
-            bool enter = r->k != 0;
-            uint32_t dl = enter ? esi_segment_doclen(r->s, d) : 0;
-            if (enter && r->prune && threshold(r, &thr)) {
-                double margin = 1e-9 * (1.0 + fabs(thr));
-                double ub = bm25_bound(r, m->idf, m->tf, dl, body) + twmax;
-                if (ub + margin < thr) {
-                    enter = false;
-                } else if (tw) {
-                    uint32_t ttf;
-                    if ((rc = twin_bound(r, tw, d, &ttf)) != ES_OK)
-                        return rc;
-                    if (ttf == 0)           /* the usual case: not in the title */
-                        ub -= twmax;
-                    else if (ttf != tw->maxtf)
-                        ub += ESI_SCORE_TITLE_WEIGHT *
-                              esi_score_bm25(m->idf, ttf, 0, 0, p->k1, p->b) - twmax;
-                    enter = ub + margin >= thr;
+            bool enter = true;
+            if (r->prune && threshold(r, &thr)) {
+                if (thr != thr_seen) {
+                    thr_seen = thr;
+                    for (int off = 0; off < 2; off++) {
+                        double lo = thr - 1e-9 * (1.0 + fabs(thr) + twmax) - (off ? 0 : twmax);
+                        need[off] = lo > 0 ? lo * (1.0 - 1e-9) : -HUGE_VAL;
+                    }
                 }
+                double norm = lin && dl > 0 ? na + nb * dl : p->k1;
+                if (top * tf < need[!tw || twin_past(tw, d)] * (tf + norm))
+                    continue;          /* clearly below: the exact test agrees */
+                if ((rc = single_enters(r, m, tw, twmax, d, tf, dl, thr, &enter)) != ES_OK)
+                    return rc;
             }
-            if (enter && (rc = take_hit(r, m, d, dl)) != ES_OK)
+            if (enter && ((rc = single_on(r, m, d, tf)) != ES_OK ||
+                          (rc = take_hit(r, m, d, dl)) != ES_OK))
                 return rc;
         }
-        if (d == DOC_END - 1)
+        uint32_t last = docs[n - 1];
+        if (last == DOC_END - 1) {     /* no doc after it can exist */
+            m->doc = last;
             return ES_DONE;
-        *t = d + 1;
+        }
+        *t = last + 1;
     }
 }
 

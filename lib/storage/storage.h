@@ -250,6 +250,27 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
 es_status esi_postings_next(esi_postings *c);
 /* Move to the first doc >= target: ES_OK, ES_DONE, ES_ECORRUPT. */
 es_status esi_postings_advance(esi_postings *c, uint32_t target);
+/* The current block from the current doc on, for a scan that reads
+ * postings in place: docs[0..n) ascending and their freqs, borrowed until
+ * the cursor moves; n = 0 before the first move and at the end. The cursor
+ * stays on its current doc: move it (esi_postings_advance) to a doc of the
+ * view before asking for its positions, and past the view's last doc to
+ * enter the next block. */
+static inline uint32_t esi_postings_view(const esi_postings *c, const uint32_t **docs,
+                                         const uint32_t **freqs)
+{
+    if (c->doc == UINT32_MAX || c->block_i >= c->block_n)
+        return 0;
+    *docs = c->block_docs + c->block_i;
+    *freqs = c->block_freqs + c->block_i;
+    return c->block_n - c->block_i;
+}
+/* Whether c has moved past its last doc (before its first move it has
+ * not: both have no current doc). */
+static inline bool esi_postings_ended(const esi_postings *c)
+{
+    return c->doc == UINT32_MAX && c->docs_left == 0 && c->block_n == 0;
+}
 /* Positions of the current doc (sorted ascending), borrowed until the cursor
  * moves. ES_OK or ES_ECORRUPT. A term without positions (ti.positions
  * false) gives ES_OK with *n = 0; its frequency is still c->freq. */
