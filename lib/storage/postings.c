@@ -298,19 +298,20 @@ static inline bool get_v33(const uint8_t **pp, const uint8_t *end,
  * rest. Field i is read by an 8-byte load at byte i*W/8, so up to 7 bytes
  * after the ceil(n*W/8) packed ones are read (and masked away): callers
  * provide them (get_bits). */
-#define UNP1(K) out[i + (K)] = (uint32_t)((load64(p + (K) * W / 8) >> ((K) * W % 8)) & mask)
+#define UNP1(K) out[K] = (uint32_t)((load64(p + (K) * W / 8) >> ((K) * W % 8)) & mask)
 #define UNPACK(W_)                                                            \
     static void unpack_##W_(const uint8_t *p, uint32_t n, uint32_t *out)      \
     {                                                                         \
         enum { W = W_ };                                                      \
         const uint64_t mask = ((uint64_t)1 << W) - 1;                         \
-        uint32_t i = 0;                                                       \
-        for (; i + 8 <= n; i += 8, p += W) {                                  \
+        const uint32_t *stop = out + n;                                       \
+        /* a moving out pointer: an index i + K costs an add per store */     \
+        for (; out + 8 <= stop; out += 8, p += W) {                           \
             UNP1(0); UNP1(1); UNP1(2); UNP1(3);                               \
             UNP1(4); UNP1(5); UNP1(6); UNP1(7);                               \
         }                                                                     \
-        for (uint32_t k = 0; i < n; i++, k++)                                 \
-            out[i] = (uint32_t)((load64(p + k * W / 8) >> (k * W % 8)) & mask); \
+        for (uint32_t k = 0; out < stop; out++, k++)                          \
+            *out = (uint32_t)((load64(p + k * W / 8) >> (k * W % 8)) & mask); \
     }
 UNPACK(1)  UNPACK(2)  UNPACK(3)  UNPACK(4)  UNPACK(5)  UNPACK(6)  UNPACK(7)
 UNPACK(8)  UNPACK(9)  UNPACK(10) UNPACK(11) UNPACK(12) UNPACK(13) UNPACK(14)
