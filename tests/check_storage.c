@@ -1953,11 +1953,14 @@ static void ref_pack(esi_buf *b, const uint32_t *v, uint32_t n, unsigned w)
  * with 0..9 readable (garbage) bytes after it that the decoder may load
  * (esi_run_get_lim) and must never use, and check it against want; every
  * truncation fails, and stepping over (out NULL) ends where decoding does.
- * ASan catches any load past the buffer. */
+ * ASan catches any load past the buffer. Both with the plain unpackers and
+ * (where the CPU has it) the AVX2 one. */
 static void run_at_end(const esi_buf *b, uint32_t n, const uint32_t *want,
                        uint64_t *st)
 {
-    for (size_t slack = 0; slack <= 9; slack++) {
+    for (size_t pass = 0; pass <= 19; pass++) {
+        size_t slack = pass % 10;
+        esi_post_use_avx2(pass > 9);
         size_t len = b->len + slack;
         uint8_t *buf = esi_malloc(len);
         ck_assert_ptr_nonnull(buf);
@@ -1970,8 +1973,8 @@ static void run_at_end(const esi_buf *b, uint32_t n, const uint32_t *want,
         ck_assert_ptr_eq(p, end);
         for (uint32_t i = 0; i < n; i++)
             ck_assert_msg(out[i] == want[i], "run %02x n %u: value %u is %u, "
-                          "not %u (slack %zu)", b->data[0], n, i, out[i],
-                          want[i], slack);
+                          "not %u (slack %zu, %s unpackers)", b->data[0], n, i,
+                          out[i], want[i], slack, pass > 9 ? "AVX2" : "plain");
         p = buf;
         ck_assert(esi_run_get_lim(&p, end, buf + len, n, NULL));
         ck_assert_ptr_eq(p, end);
@@ -1988,11 +1991,9 @@ static void run_at_end(const esi_buf *b, uint32_t n, const uint32_t *want,
         }
         esi_free(buf);
     }
+    esi_post_use_avx2(true);
 }
 
-/* Runs of every width 0..32, with and without exceptions, and varint
- * runs, decoded at the very end of a buffer (the decoders' word loads
- * must stay inside it) against reference values. _i picks n. */
 /* esi_post_sum_runs against the plain sums, for every block length and
  * values small (the four-lane path) and large (the exact fallback): docs
  * below 2^32 are exact, the last doc and the total exact in 64 bits, a
@@ -2034,6 +2035,9 @@ START_TEST(test_storage_sum_runs)
 }
 END_TEST
 
+/* Runs of every width 0..32, with and without exceptions, and varint
+ * runs, decoded at the very end of a buffer (the decoders' word loads
+ * must stay inside it) against reference values. _i picks n. */
 START_TEST(test_storage_run_widths_at_end)
 {
     static const uint32_t ns[] = { 1, 2, 7, 8, 9, 15, 16, 17, 63, 127, 128 };
