@@ -346,38 +346,52 @@ void esi_post_use_avx2(bool on)
 }
 
 #if ESI_AVX2_UNPACK
-/* unpack_W for any w <= 8 with AVX2: the 8 fields of a group lie in one
- * 8-byte load; two variable 64-bit shifts put four of them in the low
- * halves of four lanes each, and a blend and a permute line the eight up.
- * About 1.3 instructions a field instead of 4 (doc gaps and freqs are
- * mostly 1-7 bits: a block's decode unpacks 256 of them). The last
- * fields, fewer than 8, go one by one, reading as the plain ones do. */
-__attribute__((target("avx2")))
-static void unpack_small_avx2(const uint8_t *p, uint32_t n, uint32_t *out, unsigned w)
+/* unpack_W for any w <= 16 with AVX2: the first 4 fields of a group of 8
+ * lie in the 8 bytes at its start, the last 4 in the 8 bytes from byte
+ * 4w/8 (up to 8 bits, in the first 8 too); variable 64-bit shifts put
+ * each in the low half of a lane, and a blend and a permute line the
+ * eight up. About 1.5 instructions a field instead of 4 (doc gaps and
+ * freqs are mostly 1-7 bits, positions 8-12). Loads reach no further
+ * than the plain unpackers' (7 bytes past the fields). The last fields,
+ * fewer than 8, go one by one. */
+__attribute__((target("avx2"), always_inline))
+static inline void unpack_avx2_groups(const uint8_t *p, uint32_t n, uint32_t *out,
+                                      unsigned w, bool two)
 {
+    const unsigned at = two ? 4 * w / 8 : 0, s = 4 * w - 8 * at;
     const __m256i lo = _mm256_setr_epi64x(0, w, 2 * w, 3 * w);
-    const __m256i hi = _mm256_setr_epi64x(4 * w, 5 * w, 6 * w, 7 * w);
+    const __m256i hi = _mm256_setr_epi64x(s, s + w, s + 2 * w, s + 3 * w);
     const __m256i mask = _mm256_set1_epi64x((long long)(((uint64_t)1 << w) - 1));
     const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     const uint32_t *stop = out + n;
     for (; out + 8 <= stop; out += 8, p += w) {
         __m256i v = _mm256_set1_epi64x((long long)load64(p));
+        __m256i u = two ? _mm256_set1_epi64x((long long)load64(p + at)) : v;
         __m256i a = _mm256_and_si256(_mm256_srlv_epi64(v, lo), mask);
-        __m256i b = _mm256_and_si256(_mm256_srlv_epi64(v, hi), mask);
+        __m256i b = _mm256_and_si256(_mm256_srlv_epi64(u, hi), mask);
         __m256i ab = _mm256_blend_epi32(a, _mm256_slli_epi64(b, 32), 0xaa);
         _mm256_storeu_si256((__m256i *)(void *)out, _mm256_permutevar8x32_epi32(ab, order));
     }
     for (uint32_t k = 0; out < stop; out++, k++)
         *out = (uint32_t)((load64(p + k * w / 8) >> (k * w % 8)) & (((uint64_t)1 << w) - 1));
 }
+
+__attribute__((target("avx2")))
+static void unpack_small_avx2(const uint8_t *p, uint32_t n, uint32_t *out, unsigned w)
+{
+    if (w <= 8)
+        unpack_avx2_groups(p, n, out, w, false);
+    else
+        unpack_avx2_groups(p, n, out, w, true);
+}
 #endif
 
 /* n fields of w bits (1..32) from p, with up to 7 readable bytes after
- * them: the AVX2 unpacker for small widths where the CPU has it. */
+ * them: the AVX2 unpacker for widths up to 16 where the CPU has it. */
 static inline void unpack(const uint8_t *p, uint32_t n, unsigned w, uint32_t *out)
 {
 #if ESI_AVX2_UNPACK
-    if (w <= 8 && n >= 8 && __builtin_cpu_supports("avx2") &&
+    if (w <= 16 && n >= 8 && __builtin_cpu_supports("avx2") &&
         !atomic_load_explicit(&avx2_off, memory_order_relaxed)) {
         unpack_small_avx2(p, n, out, w);
         return;
