@@ -1191,18 +1191,36 @@ static es_status keys_on(run *r, matcher *m, uint32_t d, uint32_t *minf)
 
 static es_status twin_bound_move(run *r, matcher *m, uint32_t d, uint32_t *tf);
 
-/* Whether a key cursor of optional phrase m that a bound needs is already
- * past doc d, or past its last doc: then m is not on d and nothing need
- * move (the usual case for a title twin: titles are short; inline, because
- * a one-key root asks it for thousands of docs). */
+/* How far key cursor i of optional phrase m has gone: its doc, past
+ * every doc once it has run out, 0 before its first move. A doc below
+ * that is not m's, whatever m's other keys say. */
+static inline uint32_t key_reach(const matcher *m, uint32_t i)
+{
+    uint32_t at = m->cdoc[i];
+    return at != DOC_END || esi_postings_ended(m->cur[i]) ? at : 0;
+}
+
+/* Whether a key cursor of optional phrase m that a bound needs (m->bk)
+ * has already gone past doc d: then m is not on d and nothing need move
+ * (the usual case for a title twin: titles are short; inline, because a
+ * one-key root asks it for thousands of docs). */
 static inline bool twin_past(const matcher *m, uint32_t d)
 {
-    for (size_t k = 0; k < m->nbk; k++) {
-        uint32_t i = m->bk[k], at = m->cdoc[i];
-        if (at > d && (at != DOC_END || esi_postings_ended(m->cur[i])))
+    for (size_t k = 0; k < m->nbk; k++)
+        if (key_reach(m, m->bk[k]) > d)
             return true;
-    }
     return false;
+}
+
+/* The doc below which twin_past holds until m's cursors move. */
+static inline uint32_t twin_absent_below(const matcher *m)
+{
+    uint32_t u = 0;
+    for (size_t k = 0; k < m->nbk; k++) {
+        uint32_t at = key_reach(m, m->bk[k]);
+        u = at > u ? at : u;
+    }
+    return u;
 }
 
 /* Largest tf optional phrase m (title twin, bonus) can have on doc d,
@@ -2209,6 +2227,9 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
     bool lin = body && avg > 0;
     double na = lin ? p->k1 * (1.0 - p->b) : p->k1, nb = lin ? p->k1 * p->b / avg : 0;
     double thr_seen = HUGE_VAL, need[2] = { -HUGE_VAL, -HUGE_VAL };
+    /* docs below it have no title twin; only single_enters and take_hit
+     * move the twin's cursors, so it is taken again after them */
+    uint32_t tw_below = tw ? twin_absent_below(tw) : DOC_END;
     esi_postings *c = m->cur[0];
     es_status rc;
     for (;;) {
@@ -2242,8 +2263,8 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
                         need[off] = lo > 0 ? lo * (1.0 - 1e-9) : -HUGE_VAL;
                     }
                 }
-                double norm = lin && dl > 0 ? na + nb * dl : p->k1;
-                if (top * tf < need[!tw || twin_past(tw, d)] * (tf + norm))
+                double norm = dl ? na + nb * dl : p->k1;
+                if (top * tf < need[d < tw_below] * (tf + norm))
                     continue;          /* clearly below: the exact test agrees */
                 if ((rc = single_enters(r, m, tw, twmax, d, tf, dl, thr, &enter)) != ES_OK)
                     return rc;
@@ -2251,6 +2272,8 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
             if (enter && ((rc = single_on(r, m, d, tf)) != ES_OK ||
                           (rc = take_hit(r, m, d, dl)) != ES_OK))
                 return rc;
+            if (tw)                    /* the twin may have moved */
+                tw_below = twin_absent_below(tw);
         }
         uint32_t last = docs[n - 1];
         if (last == DOC_END - 1) {     /* no doc after it can exist */

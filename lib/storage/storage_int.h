@@ -107,9 +107,10 @@ bool esi_run_get(const uint8_t **pp, const uint8_t *end, uint32_t n,
  * mapped payload, so even a block's last run is read without a copy. */
 bool esi_run_get_lim(const uint8_t **pp, const uint8_t *end,
                      const uint8_t *lim, uint32_t n, uint32_t *out);
-/* Whether packed runs of up to 8 bits may be unpacked with AVX2 where
- * the CPU has it (the default); tests turn it off to check the plain
- * unpackers. Not for use while other threads decode. */
+/* Whether packed runs of up to 16 bits may be unpacked with AVX2 where
+ * the CPU has it (the default; both give the same values); tests turn it
+ * off to check the plain unpackers. Takes effect for the runs unpacked
+ * after it. */
 void esi_post_use_avx2(bool on);
 
 /* Turn a full block's two unpacked runs (n <= 128) into docnos and freqs
