@@ -1995,7 +1995,7 @@ static void run_at_end(const esi_buf *b, uint32_t n, const uint32_t *want,
 }
 
 /* esi_post_sum_runs against the plain sums, for every block length and
- * values small (the four-lane path) and large (the exact fallback): docs
+ * values small (the lanes of AVX2 or SSE2) and large (the exact fallback): docs
  * below 2^32 are exact, the last doc and the total exact in 64 bits, a
  * stored freq of 2^32 - 1 refused. */
 START_TEST(test_storage_sum_runs)
@@ -2020,7 +2020,9 @@ START_TEST(test_storage_sum_runs)
             t += (uint32_t)(freqs[i] + 1);
         }
         uint64_t doc = base, total = 0;
+        esi_post_use_avx2(rep % 2 == 0);   /* the AVX2 lanes, then SSE2's */
         bool ok = esi_post_sum_runs(docs, freqs, n, &doc, &total);
+        esi_post_use_avx2(true);
         ck_assert(ok == !wrap);
         if (wrap)
             continue;

@@ -346,6 +346,15 @@ void esi_post_use_avx2(bool on)
 }
 
 #if ESI_AVX2_UNPACK
+/* Whether this CPU has AVX2 and the tests have not turned it off. */
+static inline bool use_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") &&
+           !atomic_load_explicit(&avx2_off, memory_order_relaxed);
+}
+#endif
+
+#if ESI_AVX2_UNPACK
 /* unpack_W for any w <= 16 with AVX2: the first 4 fields of a group of 8
  * lie in the 8 bytes at its start, the last 4 in the 8 bytes from byte
  * 4w/8 (up to 8 bits, in the first 8 too); variable 64-bit shifts put
@@ -391,8 +400,7 @@ static void unpack_small_avx2(const uint8_t *p, uint32_t n, uint32_t *out, unsig
 static inline void unpack(const uint8_t *p, uint32_t n, unsigned w, uint32_t *out)
 {
 #if ESI_AVX2_UNPACK
-    if (w <= 16 && n >= 8 && __builtin_cpu_supports("avx2") &&
-        !atomic_load_explicit(&avx2_off, memory_order_relaxed)) {
+    if (w <= 16 && n >= 8 && use_avx2()) {
         unpack_small_avx2(p, n, out, w);
         return;
     }
@@ -989,6 +997,35 @@ static inline bool lanes_small(__m128i big)
 }
 #endif
 
+#if ESI_AVX2_UNPACK
+/* prefix_sums' lanes with AVX2, eight at a time: each half sums within
+ * itself, the low half's last is added to the high half, then the sum so
+ * far; the groups of 8 done (the values from there on untouched), and in
+ * *small whether every value was below 2^24. */
+__attribute__((target("avx2")))
+static uint32_t prefix_sums_avx2(uint32_t *v, uint32_t n, uint32_t a0, bool *small)
+{
+    const __m256i one = _mm256_set1_epi32(1), last = _mm256_set1_epi32(7);
+    __m256i run = _mm256_set1_epi32((int)a0), big = _mm256_setzero_si256();
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(v + i));
+        big = _mm256_or_si256(big, x);
+        x = _mm256_add_epi32(x, one);
+        x = _mm256_add_epi32(x, _mm256_slli_si256(x, 4));
+        x = _mm256_add_epi32(x, _mm256_slli_si256(x, 8));
+        x = _mm256_add_epi32(x, _mm256_permute2x128_si256(_mm256_shuffle_epi32(x, 0xff),
+                                                          x, 0x08));
+        run = _mm256_add_epi32(run, x);
+        _mm256_storeu_si256((__m256i *)(void *)(v + i), run);
+        run = _mm256_permutevar8x32_epi32(run, last);
+    }
+    __m128i b = _mm_or_si128(_mm256_castsi256_si128(big), _mm256_extracti128_si256(big, 1));
+    *small = lanes_small(b);
+    return i;
+}
+#endif
+
 /* v[i] = *acc + (v[0] + 1) + ... + (v[i] + 1) for i < n <= 128, in place,
  * truncated to 32 bits; *acc then the last sum, exact in 64 bits. With
  * SSE2 (every x86-64), four lanes at a time, on the guess that every value
@@ -1003,34 +1040,73 @@ static void prefix_sums(uint32_t *v, uint32_t n, uint64_t *acc)
 {
     uint64_t a = *acc;
     uint32_t i = 0;
-#if defined(__SSE2__)
     const uint32_t a0 = (uint32_t)a;
-    const __m128i one = _mm_set1_epi32(1);
-    __m128i run = _mm_set1_epi32((int)a0), big = _mm_setzero_si128();
-    for (; i + 4 <= n; i += 4) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(v + i));
-        big = _mm_or_si128(big, x);
-        x = _mm_add_epi32(x, one);
-        x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
-        x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
-        run = _mm_add_epi32(run, x);
-        _mm_storeu_si128((__m128i *)(v + i), run);
-        run = _mm_shuffle_epi32(run, 0xff);
+    bool small = true;
+#if ESI_AVX2_UNPACK
+    if (use_avx2()) {
+        i = prefix_sums_avx2(v, n, a0, &small);
+        goto lanes_done;
     }
-    if (lanes_small(big)) {
-        a += (uint32_t)((uint32_t)_mm_cvtsi128_si32(run) - a0);
-    } else {
+#endif
+#if defined(__SSE2__)
+    {
+        const __m128i one = _mm_set1_epi32(1);
+        __m128i run = _mm_set1_epi32((int)a0), big = _mm_setzero_si128();
+        for (; i + 4 <= n; i += 4) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(v + i));
+            big = _mm_or_si128(big, x);
+            x = _mm_add_epi32(x, one);
+            x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
+            x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
+            run = _mm_add_epi32(run, x);
+            _mm_storeu_si128((__m128i *)(v + i), run);
+            run = _mm_shuffle_epi32(run, 0xff);
+        }
+        small = lanes_small(big);
+    }
+#endif
+#if ESI_AVX2_UNPACK
+lanes_done:
+#endif
+    if (i > 0 && small) {
+        a += (uint32_t)(v[i - 1] - a0);
+    } else if (i > 0) {        /* the guess failed: the stored values back */
         for (uint32_t j = i; j-- > 0;)
             v[j] -= (j ? v[j - 1] : a0) + 1;
         i = 0;
     }
-#endif
     for (; i < n; i++) {
         a += (uint64_t)v[i] + 1;
         v[i] = (uint32_t)a;
     }
     *acc = a;
 }
+
+#if ESI_AVX2_UNPACK
+/* freq_sums' lanes with AVX2, eight at a time: the groups of 8 done, *t
+ * their sum, *small whether every stored value was below 2^24. */
+__attribute__((target("avx2")))
+static uint32_t freq_sums_avx2(uint32_t *freqs, uint32_t n, uint64_t *t, bool *small)
+{
+    const __m256i one = _mm256_set1_epi32(1);
+    __m256i sum = _mm256_setzero_si256(), big = sum;
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i f = _mm256_loadu_si256((const __m256i *)(const void *)(freqs + i));
+        big = _mm256_or_si256(big, f);
+        f = _mm256_add_epi32(f, one);
+        _mm256_storeu_si256((__m256i *)(void *)(freqs + i), f);
+        sum = _mm256_add_epi32(sum, f);
+    }
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    *t = (uint32_t)_mm_cvtsi128_si32(s);
+    *small = lanes_small(_mm_or_si128(_mm256_castsi256_si128(big),
+                                      _mm256_extracti128_si256(big, 1)));
+    return i;
+}
+#endif
 
 /* freqs[i] = stored + 1 for i < n <= 128, *total their sum (64 bits);
  * false if one wraps (a stored 2^32 - 1). Four lanes at a time on the
@@ -1041,26 +1117,39 @@ static bool freq_sums(uint32_t *freqs, uint32_t n, uint64_t *total)
 {
     uint64_t t = 0;
     uint32_t i = 0, wrapped = 0;
-#if defined(__SSE2__)
-    const __m128i one = _mm_set1_epi32(1);
-    __m128i sum = _mm_setzero_si128(), big = sum;
-    for (; i + 4 <= n; i += 4) {
-        __m128i f = _mm_loadu_si128((const __m128i *)(freqs + i));
-        big = _mm_or_si128(big, f);
-        f = _mm_add_epi32(f, one);
-        _mm_storeu_si128((__m128i *)(freqs + i), f);
-        sum = _mm_add_epi32(sum, f);
+    bool small = true;
+#if ESI_AVX2_UNPACK
+    if (use_avx2()) {
+        i = freq_sums_avx2(freqs, n, &t, &small);
+        goto lanes_done;
     }
-    if (lanes_small(big)) {
+#endif
+#if defined(__SSE2__)
+    {
+        const __m128i one = _mm_set1_epi32(1);
+        __m128i sum = _mm_setzero_si128(), big = sum;
+        for (; i + 4 <= n; i += 4) {
+            __m128i f = _mm_loadu_si128((const __m128i *)(freqs + i));
+            big = _mm_or_si128(big, f);
+            f = _mm_add_epi32(f, one);
+            _mm_storeu_si128((__m128i *)(freqs + i), f);
+            sum = _mm_add_epi32(sum, f);
+        }
         sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
         sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
         t = (uint32_t)_mm_cvtsi128_si32(sum);
-    } else {
+        small = lanes_small(big);
+    }
+#endif
+#if ESI_AVX2_UNPACK
+lanes_done:
+#endif
+    if (!small) {              /* the guess failed: the stored values back */
         for (uint32_t j = 0; j < i; j++)
             freqs[j] -= 1;
         i = 0;
+        t = 0;
     }
-#endif
     for (; i < n; i++) {
         uint32_t f = freqs[i] + 1;
         freqs[i] = f;
