@@ -821,6 +821,26 @@ static void add_random_docs(es_writer *w, int n, uint64_t *st)
     free(text);
 }
 
+/* An index in dir of n add_random_docs documents over several segments
+ * (a small RAM buffer), then with d<from>, d<from + step>, ... deleted in a
+ * second commit; opened. */
+static es_index *random_index(const char *dir, int n, int from, int step, uint64_t *st)
+{
+    es_writer *w = small_writer(dir, 1 << 18, false);
+    add_random_docs(w, n, st);
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    for (int d = from; d < n; d += step) {
+        char id[16];
+        snprintf(id, sizeof id, "d%03d", d);
+        ck_assert_int_eq(es_writer_delete(w, id, strlen(id)), ES_OK);
+    }
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    return ix;
+}
+
 static const char *split_qs[] = { "\"教\"", "\"人民\"", "\"规划管理办法\"", "学校 发展",
                                   "\"第一条\"", "年 -月", "教育 OR 办法", "人民 title:教育" };
 #define NSPLITQ (sizeof split_qs / sizeof *split_qs)
@@ -831,19 +851,8 @@ static const char *split_qs[] = { "\"教\"", "\"人民\"", "\"规划管理办法
 START_TEST(test_search_split_segments_deletions)
 {
     char *dir = tu_tmpdir();
-    es_writer *w = small_writer(dir, 1 << 18, false);
     uint64_t seed = tu_seed(), st = seed;
-    add_random_docs(w, 600, &st);
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    for (int d = 0; d < 600; d += 7) {
-        char id[16];
-        snprintf(id, sizeof id, "d%03d", d);
-        ck_assert_int_eq(es_writer_delete(w, id, strlen(id)), ES_OK);
-    }
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    es_index *ix = random_index(dir, 600, 0, 7, &st);
     ck_assert_uint_gt(ix->snap->nsegs, 2);
     esi_pool *pool = esi_pool_new(3);
     for (int rep = 0; rep < 6; rep++)
@@ -881,19 +890,8 @@ END_TEST
 START_TEST(test_search_single_key_pages)
 {
     char *dir = tu_tmpdir();
-    es_writer *w = small_writer(dir, 1 << 18, false);
     uint64_t seed = tu_seed(), st = seed;
-    add_random_docs(w, 700, &st);
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    for (int d = 3; d < 700; d += 11) {
-        char id[16];
-        snprintf(id, sizeof id, "d%03d", d);
-        ck_assert_int_eq(es_writer_delete(w, id, strlen(id)), ES_OK);
-    }
-    ck_assert_int_eq(es_writer_commit(w), ES_OK);
-    es_writer_free(w);
-    es_index *ix = NULL;
-    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    es_index *ix = random_index(dir, 700, 3, 11, &st);
     esi_pool *pool = esi_pool_new(3);
     static const char *qs[] = { "\"教\"", "\"规\"", "\"日\"", "\"教育\"", "\"人民\"",
                                 "title:\"教\"" };
