@@ -40,9 +40,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
 #include <immintrin.h>
-#define ESI_AVX2_UNPACK 1      /* built in, used where the CPU has AVX2 */
+#define ESI_AVX2 1      /* AVX2 paths (unpack, sums), used where the CPU has it */
 #endif
 #include <stdatomic.h>
 
@@ -345,7 +345,7 @@ void esi_post_use_avx2(bool on)
     atomic_store_explicit(&avx2_off, !on, memory_order_relaxed);
 }
 
-#if ESI_AVX2_UNPACK
+#if ESI_AVX2
 /* Whether this CPU has AVX2 and the tests have not turned it off. */
 static inline bool use_avx2(void)
 {
@@ -354,7 +354,7 @@ static inline bool use_avx2(void)
 }
 #endif
 
-#if ESI_AVX2_UNPACK
+#if ESI_AVX2
 /* unpack_W for any w <= 16 with AVX2: the first 4 fields of a group of 8
  * lie in the 8 bytes at its start, the last 4 in the 8 bytes from byte
  * 4w/8 (up to 8 bits, in the first 8 too); variable 64-bit shifts put
@@ -399,7 +399,7 @@ static void unpack_small_avx2(const uint8_t *p, uint32_t n, uint32_t *out, unsig
  * them: the AVX2 unpacker for widths up to 16 where the CPU has it. */
 static inline void unpack(const uint8_t *p, uint32_t n, unsigned w, uint32_t *out)
 {
-#if ESI_AVX2_UNPACK
+#if ESI_AVX2
     if (w <= 16 && n >= 8 && use_avx2()) {
         unpack_small_avx2(p, n, out, w);
         return;
@@ -997,7 +997,7 @@ static inline bool lanes_small(__m128i big)
 }
 #endif
 
-#if ESI_AVX2_UNPACK
+#if ESI_AVX2
 /* prefix_sums' lanes with AVX2, eight at a time: each half sums within
  * itself, the low half's last is added to the high half, then the sum so
  * far; the groups of 8 done (the values from there on untouched), and in
@@ -1026,47 +1026,52 @@ static uint32_t prefix_sums_avx2(uint32_t *v, uint32_t n, uint32_t a0, bool *sma
 }
 #endif
 
+/* prefix_sums' lanes with SSE2, four at a time (as prefix_sums_avx2);
+ * none without SSE2. */
+static uint32_t prefix_sums_sse2(uint32_t *v, uint32_t n, uint32_t a0, bool *small)
+{
+    uint32_t i = 0;
+#if defined(__SSE2__)
+    const __m128i one = _mm_set1_epi32(1);
+    __m128i run = _mm_set1_epi32((int)a0), big = _mm_setzero_si128();
+    for (; i + 4 <= n; i += 4) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(v + i));
+        big = _mm_or_si128(big, x);
+        x = _mm_add_epi32(x, one);
+        x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
+        x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
+        run = _mm_add_epi32(run, x);
+        _mm_storeu_si128((__m128i *)(v + i), run);
+        run = _mm_shuffle_epi32(run, 0xff);
+    }
+    *small = lanes_small(big);
+#else
+    (void)v; (void)n; (void)a0;
+    *small = true;
+#endif
+    return i;
+}
+
 /* v[i] = *acc + (v[0] + 1) + ... + (v[i] + 1) for i < n <= 128, in place,
- * truncated to 32 bits; *acc then the last sum, exact in 64 bits. With
- * SSE2 (every x86-64), four lanes at a time, on the guess that every value
- * is below 2^24: the sum of such a prefix fits 32 bits, so the 64-bit sum
- * is recovered from the last lane. A list that breaks the guess (only a
- * damaged or enormous one) gets its values back (the differences of the
- * sums) and is summed one value at a time. (Positions keep a plain loop:
- * their windows are mostly 16 values or fewer, where the lanes' setup
- * costs more than they save: +0.9% instructions on the benchmark queries,
- * measured.) */
+ * truncated to 32 bits; *acc then the last sum, exact in 64 bits. Eight
+ * lanes at a time with AVX2 where the CPU has it, else four with SSE2
+ * (every x86-64), on the guess that every value is below 2^24: the sum of
+ * such a prefix fits 32 bits, so the 64-bit sum is recovered from the last
+ * lane. A list that breaks the guess (only a damaged or enormous one) gets
+ * its values back (the differences of the sums) and is summed one value
+ * at a time. (Positions keep a plain loop: their windows are mostly 16
+ * values or fewer, where the lanes' setup costs more than they save:
+ * +0.6% to +1.4% instructions on the benchmark queries, measured.) */
 static void prefix_sums(uint32_t *v, uint32_t n, uint64_t *acc)
 {
     uint64_t a = *acc;
-    uint32_t i = 0;
     const uint32_t a0 = (uint32_t)a;
-    bool small = true;
-#if ESI_AVX2_UNPACK
-    if (use_avx2()) {
-        i = prefix_sums_avx2(v, n, a0, &small);
-        goto lanes_done;
-    }
-#endif
-#if defined(__SSE2__)
-    {
-        const __m128i one = _mm_set1_epi32(1);
-        __m128i run = _mm_set1_epi32((int)a0), big = _mm_setzero_si128();
-        for (; i + 4 <= n; i += 4) {
-            __m128i x = _mm_loadu_si128((const __m128i *)(v + i));
-            big = _mm_or_si128(big, x);
-            x = _mm_add_epi32(x, one);
-            x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
-            x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
-            run = _mm_add_epi32(run, x);
-            _mm_storeu_si128((__m128i *)(v + i), run);
-            run = _mm_shuffle_epi32(run, 0xff);
-        }
-        small = lanes_small(big);
-    }
-#endif
-#if ESI_AVX2_UNPACK
-lanes_done:
+    bool small;
+#if ESI_AVX2
+    uint32_t i = use_avx2() ? prefix_sums_avx2(v, n, a0, &small)
+                            : prefix_sums_sse2(v, n, a0, &small);
+#else
+    uint32_t i = prefix_sums_sse2(v, n, a0, &small);
 #endif
     if (i > 0 && small) {
         a += (uint32_t)(v[i - 1] - a0);
@@ -1082,7 +1087,7 @@ lanes_done:
     *acc = a;
 }
 
-#if ESI_AVX2_UNPACK
+#if ESI_AVX2
 /* freq_sums' lanes with AVX2, eight at a time: the groups of 8 done, *t
  * their sum, *small whether every stored value was below 2^24. */
 __attribute__((target("avx2")))
@@ -1108,41 +1113,48 @@ static uint32_t freq_sums_avx2(uint32_t *freqs, uint32_t n, uint64_t *t, bool *s
 }
 #endif
 
+/* freq_sums' lanes with SSE2, four at a time (as freq_sums_avx2); none
+ * without SSE2. */
+static uint32_t freq_sums_sse2(uint32_t *freqs, uint32_t n, uint64_t *t, bool *small)
+{
+    uint32_t i = 0;
+    *t = 0;
+#if defined(__SSE2__)
+    const __m128i one = _mm_set1_epi32(1);
+    __m128i sum = _mm_setzero_si128(), big = sum;
+    for (; i + 4 <= n; i += 4) {
+        __m128i f = _mm_loadu_si128((const __m128i *)(freqs + i));
+        big = _mm_or_si128(big, f);
+        f = _mm_add_epi32(f, one);
+        _mm_storeu_si128((__m128i *)(freqs + i), f);
+        sum = _mm_add_epi32(sum, f);
+    }
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
+    *t = (uint32_t)_mm_cvtsi128_si32(sum);
+    *small = lanes_small(big);
+#else
+    (void)freqs; (void)n;
+    *small = true;
+#endif
+    return i;
+}
+
 /* freqs[i] = stored + 1 for i < n <= 128, *total their sum (64 bits);
- * false if one wraps (a stored 2^32 - 1). Four lanes at a time on the
- * guess that the freqs are below 2^24 (then 128 of them cannot wrap a
- * lane's total; else the stored values are restored and summed one at a
- * time, without branches). */
+ * false if one wraps (a stored 2^32 - 1). In lanes (AVX2's eight or
+ * SSE2's four) on the guess that the freqs are below 2^24 (then 128 of
+ * them cannot wrap a lane's total; else the stored values are restored
+ * and summed one at a time, without branches). */
 static bool freq_sums(uint32_t *freqs, uint32_t n, uint64_t *total)
 {
-    uint64_t t = 0;
-    uint32_t i = 0, wrapped = 0;
-    bool small = true;
-#if ESI_AVX2_UNPACK
-    if (use_avx2()) {
-        i = freq_sums_avx2(freqs, n, &t, &small);
-        goto lanes_done;
-    }
-#endif
-#if defined(__SSE2__)
-    {
-        const __m128i one = _mm_set1_epi32(1);
-        __m128i sum = _mm_setzero_si128(), big = sum;
-        for (; i + 4 <= n; i += 4) {
-            __m128i f = _mm_loadu_si128((const __m128i *)(freqs + i));
-            big = _mm_or_si128(big, f);
-            f = _mm_add_epi32(f, one);
-            _mm_storeu_si128((__m128i *)(freqs + i), f);
-            sum = _mm_add_epi32(sum, f);
-        }
-        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
-        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
-        t = (uint32_t)_mm_cvtsi128_si32(sum);
-        small = lanes_small(big);
-    }
-#endif
-#if ESI_AVX2_UNPACK
-lanes_done:
+    uint64_t t;
+    uint32_t wrapped = 0;
+    bool small;
+#if ESI_AVX2
+    uint32_t i = use_avx2() ? freq_sums_avx2(freqs, n, &t, &small)
+                            : freq_sums_sse2(freqs, n, &t, &small);
+#else
+    uint32_t i = freq_sums_sse2(freqs, n, &t, &small);
 #endif
     if (!small) {              /* the guess failed: the stored values back */
         for (uint32_t j = 0; j < i; j++)
