@@ -1047,10 +1047,10 @@ static es_status any_start(run *r, matcher *m, const uint32_t *ord, size_t n,
  * confirms, and once none is left the commoner keys are never decoded.
  * A key is decoded whole: its last candidate is usually near the doc's
  * end, and growing windows up to it cost more calls than the few values
- * past it (3% of the instructions of "第三条"). The candidates left are a bound of
- * the count at every step: once fewer than need remain, the count stops
- * there and *exact is false (*tf < need, not the count); *found says
- * whether the phrase occurs at all either way. */
+ * past it (3% of the instructions of "第三条"). The candidates left are a
+ * bound of the count at every step: once fewer than need remain, the
+ * count stops there and *exact is false (*tf < need, not the count);
+ * *found says whether the phrase occurs at all either way. */
 static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
                            bool *exact, bool *found)
 {

@@ -252,10 +252,11 @@ es_status esi_postings_next(esi_postings *c);
 es_status esi_postings_advance(esi_postings *c, uint32_t target);
 /* The current block from the current doc on, for a scan that reads
  * postings in place: docs[0..n) ascending and their freqs, borrowed until
- * the cursor moves; n = 0 before the first move and at the end. The cursor
- * stays on its current doc: move it (esi_postings_advance) to a doc of the
- * view before asking for its positions, and past the view's last doc to
- * enter the next block. */
+ * the cursor enters another block (moving it to a doc of the view keeps
+ * them); n = 0 before the first move and at the end. The cursor stays on
+ * its current doc: move it (esi_postings_advance) to a doc of the view
+ * before asking for its positions, and past the view's last doc to enter
+ * the next block. */
 static inline uint32_t esi_postings_view(const esi_postings *c, const uint32_t **docs,
                                          const uint32_t **freqs)
 {
