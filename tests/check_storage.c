@@ -2020,7 +2020,9 @@ START_TEST(test_storage_sum_runs)
             t += (uint32_t)(freqs[i] + 1);
         }
         uint64_t doc = base, total = 0;
-        esi_post_use_avx2(rep % 2 == 0);   /* the AVX2 lanes, then SSE2's */
+        /* AVX2's lanes for 50 blocks, then SSE2's (each run of 50 ends
+         * with a wrapped freq) */
+        esi_post_use_avx2(rep / 50 % 2 == 0);
         bool ok = esi_post_sum_runs(docs, freqs, n, &doc, &total);
         esi_post_use_avx2(true);
         ck_assert(ok == !wrap);

@@ -851,6 +851,13 @@ static size_t pos_order(const matcher *m, uint32_t *ord)
     return m->npk;
 }
 
+/* The error of a damaged postings list (code rc) of the current segment. */
+static es_status bad_postings(run *r, es_status rc)
+{
+    return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch check'",
+                       esi_segment_name(r->s));
+}
+
 /* The error of a damaged positions list of the current segment. */
 static es_status bad_positions(run *r)
 {
@@ -870,8 +877,7 @@ static es_status move_cursor(run *r, esi_postings *c, uint32_t *cd, uint32_t t)
         return ES_DONE;
     }
     if (rc != ES_OK)
-        return esi_err_set(r->e, rc, "%s: damaged postings; run 'edusearch "
-                           "check'", esi_segment_name(r->s));
+        return bad_postings(r, rc);
     *cd = c->doc;
     return ES_OK;
 }
@@ -2190,10 +2196,8 @@ static es_status single_enters(run *r, matcher *m, matcher *tw, double twmax,
 static es_status single_on(run *r, matcher *m, uint32_t d, uint32_t tf)
 {
     es_status rc = move_cursor(r, m->cur[0], &m->cdoc[0], d);
-    if (rc != ES_OK)
-        return rc == ES_DONE ? esi_err_set(r->e, ES_ECORRUPT, "%s: damaged postings; "
-                                           "run 'edusearch check'", esi_segment_name(r->s))
-                             : rc;
+    if (rc != ES_OK)               /* d is in the block the cursor is in */
+        return rc == ES_DONE ? bad_postings(r, ES_ECORRUPT) : rc;
     m->started = true;
     m->doc = d;
     m->tf = tf;
@@ -2240,8 +2244,7 @@ static es_status run_single(run *r, matcher *m, uint32_t *t, uint32_t hi)
         const uint32_t *docs, *freqs;
         uint32_t n = esi_postings_view(c, &docs, &freqs);
         if (n == 0)
-            return esi_err_set(r->e, ES_ECORRUPT, "%s: damaged postings; run "
-                               "'edusearch check'", esi_segment_name(r->s));
+            return bad_postings(r, ES_ECORRUPT);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t d = docs[i];
             if (d >= hi)

@@ -352,9 +352,7 @@ static inline bool use_avx2(void)
     return __builtin_cpu_supports("avx2") &&
            !atomic_load_explicit(&avx2_off, memory_order_relaxed);
 }
-#endif
 
-#if ESI_AVX2
 /* unpack_W for any w <= 16 with AVX2: the first 4 fields of a group of 8
  * lie in the 8 bytes at its start, the last 4 in the 8 bytes from byte
  * 4w/8 (up to 8 bits, in the first 8 too); variable 64-bit shifts put
@@ -362,7 +360,7 @@ static inline bool use_avx2(void)
  * eight up. About 1.5 instructions a field instead of 4 (doc gaps and
  * freqs are mostly 1-7 bits, positions 8-12). Loads reach no further
  * than the plain unpackers' (7 bytes past the fields). The last fields,
- * fewer than 8, go one by one. */
+ * fewer than 8, are the plain unpacker's. */
 __attribute__((target("avx2"), always_inline))
 static inline void unpack_avx2_groups(const uint8_t *p, uint32_t n, uint32_t *out,
                                       unsigned w, bool two)
@@ -381,8 +379,8 @@ static inline void unpack_avx2_groups(const uint8_t *p, uint32_t n, uint32_t *ou
         __m256i ab = _mm256_blend_epi32(a, _mm256_slli_epi64(b, 32), 0xaa);
         _mm256_storeu_si256((__m256i *)(void *)out, _mm256_permutevar8x32_epi32(ab, order));
     }
-    for (uint32_t k = 0; out < stop; out++, k++)
-        *out = (uint32_t)((load64(p + k * w / 8) >> (k * w % 8)) & (((uint64_t)1 << w) - 1));
+    if (out < stop)
+        unpackers[w](p, (uint32_t)(stop - out), out);
 }
 
 __attribute__((target("avx2")))
@@ -989,6 +987,14 @@ static bool read_run_table(esi_postings *c)
 
 /* Whether every lane of big (the OR of the values seen) is below 2^24. */
 #if defined(__SSE2__)
+/* The sum of the four lanes of x (mod 2^32). */
+static inline uint32_t lanes_sum(__m128i x)
+{
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return (uint32_t)_mm_cvtsi128_si32(x);
+}
+
 static inline bool lanes_small(__m128i big)
 {
     big = _mm_or_si128(big, _mm_shuffle_epi32(big, 0x4e));
@@ -1103,10 +1109,8 @@ static uint32_t freq_sums_avx2(uint32_t *freqs, uint32_t n, uint64_t *t, bool *s
         _mm256_storeu_si256((__m256i *)(void *)(freqs + i), f);
         sum = _mm256_add_epi32(sum, f);
     }
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    *t = (uint32_t)_mm_cvtsi128_si32(s);
+    *t = lanes_sum(_mm_add_epi32(_mm256_castsi256_si128(sum),
+                                 _mm256_extracti128_si256(sum, 1)));
     *small = lanes_small(_mm_or_si128(_mm256_castsi256_si128(big),
                                       _mm256_extracti128_si256(big, 1)));
     return i;
@@ -1129,9 +1133,7 @@ static uint32_t freq_sums_sse2(uint32_t *freqs, uint32_t n, uint64_t *t, bool *s
         _mm_storeu_si128((__m128i *)(freqs + i), f);
         sum = _mm_add_epi32(sum, f);
     }
-    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
-    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
-    *t = (uint32_t)_mm_cvtsi128_si32(sum);
+    *t = lanes_sum(sum);
     *small = lanes_small(big);
 #else
     (void)freqs; (void)n;
