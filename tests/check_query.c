@@ -375,6 +375,44 @@ static void dt_probe_all(const esi_segment *s, const dterm *t, size_t n,
     dt_probe(s, t, n, "\xff\xff", 2);
 }
 
+/* Every term and a near miss of each (one byte more), looked up together
+ * with esi_segment_lookup_many (in chunks of its batch size and across
+ * them): the same answers as one lookup at a time. */
+static void dt_probe_many(const esi_segment *s, const dterm *t, size_t n)
+{
+    size_t m = 2 * n;
+    char (*buf)[ESI_MAX_TERM + 1] = malloc(m * sizeof *buf);
+    const uint8_t **key = malloc(m * sizeof *key);
+    size_t *len = malloc(m * sizeof *len);
+    esi_term_info *ti = malloc(m * sizeof *ti);
+    bool *found = malloc(m * sizeof *found);
+    for (size_t j = 0; j < m; j++) {
+        const dterm *d = &t[j / 2];
+        len[j] = d->n + (j % 2);
+        memcpy(buf[j], d->b, d->n);
+        buf[j][d->n] = 'a';
+        key[j] = (const uint8_t *)buf[j];
+    }
+    esi_err e;
+    ck_assert_msg(esi_segment_lookup_many(s, m, key, len, ti, found, &e) == ES_OK,
+                  "%s", e.msg);
+    for (size_t j = 0; j < m; j++) {
+        esi_term_info one;
+        es_status rc = esi_segment_lookup(s, key[j], len[j], &one, &e);
+        ck_assert_msg(found[j] == (rc == ES_OK), "key %zu: found %d, rc %d", j,
+                      found[j], rc);
+        if (found[j])
+            ck_assert(ti[j].df == one.df && ti[j].cf == one.cf &&
+                      ti[j].post_off == one.post_off && ti[j].post_len == one.post_len &&
+                      ti[j].max_tf == one.max_tf && ti[j].positions == one.positions);
+    }
+    free(buf);
+    free(key);
+    free(len);
+    free(ti);
+    free(found);
+}
+
 typedef struct dt_walk {
     const dterm *t;
     size_t n, next;            /* next reference term to match */
@@ -431,6 +469,7 @@ START_TEST(test_dict_lookup_property)
     ck_assert_uint_eq(esi_segment_term_count(s), n);
     ck_assert_uint_eq(s->dict_restart, ESI_DICT_RESTART);
     dt_probe_all(s, t, n, &st);
+    dt_probe_many(s, t, n);
     dt_prefix(s, t, n, "", 0);
     dt_prefix(s, t, n, "a", 1);
     dt_prefix(s, t, n, "title\x1f" "b", 7);
@@ -527,6 +566,20 @@ START_TEST(test_dict_format20_and_damage)
                 rc = esi_segment_lookup(s, (const uint8_t *)t[j].b, t[j].n, &ti, &e);
                 ck_assert(rc == ES_OK || rc == ES_ENOTFOUND || rc == ES_ECORRUPT);
             }
+            const uint8_t **key = malloc(n * sizeof *key);
+            size_t *klen = malloc(n * sizeof *klen);
+            esi_term_info *ti = malloc(n * sizeof *ti);
+            bool *found = malloc(n * sizeof *found);
+            for (size_t j = 0; j < n; j++) {
+                key[j] = (const uint8_t *)t[j].b;
+                klen[j] = t[j].n;
+            }
+            rc = esi_segment_lookup_many(s, n, key, klen, ti, found, &e);
+            ck_assert(rc == ES_OK || rc == ES_ECORRUPT);
+            free(key);
+            free(klen);
+            free(ti);
+            free(found);
             esi_segment_free(s);
         }
         free(b);

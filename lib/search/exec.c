@@ -472,18 +472,22 @@ static es_status plan_pairs(run *r)
     r->aux_found = esi_calloc(n, sizeof *r->aux_found);
     if (!r->aux_ti || !r->aux_found)
         return ES_ENOMEM;
-    for (size_t sg = 0; sg < r->snap->nsegs; sg++)
-        for (size_t i = 0; i < r->naux; i++) {
-            size_t at = sg * r->naux + i;
-            es_status rc = esi_segment_lookup(r->snap->segs[sg], r->auxb.data + r->aux[i].off,
-                                              r->aux[i].len, &r->aux_ti[at], r->e);
-            if (rc == ES_ENOTFOUND)
-                continue;
-            if (rc != ES_OK)
-                return rc;
-            r->aux_found[at] = true;
-        }
-    return ES_OK;
+    if (r->naux == 0)
+        return ES_OK;
+    const uint8_t **term = esi_calloc(r->naux, sizeof *term);
+    size_t *len = esi_calloc(r->naux, sizeof *len);
+    es_status rc = term && len ? ES_OK : ES_ENOMEM;
+    for (size_t i = 0; rc == ES_OK && i < r->naux; i++) {
+        term[i] = r->auxb.data + r->aux[i].off;
+        len[i] = r->aux[i].len;
+    }
+    for (size_t sg = 0; rc == ES_OK && sg < r->snap->nsegs; sg++)
+        rc = esi_segment_lookup_many(r->snap->segs[sg], r->naux, term, len,
+                                     r->aux_ti + sg * r->naux,
+                                     r->aux_found + sg * r->naux, r->e);
+    esi_free(term);
+    esi_free(len);
+    return rc;
 }
 
 /* Open phrase m's aux pair cursors for the current segment and, for a
@@ -2051,6 +2055,53 @@ static es_status key_firsts(const es_query *q, uint32_t *first)
     return ES_OK;
 }
 
+/* Look the keys up in every segment, each distinct one once (first[k] the
+ * first key of its bytes) and all of a segment's together (their misses
+ * overlap), adding their document frequencies to df; then prefetch the
+ * postings of those found, whose cursors open next. */
+static es_status lookup_keys(run *r, const uint32_t *first, uint64_t *df)
+{
+    const es_query *q = r->q;
+    size_t nk = q->nkeys, cap = nk ? nk : 1, nu = 0;
+    /* one allocation: infos, terms, lengths, key numbers, found flags */
+    size_t each = sizeof(esi_term_info) + sizeof(uint8_t *) + sizeof(size_t) +
+                  sizeof(uint32_t) + sizeof(bool), bytes;
+    esi_term_info *ti;
+    if (!esi_mul_ok(cap, each, &bytes) || !(ti = esi_malloc(bytes)))
+        return ES_ENOMEM;
+    const uint8_t **term = (const uint8_t **)(void *)(ti + cap);
+    size_t *len = (size_t *)(void *)(term + cap);
+    uint32_t *uk = (uint32_t *)(void *)(len + cap);
+    bool *found = (bool *)(void *)(uk + cap);
+    es_status rc = ES_OK;
+    for (uint32_t k = 0; k < nk; k++)
+        if (first[k] == k) {
+            term[nu] = esi_qkey_bytes(q, &q->keys[k]);
+            len[nu] = q->keys[k].len;
+            uk[nu++] = k;
+        }
+    for (size_t s = 0; rc == ES_OK && s < r->snap->nsegs; s++) {
+        const esi_segment *sg = r->snap->segs[s];
+        rc = esi_segment_lookup_many(sg, nu, term, len, ti, found, r->e);
+        for (size_t i = 0; rc == ES_OK && i < nu; i++)
+            if (found[i])
+                esi_postings_prefetch(sg, &ti[i]);
+        for (size_t i = 0; rc == ES_OK && i < nu; i++) {
+            r->ti[s * nk + uk[i]] = ti[i];
+            r->found[s * nk + uk[i]] = found[i];
+        }
+        for (size_t k = 0; rc == ES_OK && k < nk; k++) {
+            size_t at = s * nk + k;
+            r->ti[at] = r->ti[s * nk + first[k]];
+            r->found[at] = r->found[s * nk + first[k]];
+            if (r->found[at])
+                df[k] += r->ti[at].df;
+        }
+    }
+    esi_free(ti);
+    return rc;
+}
+
 /* Look every key up in every segment and compute each phrase's idf from
  * its rarest key's document frequency summed over segments. */
 static es_status prepare(run *r)
@@ -2074,22 +2125,7 @@ static es_status prepare(run *r)
     uint32_t *first = esi_calloc(q->nkeys ? q->nkeys : 1, sizeof *first);
     es_status rc = !r->ti || !r->found || !r->ph_idf || !df || !first ? ES_ENOMEM
                    : key_firsts(q, first);
-    for (size_t s = 0; rc == ES_OK && s < r->snap->nsegs; s++)
-        for (size_t k = 0; rc == ES_OK && k < q->nkeys; k++) {
-            size_t at = s * q->nkeys + k;
-            if (first[k] != k) {      /* looked up already */
-                r->ti[at] = r->ti[s * q->nkeys + first[k]];
-                r->found[at] = r->found[s * q->nkeys + first[k]];
-            } else {
-                rc = esi_segment_lookup(r->snap->segs[s], esi_qkey_bytes(q, &q->keys[k]),
-                                        q->keys[k].len, &r->ti[at], r->e);
-                r->found[at] = rc == ES_OK;
-                if (rc == ES_ENOTFOUND)
-                    rc = ES_OK;
-            }
-            if (r->found[at])
-                df[k] += r->ti[at].df;
-        }
+    rc = rc == ES_OK ? lookup_keys(r, first, df) : rc;
     esi_free(first);
     if (rc != ES_OK) {
         esi_free(df);

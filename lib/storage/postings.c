@@ -879,6 +879,18 @@ static bool read_skip_table(esi_postings *c)
     return true;
 }
 
+void esi_postings_prefetch(const esi_segment *s, const esi_term_info *ti)
+{
+    if (ti->post_off > s->post_len || ti->post_len > s->post_len - ti->post_off)
+        return;
+    const uint8_t *p = s->post_p + ti->post_off;
+    size_t n = (size_t)ti->post_len;
+    for (size_t at = 0; at < n && at < 4 * 64; at += 64)   /* the first block's header and docs */
+        __builtin_prefetch(p + at);
+    if (ti->df > ESI_POST_SKIP_DF && n >= 4)   /* a skip table's length word */
+        __builtin_prefetch(p + n - 4);
+}
+
 es_status esi_postings_open(esi_postings *c, const esi_segment *s,
                             const esi_term_info *ti, esi_err *e)
 {

@@ -160,6 +160,16 @@ typedef struct esi_term_info {
 /* Look a term up; ES_ENOTFOUND if absent (not an error, no message). */
 es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
                              size_t len, esi_term_info *out, esi_err *e);
+/* Look up term[i] (len[i] bytes) for i < n at once, so that their memory
+ * misses overlap: found[i] says whether it is there, and then out[i] holds
+ * it. ES_OK, or ES_ECORRUPT for the first damaged block met (with *e). */
+es_status esi_segment_lookup_many(const esi_segment *s, size_t n,
+                                  const uint8_t *const *term, const size_t *len,
+                                  esi_term_info *out, bool *found, esi_err *e);
+/* A hint, no effect on results and nothing read: start loading the first
+ * lines of ti's postings (and its skip table's end), before its cursor is
+ * opened among others. */
+void esi_postings_prefetch(const esi_segment *s, const esi_term_info *ti);
 /* Called per term by esi_segment_prefix_terms (term borrowed for the
  * call); return non-zero to stop. */
 typedef int (*esi_term_cb)(const uint8_t *term, size_t len,

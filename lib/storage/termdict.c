@@ -14,7 +14,9 @@
  * 8,273 keys of the bench queries, callgrind): 11,218 instructions per
  * lookup before (2.0 layout, full decode of every entry), 3,102 for the new
  * scan on a 2.0 dictionary, 1,661 with restarts every 16 entries, for a
- * dictionary of 3.23 MB instead of 2.95 MB.
+ * dictionary of 3.23 MB instead of 2.95 MB. A query's keys are looked up
+ * together (esi_segment_lookup_many): each one's block is prefetched before
+ * any is read, so their misses overlap (p50 about 5% lower, stop 17).
  *
  * Terms are at most ESI_MAX_TERM bytes (the writer refuses longer ones), so
  * readers rebuild a term in a stack buffer. All decoding is bounded by the
@@ -385,15 +387,11 @@ static bool restart_cmp(esi_rd r, uint32_t off, const uint8_t *key, size_t len,
     return true;
 }
 
-es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
-                             size_t len, esi_term_info *out, esi_err *e)
+/* Look term up in dictionary block b (the one esi_dict_seek_block gives). */
+static es_status lookup_in(const esi_segment *s, uint32_t b, const uint8_t *term,
+                           size_t len, esi_term_info *out, esi_err *e)
 {
-    if (s->dict_nblocks == 0 || len > ESI_MAX_TERM)
-        return ES_ENOTFOUND;
-    uint32_t b;
-    es_status rc = esi_dict_seek_block(s, term, len, true, &b, e);
-    if (rc != ES_OK)
-        return rc;
+    es_status rc;
     esi_rd r;
     if (!block_range(s, b, &r))
         return dict_corrupt(s, e, "block index out of range");
@@ -429,6 +427,62 @@ es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
     if (rc == ES_ECORRUPT)
         return dict_corrupt(s, e, "bad dictionary entry");
     return rc;
+}
+
+es_status esi_segment_lookup(const esi_segment *s, const uint8_t *term,
+                             size_t len, esi_term_info *out, esi_err *e)
+{
+    if (s->dict_nblocks == 0 || len > ESI_MAX_TERM)
+        return ES_ENOTFOUND;
+    uint32_t b;
+    es_status rc = esi_dict_seek_block(s, term, len, true, &b, e);
+    return rc != ES_OK ? rc : lookup_in(s, b, term, len, out, e);
+}
+
+/* The keys of a query are looked up together: every key's block is found
+ * in the block index first (its top levels stay cached) and its restart
+ * slots and bytes (about nine lines) prefetched, then the lookups run, so
+ * that the misses of the keys (a lookup's are in the block) overlap
+ * instead of following one another. */
+es_status esi_segment_lookup_many(const esi_segment *s, size_t n,
+                                  const uint8_t *const *term, const size_t *len,
+                                  esi_term_info *out, bool *found, esi_err *e)
+{
+    enum { CHUNK = 64 };
+    uint32_t blk[CHUNK];
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t m = n - at < CHUNK ? n - at : CHUNK;
+        for (size_t i = 0; i < m; i++) {
+            esi_rd r;
+            blk[i] = UINT32_MAX;
+            found[at + i] = false;
+            if (s->dict_nblocks == 0 || len[at + i] > ESI_MAX_TERM)
+                continue;
+            es_status rc = esi_dict_seek_block(s, term[at + i], len[at + i], true,
+                                               &blk[i], e);
+            if (rc != ES_OK)
+                return rc;
+            if (!block_range(s, blk[i], &r))
+                return dict_corrupt(s, e, "block index out of range");
+            if (s->dict_restart)
+                __builtin_prefetch(s->dict_restarts + (size_t)blk[i] *
+                                   s->dict_nrestarts * ESI_DICT_RESTART_LEN);
+            for (size_t o = 0; o < esi_rd_left(&r) && o < 16 * 64; o += 64)
+                __builtin_prefetch(r.p + o);
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (blk[i] == UINT32_MAX)
+                continue;
+            es_status rc = lookup_in(s, blk[i], term[at + i], len[at + i],
+                                     &out[at + i], e);
+            if (rc == ES_ENOTFOUND)
+                continue;
+            if (rc != ES_OK)
+                return rc;
+            found[at + i] = true;
+        }
+    }
+    return ES_OK;
 }
 
 void esi_dict_iter_init(esi_dict_iter *it, const esi_segment *s)
