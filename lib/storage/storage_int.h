@@ -86,12 +86,13 @@ es_status esi_post_check_header(const uint8_t *file, size_t len,
 
 /* Packed runs: n <= 128 values coded as one header byte (bit width w,
  * exceptions flag, or varint run) and w-bit fields plus exceptions, or as
- * n varints, whichever is smaller (FORMAT.md §4). */
+ * n varints (FORMAT.md §4): the smaller, with a bias towards fewer
+ * exceptions and against varints, which decode slower (postings.c). */
 typedef enum esi_run_mode {
     ESI_RUN_VARINT,            /* n varints, no header byte */
     ESI_RUN_FOR,               /* width = bits of the largest value */
-    ESI_RUN_PFOR,              /* best width, larger values as exceptions */
-    ESI_RUN_AUTO               /* what the encoder writes: min(PFOR, varint) */
+    ESI_RUN_PFOR,              /* smallest width, larger values as exceptions */
+    ESI_RUN_AUTO               /* what the encoder writes (esi_run_put) */
 } esi_run_mode;
 /* Bytes v[0..n) take under mode (for measurements; n <= 128). */
 size_t esi_run_size(const uint32_t *v, uint32_t n, esi_run_mode mode);
