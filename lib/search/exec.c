@@ -1408,7 +1408,7 @@ static es_status verify(run *r, matcher *m, bool exact, bool *ok)
             matcher *x = k[i];
             if (x->op != ESI_QOP_PHRASE || !x->lazy || x->found || x->empty)
                 continue;
-            uint64_t c = resolve_cost(x, x->doc);
+            uint64_t c = n > 1 ? resolve_cost(x, x->doc) : 0;   /* one: no order */
             if (!best || c < bc) {
                 best = x;
                 bc = c;
