@@ -875,7 +875,7 @@ static es_status move_cursor(run *r, esi_postings *c, uint32_t *cd, uint32_t t)
 {
     if (*cd != DOC_END && *cd >= t)
         return ES_OK;
-    es_status rc = esi_postings_advance(c, t);
+    es_status rc = esi_postings_advance_inline(c, t);
     if (rc == ES_DONE) {
         *cd = DOC_END;
         return ES_DONE;

@@ -1288,16 +1288,6 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
     return ES_OK;
 }
 
-/* Set the current doc to block index i. */
-static inline es_status set_doc(esi_postings *c, uint32_t i)
-{
-    c->block_i = i;
-    c->doc = c->block_docs[i];
-    c->freq = c->block_freqs[i];
-    c->positions_decoded = false;
-    c->positions_started = false;
-    return ES_OK;
-}
 
 /* Enter the next block; ES_DONE when there is none. */
 static es_status next_block(esi_postings *c)
@@ -1314,7 +1304,7 @@ static es_status next_block(esi_postings *c)
     es_status rc = decode_block(c, last, n, dlen, plen, packed);
     if (rc != ES_OK)
         return rc;
-    return set_doc(c, 0);
+    return esi_postings_set_doc_(c, 0);
 }
 
 es_status esi_postings_next(esi_postings *c)
@@ -1322,7 +1312,7 @@ es_status esi_postings_next(esi_postings *c)
     if (c->err != ES_OK)
         return c->err;
     if (c->block_n > 0 && c->block_i + 1 < c->block_n)
-        return set_doc(c, c->block_i + 1);
+        return esi_postings_set_doc_(c, c->block_i + 1);
     return next_block(c);
 }
 
@@ -1366,7 +1356,7 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
         return ES_OK;
     uint32_t next = c->block_i + 1;   /* the next doc: a scan's usual step */
     if (next < c->block_n && c->block_docs[next] >= target)
-        return set_doc(c, next);
+        return esi_postings_set_doc_(c, next);
     if (c->block_n == 0 || target > c->block_last) {
         if (c->sk_n && c->sk_b < c->sk_n && skip_at(c, 0, c->sk_b) < target &&
             !skip_to(c, target))
@@ -1403,7 +1393,7 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
         i++;
     if (i >= n)   /* unreachable unless data lies about last */
         return corrupt(c);
-    return set_doc(c, i);
+    return esi_postings_set_doc_(c, i);
 }
 
 /* Byte range [*start, *end) of run r of the current block, from the run
@@ -1624,7 +1614,7 @@ es_status esi_postings_take_block(esi_postings *c, const uint8_t **pos,
     *pos = c->pos_sec;
     *pos_len = (size_t)(c->pos_end - c->pos_sec);
     c->pos_i = c->block_n;
-    return set_doc(c, c->block_n - 1);
+    return esi_postings_set_doc_(c, c->block_n - 1);
 }
 
 void esi_postings_close(esi_postings *c)

@@ -260,6 +260,30 @@ es_status esi_postings_open(esi_postings *c, const esi_segment *s,
 es_status esi_postings_next(esi_postings *c);
 /* Move to the first doc >= target: ES_OK, ES_DONE, ES_ECORRUPT. */
 es_status esi_postings_advance(esi_postings *c, uint32_t target);
+/* Make doc i of the current block the current doc (postings.c's own). */
+static inline es_status esi_postings_set_doc_(esi_postings *c, uint32_t i)
+{
+    c->block_i = i;
+    c->doc = c->block_docs[i];
+    c->freq = c->block_freqs[i];
+    c->positions_decoded = false;
+    c->positions_started = false;
+    return ES_OK;
+}
+/* esi_postings_advance with its two commonest cases inline (the cursor is
+ * there already, or target is the block's next doc): a search moving many
+ * cursors over common terms spent a call on each step. */
+static inline es_status esi_postings_advance_inline(esi_postings *c, uint32_t target)
+{
+    if (c->err == ES_OK && c->doc != UINT32_MAX) {
+        if (c->doc >= target)
+            return ES_OK;
+        uint32_t next = c->block_i + 1;
+        if (next < c->block_n && c->block_docs[next] >= target)
+            return esi_postings_set_doc_(c, next);
+    }
+    return esi_postings_advance(c, target);
+}
 /* The current block from the current doc on, for a scan that reads
  * postings in place: docs[0..n) ascending and their freqs, borrowed until
  * the cursor enters another block (moving it to a doc of the view keeps
