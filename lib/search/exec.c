@@ -1783,7 +1783,7 @@ static es_status refine(run *r, matcher *root, uint32_t d, uint32_t dl,
     while (r->nitems > 0) {
         size_t best = 0;
         uint64_t bc = UINT64_MAX;
-        for (size_t i = 0; i < r->nitems; i++) {
+        for (size_t i = 0; r->nitems > 1 && i < r->nitems; i++) {   /* one: no order */
             uint64_t c = resolve_cost(r->items[i].m, d);
             if (c < bc) {
                 bc = c;
