@@ -677,8 +677,9 @@ static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune
                            esi_pool *pool, uint32_t chunk, uint32_t look)
 {
     esi_search_stats st = { 0 };
+    /* look 41 and up: the workers woken at once (split_eager 1) */
     esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
-                             pool, 1, chunk, look };
+                             pool, 1, chunk, look, look > 40 ? 1 : 0 };
     esi_hit *h = NULL;
     esi_err e = { 0 };
     ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
@@ -727,12 +728,12 @@ START_TEST(test_search_pruning_same_top)
         size_t n0, n1, n2, n3;
         uint64_t t0, t1, t2, t3, s0, s1, s2, s3;
         uint32_t chunk = 1 + (uint32_t)(tu_rand(&st) % 40);
-        uint32_t look = 1 + (uint32_t)(tu_rand(&st) % 40);
+        uint32_t look = 1 + (uint32_t)(tu_rand(&st) % 50);
         esi_hit *h0 = exec_q(pq, off, 10, false, true, &n0, &t0, &s0);
         esi_hit *h1 = exec_q(pq, off, 10, true, true, &n1, &t1, &s1);
         esi_hit *h2 = exec_q(pq, off, 10, true, false, &n2, &t2, &s2);
         /* split over 4 threads in chunks of 1..40 docs, woken after 1..40
-         * root docs: the same page */
+         * root docs or at once: the same page */
         esi_hit *h3 = exec_split(pq, off, 10, true, true, &n3, &t3, &s3, pool, chunk, look);
         ck_assert_msg(t1 == t0 && t3 == t0, "seed %llu: %s: exact total %llu, "
                       "split %llu vs %llu", (unsigned long long)seed, q,
@@ -785,9 +786,10 @@ static es_status exec_status(es_index *ix, const char *text, size_t limit,
 {
     es_query *q = NULL;
     ck_assert_int_eq(es_query_parse(&q, text, strlen(text), NULL), ES_OK);
-    /* workers woken after 1..32 root docs (from the chunk size: varied) */
+    /* workers woken after 1..32 root docs, or at once (from the chunk
+     * size: varied) */
     esi_search_params sp = { 0, limit, ES_SORT_SCORE, 1.2, 0.75, true, false, NULL,
-                             pool, 1, chunk, 1 + chunk % 32 };
+                             pool, 1, chunk, 1 + chunk % 32, chunk % 3 == 0 };
     *h = NULL;
     *n = 0;
     *total = 0;
@@ -907,7 +909,7 @@ START_TEST(test_search_single_key_pages)
             for (int v = 0; v < 4; v++) {  /* exhaustive, pruned, inexact, split */
                 esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, v != 2,
                                          v == 0, NULL, v == 3 ? pool : NULL, 1, chunk,
-                                         1 + chunk % 7 };
+                                         1 + chunk % 7, chunk % 3 == 0 };
                 esi_err e = { 0 };
                 ck_assert_msg(esi_search_run(ix->snap, q, &sp, &h[v], &n[v], &t[v], &e) ==
                               ES_OK, "%s", e.msg);

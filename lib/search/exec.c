@@ -2571,6 +2571,8 @@ static es_status run_all(run *r)
     sp.nw = nw;
     r->sp = &sp;
     r->engage_in = p->split_look ? p->split_look : ESI_SPLIT_LOOK;
+    if (est >= (p->split_eager ? p->split_eager : ESI_SPLIT_EAGER))
+        engage_check(r);               /* a long search: wake them at once */
     es_status rc = run_chunks(r);
     r->sp = NULL;
     r->engage_in = 0;

@@ -44,6 +44,8 @@ typedef struct esi_search_params {
     uint32_t chunk_docs;
     uint32_t split_look;      /* docs of the root before the workers are woken
                                  (0: ESI_SPLIT_LOOK; tests use 1) */
+    uint64_t split_eager;     /* estimated visits from which they are woken at
+                                 once (0: ESI_SPLIT_EAGER) */
 } esi_search_params;
 
 /* Estimated documents to visit below which a search is not split. On the
@@ -63,6 +65,10 @@ typedef struct esi_search_params {
  * take-back together made splits of searches visiting under 16 docs cost
  * x1.01-1.03 instead of x1.42. */
 #define ESI_SPLIT_LOOK 32
+/* A search estimated to visit at least this many documents wakes the
+ * workers at once: it lasts long enough that they are never handed back,
+ * and the caller's first docs gave them a late start (40-100 us). */
+#define ESI_SPLIT_EAGER 1024
 
 /* One hit of a page. */
 typedef struct esi_hit {
