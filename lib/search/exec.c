@@ -2063,7 +2063,8 @@ static es_status lookup_keys(run *r, const uint32_t *first, uint64_t *df)
 {
     const es_query *q = r->q;
     size_t nk = q->nkeys, cap = nk ? nk : 1, nu = 0;
-    /* one allocation: infos, terms, lengths, key numbers, found flags */
+    /* one allocation: infos, terms, lengths, found flags of the distinct
+     * keys, and each key's slot among them */
     size_t each = sizeof(esi_term_info) + sizeof(uint8_t *) + sizeof(size_t) +
                   sizeof(uint32_t) + sizeof(bool), bytes;
     esi_term_info *ti;
@@ -2071,29 +2072,28 @@ static es_status lookup_keys(run *r, const uint32_t *first, uint64_t *df)
         return ES_ENOMEM;
     const uint8_t **term = (const uint8_t **)(void *)(ti + cap);
     size_t *len = (size_t *)(void *)(term + cap);
-    uint32_t *uk = (uint32_t *)(void *)(len + cap);
-    bool *found = (bool *)(void *)(uk + cap);
-    es_status rc = ES_OK;
-    for (uint32_t k = 0; k < nk; k++)
-        if (first[k] == k) {
-            term[nu] = esi_qkey_bytes(q, &q->keys[k]);
-            len[nu] = q->keys[k].len;
-            uk[nu++] = k;
+    uint32_t *slot = (uint32_t *)(void *)(len + cap);
+    bool *found = (bool *)(void *)(slot + cap);
+    for (uint32_t k = 0; k < nk; k++) {
+        if (first[k] != k) {           /* first[k] < k: its slot is known */
+            slot[k] = slot[first[k]];
+            continue;
         }
+        term[nu] = esi_qkey_bytes(q, &q->keys[k]);
+        len[nu] = q->keys[k].len;
+        slot[k] = (uint32_t)nu++;
+    }
+    es_status rc = ES_OK;
     for (size_t s = 0; rc == ES_OK && s < r->snap->nsegs; s++) {
         const esi_segment *sg = r->snap->segs[s];
         rc = esi_segment_lookup_many(sg, nu, term, len, ti, found, r->e);
         for (size_t i = 0; rc == ES_OK && i < nu; i++)
             if (found[i])
                 esi_postings_prefetch(sg, &ti[i]);
-        for (size_t i = 0; rc == ES_OK && i < nu; i++) {
-            r->ti[s * nk + uk[i]] = ti[i];
-            r->found[s * nk + uk[i]] = found[i];
-        }
         for (size_t k = 0; rc == ES_OK && k < nk; k++) {
             size_t at = s * nk + k;
-            r->ti[at] = r->ti[s * nk + first[k]];
-            r->found[at] = r->found[s * nk + first[k]];
+            r->ti[at] = ti[slot[k]];
+            r->found[at] = found[slot[k]];
             if (r->found[at])
                 df[k] += r->ti[at].df;
         }
