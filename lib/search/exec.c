@@ -77,6 +77,9 @@ struct matcher {
     esi_postings *acur;
     uint32_t *acdoc;
     size_t nacur;
+    size_t aux_at;             /* advance_phrase moves them before lead[aux_at]
+                                  (the first key commoner than the rarest of
+                                  them, or the first with positions) */
     bool aabsent;              /* one of them is not in the segment */
     bool chain;                /* every offset a character, every adjacent
                                   pair known: cchar/cpair hold for span */
@@ -501,7 +504,10 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
     uint32_t na = r->aux_n[ph];
     if (na == 0 && !r->chain[ph])
         return ES_OK;
+    /* the aux cursors in df order (ord), aux j's cursor (slot); plan_pairs
+     * keeps na below the span */
     int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+    uint32_t ord[ESI_QUERY_MAX_TERMS], slot[ESI_QUERY_MAX_TERMS];
     phrase_shape(q, f, chr, pair);
     for (uint32_t a = 0; a < f->span; a++) {
         if ((chr[a] >= 0 && !m->cur[chr[a]]->has_pos) ||
@@ -518,18 +524,46 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
         m->acdoc = esi_calloc(na, sizeof *m->acdoc);
         if (!m->acur || !m->acdoc)
             return ES_ENOMEM;
+        /* rarest first, so that pairs_to's first move is the longest */
+        const esi_term_info *ti = r->aux_ti + r->seg * r->naux + r->aux_first[ph];
+        const bool *fd = r->aux_found + r->seg * r->naux + r->aux_first[ph];
         for (uint32_t j = 0; j < na; j++) {
-            size_t at = r->seg * r->naux + r->aux_first[ph] + j;
-            if (!r->aux_found[at]) {   /* no doc of the segment has the phrase */
+            uint32_t k = j;
+            while (k > 0 && ti[ord[k - 1]].df > ti[j].df) {
+                ord[k] = ord[k - 1];
+                k--;
+            }
+            ord[k] = j;
+        }
+        es_status rc = ES_OK;
+        for (uint32_t x = 0; x < na && rc == ES_OK; x++) {
+            uint32_t j = ord[x];
+            if (!fd[j]) {              /* no doc of the segment has the phrase */
                 m->aabsent = m->empty = true;
                 m->cost = 0;
                 continue;
             }
-            es_status rc = esi_postings_open(&m->acur[m->nacur], r->s, &r->aux_ti[at], r->e);
-            if (rc != ES_OK)
-                return rc;
-            m->acdoc[m->nacur++] = DOC_END;
+            rc = esi_postings_open(&m->acur[m->nacur], r->s, &ti[j], r->e);
+            if (rc == ES_OK)
+                m->acdoc[m->nacur++] = DOC_END;
+            slot[j] = x;
         }
+        if (rc != ES_OK)
+            return rc;
+    }
+    /* The aux pairs go into the leapfrog where their rarest fits: a
+     * junction pair (关登 of 办理有关登记手续, 79 docs) is often far rarer
+     * than every key (手续, 1,385), and then it leads. */
+    m->aux_at = m->ncur;
+    if (m->nacur && !m->aabsent) {
+        uint64_t df = m->acur[0].df;
+        for (size_t k = 0; k < m->ncur && m->aux_at == m->ncur; k++) {
+            const esi_postings *c = m->cur[m->lead[k]];
+            if (c->has_pos || c->df > df)
+                m->aux_at = k;
+        }
+        if (df < m->cost)
+            m->cost = df;
     }
     if (!r->chain[ph] || m->aabsent)
         return ES_OK;
@@ -541,7 +575,7 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
     for (uint32_t a = 0; a < f->span; a++) {
         m->cchar[a] = (uint32_t)chr[a];
         if (a + 1 < f->span)
-            m->cpair[a] = pair[a] >= 0 ? (uint32_t)pair[a] : (uint32_t)m->ncur + j++;
+            m->cpair[a] = pair[a] >= 0 ? (uint32_t)pair[a] : (uint32_t)m->ncur + slot[j++];
     }
     m->span = f->span;
     m->chain = true;
@@ -1315,9 +1349,10 @@ static es_status advance_phrase(run *r, matcher *m, uint32_t t)
         bool again = false, aux = m->nacur == 0;
         for (size_t k = 0; k < m->ncur && !again; k++) {
             size_t i = m->lead[k];
-            if (!aux && m->cur[i]->has_pos) {
+            if (!aux && k == m->aux_at) {
                 /* the pairs the phrase implies rule a doc out before any
-                 * character cursor (common, with positions) moves to it */
+                 * commoner key or any character cursor (common, with
+                 * positions) moves to it */
                 aux = true;
                 uint32_t t2;
                 es_status rc = pairs_to(r, m, t, &t2);

@@ -1289,22 +1289,34 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
 }
 
 
+/* Enter the first block from the reader's place on whose last doc is >=
+ * target, stepping over the blocks before it by their headers alone (not
+ * decoded); ES_DONE, the cursor ended, when there is none. */
+static inline es_status enter_block(esi_postings *c, uint32_t target)
+{
+    for (;;) {
+        if (c->docs_left == 0) {
+            c->doc = UINT32_MAX;
+            c->block_n = c->block_i = 0;
+            return ES_DONE;
+        }
+        uint32_t last, n, dlen, plen;
+        bool packed;
+        if (!read_header(c, &last, &n, &dlen, &plen, &packed))
+            return corrupt(c);
+        if (last >= target)
+            return decode_block(c, last, n, dlen, plen, packed);
+        c->rd.p += (size_t)dlen + plen;
+        c->docs_left -= n;
+        c->next_base = last + 1;
+    }
+}
+
 /* Enter the next block; ES_DONE when there is none. */
 static es_status next_block(esi_postings *c)
 {
-    if (c->docs_left == 0) {
-        c->doc = UINT32_MAX;
-        c->block_n = c->block_i = 0;
-        return ES_DONE;
-    }
-    uint32_t last, n, dlen, plen;
-    bool packed;
-    if (!read_header(c, &last, &n, &dlen, &plen, &packed))
-        return corrupt(c);
-    es_status rc = decode_block(c, last, n, dlen, plen, packed);
-    if (rc != ES_OK)
-        return rc;
-    return esi_postings_set_doc_(c, 0);
+    es_status rc = enter_block(c, 0);
+    return rc != ES_OK ? rc : esi_postings_set_doc_(c, 0);
 }
 
 es_status esi_postings_next(esi_postings *c)
@@ -1361,28 +1373,9 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
         if (c->sk_n && c->sk_b < c->sk_n && skip_at(c, 0, c->sk_b) < target &&
             !skip_to(c, target))
             return corrupt(c);
-        /* skip whole blocks by their headers */
-        for (;;) {
-            if (c->docs_left == 0) {
-                c->doc = UINT32_MAX;
-                c->block_n = c->block_i = 0;
-                return ES_DONE;
-            }
-            uint32_t last, n, dlen, plen;
-            bool packed;
-            if (!read_header(c, &last, &n, &dlen, &plen, &packed))
-                return corrupt(c);
-            if (last >= target) {
-                es_status rc = decode_block(c, last, n, dlen, plen, packed);
-                if (rc != ES_OK)
-                    return rc;
-                c->block_i = 0;
-                break;
-            }
-            c->rd.p += (size_t)dlen + plen;
-            c->docs_left -= n;
-            c->next_base = last + 1;
-        }
+        es_status rc = enter_block(c, target);
+        if (rc != ES_OK)
+            return rc;
     }
     /* eight docs a step while the eighth is below target, then one by one */
     uint32_t i = c->block_i, n = c->block_n;
