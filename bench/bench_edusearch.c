@@ -142,11 +142,17 @@ static void close_index(void *st)
     es_index_free(s->ix);
 }
 
+const bench_engine *bench_edusearch_engine(void)
+{
+    static esb s;
+    static const bench_engine e = { "edusearch", &s, build, open_index, query, close_index };
+    return &e;
+}
+
+#ifndef BENCH_PAIR
 int main(int argc, char **argv)
 {
-    esb s;
-    memset(&s, 0, sizeof s);
-    bench_engine e = { "edusearch", &s, build, open_index, query, close_index };
     printf("version edusearch %s\n", es_version());
-    return bench_main(argc, argv, &e);
+    return bench_main(argc, argv, bench_edusearch_engine());
 }
+#endif

@@ -158,10 +158,17 @@ static void close_index(void *st)
     free(s->expr);
 }
 
+const bench_engine *bench_fts5_engine(void)
+{
+    static fts5 s;
+    static const bench_engine e = { "fts5", &s, build, open_index, query, close_index };
+    return &e;
+}
+
+#ifndef BENCH_PAIR
 int main(int argc, char **argv)
 {
-    fts5 s = { 0 };
-    bench_engine e = { "fts5", &s, build, open_index, query, close_index };
     printf("version sqlite %s\n", sqlite3_libversion());
-    return bench_main(argc, argv, &e);
+    return bench_main(argc, argv, bench_fts5_engine());
 }
+#endif

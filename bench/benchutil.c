@@ -255,6 +255,58 @@ static void report(const char *prefix, const double *ms, const bench_query *qs,
     free(v);
 }
 
+/* BENCH_PASSES: timed sweeps over the whole query set (default 3, at most
+ * 15). A query's latency is the median of its sweeps, so a burst of other
+ * work on the VM during one sweep does not become that query's time. */
+static long bench_passes(void)
+{
+    const char *pe = getenv("BENCH_PASSES");
+    long passes = pe ? strtol(pe, NULL, 10) : 3;
+    return passes < 1 || passes > 15 ? 3 : passes;
+}
+
+/* Time passes sweeps of queries qs[0..nq) on engines e[0..ne), the engine
+ * going first taking turns from sweep to sweep, so that what the machine
+ * does meanwhile falls on every engine alike. By sweep (mixed 0), each
+ * engine runs the whole query set before the next one starts, its queries
+ * back to back as in its own run; mixed, every query runs on every engine
+ * in turn, so each query finds the caches the other engine's last query
+ * left. ms[j][i] gets the median latency of query i on engine j, counts[j][i]
+ * its count (the same in every sweep, or the run stops). 0, or -1 when an
+ * engine failed (its message printed). */
+static int time_sweeps(const bench_engine *const *e, size_t ne, const bench_query *qs,
+                       size_t nq, long passes, int mixed, double **ms, long long **counts)
+{
+    size_t np = (size_t)passes, nt = nq * ne;
+    double *sweep = malloc((nt ? nt : 1) * np * sizeof *sweep);
+    if (!sweep)
+        die("out of memory", "latencies");
+    for (size_t k = 0; k < np; k++)
+        for (size_t x = 0; x < nt; x++) {
+            /* the x-th run of sweep k: query i on engine j */
+            size_t i = mixed ? x / ne : x % nq, t = mixed ? x % ne : x / nq;
+            size_t j = (t + k) % ne;
+            long long cnt;
+            double q0 = bench_now();
+            if (e[j]->query(e[j]->st, &qs[i], &cnt) != 0) {
+                free(sweep);
+                return -1;
+            }
+            sweep[(j * nq + i) * np + k] = (bench_now() - q0) * 1e3;
+            if (k == 0)
+                counts[j][i] = cnt;
+            else if (cnt != counts[j][i]) {
+                errno = 0;             /* not a system error: no strerror */
+                die("a query's count changed between sweeps", qs[i].text);
+            }
+        }
+    for (size_t j = 0; j < ne; j++)
+        for (size_t i = 0; i < nq; i++)
+            ms[j][i] = bench_median(sweep + (j * nq + i) * np, np);
+    free(sweep);
+    return 0;
+}
+
 int bench_main(int argc, char **argv, const bench_engine *e)
 {
     int warm = 1, search_only = 0;
@@ -313,35 +365,13 @@ int bench_main(int argc, char **argv, const bench_engine *e)
         for (size_t i = 0; i < nq; i++)
             if (e->query(e->st, &qs[i], &count) != 0)
                 return 1;
-    /* BENCH_PASSES timed sweeps over the whole query set (default 3); a
-     * query's latency is the median of its sweeps, so a burst of other
-     * work on the VM during one sweep does not become that query's time */
-    const char *pe = getenv("BENCH_PASSES");
-    long passes = pe ? strtol(pe, NULL, 10) : 3;
-    if (passes < 1 || passes > 15)
-        passes = 3;
+    long passes = bench_passes();
     double *ms = malloc((nq ? nq : 1) * sizeof *ms);
-    double *sweep = malloc((nq ? nq : 1) * (size_t)passes * sizeof *sweep);
     long long *counts = malloc((nq ? nq : 1) * sizeof *counts);
-    if (!ms || !sweep || !counts)
+    if (!ms || !counts)
         die("out of memory", "latencies");
-    for (long k = 0; k < passes; k++)
-        for (size_t i = 0; i < nq; i++) {
-            long long cnt;
-            double q0 = bench_now();
-            if (e->query(e->st, &qs[i], &cnt) != 0)
-                return 1;
-            sweep[i * (size_t)passes + (size_t)k] = (bench_now() - q0) * 1e3;
-            if (k == 0)
-                counts[i] = cnt;
-            else if (cnt != counts[i]) {
-                errno = 0;             /* not a system error: no strerror */
-                die("a query's count changed between sweeps", qs[i].text);
-            }
-        }
-    for (size_t i = 0; i < nq; i++)
-        ms[i] = bench_median(sweep + i * (size_t)passes, (size_t)passes);
-    free(sweep);
+    if (time_sweeps(&e, 1, qs, nq, passes, 0, &ms, &counts) != 0)
+        return 1;
     printf("queries %zu\n", nq);
     printf("timed_passes %ld\n", passes);
     report("latency", ms, qs, nq, -1);
@@ -383,5 +413,71 @@ int bench_main(int argc, char **argv, const bench_engine *e)
     free(qs);
     free(ms);
     free(counts);
+    return 0;
+}
+
+/* The p-th percentile of ms[0..n) (copied, then sorted). */
+static double percentile_of(const double *ms, size_t n, double p)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        die("out of memory", "latencies");
+    memcpy(v, ms, n * sizeof *v);
+    bench_sort(v, n);
+    double x = bench_percentile(v, n, p);
+    free(v);
+    return x;
+}
+
+int bench_pair_main(int argc, char **argv, const bench_engine *a, const bench_engine *b)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s QUERIES INDEX_%s INDEX_%s\n"
+                        "  times the queries on both engines in turn (their indexes "
+                        "already built)\n",
+                argv[0], a->name, b->name);
+        return 2;
+    }
+    size_t nq;
+    bench_query *qs = load_queries(argv[1], &nq);
+    const bench_engine *e[2] = { a, b };
+    if (a->open(a->st, argv[2]) != 0 || b->open(b->st, argv[3]) != 0)
+        return 1;
+    long passes = bench_passes();
+    double *ms[2];
+    long long *counts[2];
+    for (int j = 0; j < 2; j++) {
+        ms[j] = malloc((nq ? nq : 1) * sizeof *ms[j]);
+        counts[j] = malloc((nq ? nq : 1) * sizeof *counts[j]);
+        if (!ms[j] || !counts[j])
+            die("out of memory", "latencies");
+    }
+    printf("pair_engines %s %s\n", a->name, b->name);
+    printf("pair_queries %zu\n", nq);
+    printf("pair_timed_passes %ld\n", passes);
+    /* one untimed sweep (the warm-up), then the timed ones: by sweep
+     * (pair_), then query by query (mixed_) */
+    static const char *const mode[2] = { "pair", "mixed" };
+    static const double pct[3] = { 50, 95, 99 };
+    for (int mixed = 0; mixed < 2; mixed++) {
+        if ((mixed == 0 && time_sweeps(e, 2, qs, nq, 1, 0, ms, counts) != 0) ||
+            time_sweeps(e, 2, qs, nq, passes, mixed, ms, counts) != 0)
+            return 1;
+        for (int k = 0; k < 3; k++) {
+            double x = percentile_of(ms[0], nq, pct[k]), y = percentile_of(ms[1], nq, pct[k]);
+            printf("%s_a_p%.0f_ms %.4f\n%s_b_p%.0f_ms %.4f\n%s_ratio_p%.0f %.4f\n",
+                   mode[mixed], pct[k], x, mode[mixed], pct[k], y, mode[mixed], pct[k],
+                   y > 0 ? x / y : 0);
+        }
+    }
+    a->close(a->st);
+    b->close(b->st);
+    for (int j = 0; j < 2; j++) {
+        free(ms[j]);
+        free(counts[j]);
+    }
+    for (size_t i = 0; i < nq; i++)
+        free(qs[i].text);
+    free(qs);
     return 0;
 }

@@ -80,6 +80,19 @@ long long bench_disk_bytes(const char *path);
 int bench_is_phrase(const char *s, size_t len);
 /* Run the whole benchmark for engine e; returns the exit status. */
 int bench_main(int argc, char **argv, const bench_engine *e);
+/* bench_pair QUERIES INDEX_A INDEX_B: open both indexes (already built by
+ * the engines' own runs) and time the queries on a and b in turn, in one
+ * process: one untimed sweep, then BENCH_PASSES timed sweeps in which every
+ * query runs on both engines, the one going first changing from sweep to
+ * sweep. Prints pair_a_p50_ms, pair_b_p50_ms, pair_ratio_p50 (a / b), the
+ * same for p95 and p99; returns the exit status. The ratio so taken does not
+ * depend on the VM's speed from minute to minute, which separate runs do. */
+int bench_pair_main(int argc, char **argv, const bench_engine *a, const bench_engine *b);
+
+/* The engines of bench_edusearch.c and bench_fts5.c, for bench_pair.c
+ * (compiled with -DBENCH_PAIR, those files leave out their main). */
+const bench_engine *bench_edusearch_engine(void);
+const bench_engine *bench_fts5_engine(void);
 
 #ifdef __cplusplus
 }
