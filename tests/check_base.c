@@ -265,6 +265,65 @@ START_TEST(test_base_alloc_failure_is_enomem)
 }
 END_TEST
 
+/* An arena gives aligned, distinct, zeroed (when asked) blocks of any size,
+ * each still holding what was written to it after many later allocations
+ * (the first chunk outgrown, and one block larger than a chunk); a reset
+ * keeps one chunk, and the blocks after it reuse its memory; a failed chunk
+ * allocation is NULL and leaves the arena usable. Against a reference:
+ * every block filled with its own byte pattern and checked at the end. */
+START_TEST(test_base_arena_blocks_hold)
+{
+    esi_arena a = { 0 };
+    enum { N = 600 };
+    unsigned char *blk[N];
+    size_t len[N];
+    uint64_t seed = 12345;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            len[i] = i == N / 2 ? (size_t)4 << 20 : (size_t)(seed >> 33) % 3000;
+            bool zero = i % 2 == 0;
+            blk[i] = esi_arena_alloc(&a, len[i], zero);
+            ck_assert_ptr_nonnull(blk[i]);
+            ck_assert_uint_eq((uintptr_t)blk[i] % _Alignof(max_align_t), 0);
+            size_t bad = 0;
+            for (size_t k = 0; zero && k < len[i]; k++)
+                bad += blk[i][k] != 0;
+            ck_assert_uint_eq(bad, 0);
+            memset(blk[i], i & 0xff, len[i]);
+        }
+        for (int i = 0; i < N; i++) {
+            size_t bad = 0;
+            for (size_t k = 0; k < len[i]; k++)
+                bad += blk[i][k] != (unsigned char)(i & 0xff);
+            ck_assert_uint_eq(bad, 0);
+        }
+        unsigned char *last = blk[N - 1];
+        esi_arena_reset(&a);
+        /* one chunk kept: the next block starts at its beginning, which
+         * is where the newest blocks were */
+        unsigned char *again = esi_arena_alloc(&a, 16, false);
+        ck_assert_ptr_nonnull(again);
+        ck_assert_uint_le((uintptr_t)again, (uintptr_t)last);
+        esi_arena_reset(&a);
+    }
+    size_t *z = esi_arena_calloc(&a, 100, sizeof *z);
+    ck_assert_ptr_nonnull(z);
+    for (int i = 0; i < 100; i++)
+        ck_assert_uint_eq(z[i], 0);
+    ck_assert_ptr_null(esi_arena_calloc(&a, SIZE_MAX / 2, 4));   /* overflows */
+    ck_assert_ptr_null(esi_arena_alloc(&a, SIZE_MAX - 8, false));
+    esi_arena_free(&a);
+    /* out of memory for the first chunk, then fine */
+    esi_alloc_fail_at(1);
+    ck_assert_ptr_null(esi_arena_alloc(&a, 8, true));
+    esi_alloc_fail_at(0);
+    ck_assert_ptr_nonnull(esi_arena_alloc(&a, 8, true));
+    esi_arena_free(&a);
+    ck_assert_ptr_null(a.head);
+}
+END_TEST
+
 /* A pool job that holds its worker until released, then counts itself. */
 typedef struct pool_job {
     atomic_int *release, *ran;
@@ -360,6 +419,7 @@ static Suite *base_suite(void)
         { "io_streaming_writer", test_base_io_streaming_writer_and_faults },
         { "io_lock", test_base_io_lock_excludes_second_writer },
         { "alloc_failure", test_base_alloc_failure_is_enomem },
+        { "arena_blocks_hold", test_base_arena_blocks_hold },
         { "pool_lends_idle_workers", test_base_pool_lends_idle_workers },
         { "pool_cancel_or_wait", test_base_pool_cancel_or_wait },
     };

@@ -2,10 +2,13 @@
  * alloc.c: the library's one allocator family. Everything allocates here so
  * that tests built with ES_TESTING can make any chosen allocation fail and
  * prove that every out-of-memory path returns ES_ENOMEM without leaking.
+ * Arenas (esi_arena_*) carve many small allocations out of chunks taken here.
  */
 #include "base.h"
 
+#include <stdalign.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef ES_TESTING
 static _Atomic size_t alloc_count;   /* allocations since the last esi_alloc_fail_at;
@@ -87,4 +90,72 @@ char *esi_strndup(const char *s, size_t n)
         memcpy(d, s, n);
     d[n] = '\0';
     return d;
+}
+
+/* ---- arenas ------------------------------------------------------------- */
+
+/* A chunk's header; its bytes follow, aligned like max_align_t. */
+struct esi_arena_chunk {
+    esi_arena_chunk *next;     /* the older chunk */
+    size_t cap;                /* bytes after the header */
+    alignas(max_align_t) unsigned char bytes[];
+};
+
+/* The first chunk's bytes: a search's matchers and cursor arrays of a
+ * few-word query fit (a cursor is about 2 KB). */
+#define ARENA_FIRST ((size_t)64 * 1024)
+
+void *esi_arena_alloc(esi_arena *a, size_t n, bool zero)
+{
+    const size_t align = alignof(max_align_t);
+    if (n > SIZE_MAX / 2)
+        return NULL;
+    n = (n + align - 1) & ~(align - 1);
+    if (!a->head || a->head->cap - a->used < n) {
+        /* a new chunk at least twice the last and big enough for n */
+        size_t cap = a->head ? a->head->cap * 2 : ARENA_FIRST;
+        while (cap < n)
+            cap *= 2;
+        esi_arena_chunk *c = esi_malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        c->cap = cap;
+        a->head = c;
+        a->used = 0;
+    }
+    void *p = a->head->bytes + a->used;
+    a->used += n;
+    if (zero)
+        memset(p, 0, n);
+    return p;
+}
+
+void *esi_arena_calloc(esi_arena *a, size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    return esi_arena_alloc(a, count * size, true);
+}
+
+void esi_arena_reset(esi_arena *a)
+{
+    if (!a->head)
+        return;
+    esi_arena_chunk *c = a->head->next;
+    while (c) {
+        esi_arena_chunk *next = c->next;
+        esi_free(c);
+        c = next;
+    }
+    a->head->next = NULL;
+    a->used = 0;
+}
+
+void esi_arena_free(esi_arena *a)
+{
+    esi_arena_reset(a);
+    esi_free(a->head);
+    a->head = NULL;
+    a->used = 0;
 }

@@ -67,6 +67,28 @@ void esi_err_clear(esi_err *e);
 /* Copy an internal error into the public es_error (which may be NULL). */
 void esi_err_export(const esi_err *e, es_error *out);
 
+/* ---- arenas -------------------------------------------------------------
+ * Many small allocations released together: carved from chunks taken with
+ * esi_malloc (so ES_TESTING can fail them), 16-byte aligned. A search builds
+ * dozens of matchers and cursor arrays per segment and drops them all at
+ * once; from an arena that costs a pointer bump each instead of a malloc
+ * and a free. */
+typedef struct esi_arena_chunk esi_arena_chunk;
+typedef struct esi_arena {
+    esi_arena_chunk *head;     /* the chunk being carved, newest first */
+    size_t used;               /* bytes of head already given out */
+} esi_arena;
+
+/* n bytes (zeroed when zero is true), valid until the next reset or free;
+ * NULL when out of memory or n would overflow. */
+void *esi_arena_alloc(esi_arena *a, size_t n, bool zero);
+/* count * size zeroed bytes; NULL on overflow or out of memory. */
+void *esi_arena_calloc(esi_arena *a, size_t count, size_t size);
+/* Give everything back but keep the newest (largest) chunk for reuse. */
+void esi_arena_reset(esi_arena *a);
+/* Release every chunk; the arena is then empty and reusable. */
+void esi_arena_free(esi_arena *a);
+
 /* ---- buffers ------------------------------------------------------------ */
 typedef struct esi_buf {
     uint8_t *data;   /* NULL until the first append */

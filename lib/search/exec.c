@@ -156,6 +156,8 @@ typedef struct run {
     double *ph_idf;            /* per phrase */
     matcher **all;             /* every matcher of the segment, for freeing */
     size_t nall, allcap;
+    esi_arena mem;             /* the matchers and their arrays (not cand);
+                                  reset with them, per segment */
     /* the heap of the best hits */
     esi_hit *heap;
     size_t nheap, k;
@@ -284,7 +286,8 @@ static bool threshold(const run *r, double *thr)
     return have;
 }
 
-/* A new zeroed matcher registered for freeing; NULL on ENOMEM. */
+/* A new zeroed matcher registered for freeing (from r->mem); NULL on
+ * ENOMEM. */
 static matcher *new_matcher(run *r, esi_qop op)
 {
     if (r->nall == r->allcap) {
@@ -297,7 +300,7 @@ static matcher *new_matcher(run *r, esi_qop op)
         r->all = a;
         r->allcap = cap;
     }
-    matcher *m = esi_calloc(1, sizeof *m);
+    matcher *m = esi_arena_alloc(&r->mem, sizeof *m, true);
     if (!m)
         return NULL;
     m->op = op;
@@ -306,53 +309,46 @@ static matcher *new_matcher(run *r, esi_qop op)
     return m;
 }
 
-/* Close n cursors and free their array. */
-static void free_cursors(esi_postings *c, size_t n)
+/* Close n cursors (their array is in the run's arena). */
+static void close_cursors(esi_postings *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         esi_postings_close(&c[i]);
-    esi_free(c);
 }
 
-/* Free the matchers of a segment. */
+/* Free the matchers of a segment: close their cursors, free what grows
+ * (cand), give the arena back. */
 static void free_matchers(run *r)
 {
     for (size_t i = 0; i < r->nall; i++) {
         matcher *m = r->all[i];
-        free_cursors(m->own, m->ncur);
-        esi_free(m->cur);
-        free_cursors(m->acur, m->nacur);
-        esi_free(m->acdoc);
-        esi_free(m->cchar);
-        esi_free(m->cpair);
+        close_cursors(m->own, m->ncur);
+        close_cursors(m->acur, m->nacur);
         esi_free(m->cand);
-        esi_free(m->kids);
-        esi_free(m->pidf);
-        esi_free(m);
     }
     r->nall = 0;
+    esi_arena_reset(&r->mem);
 }
 
 /* Room for n postings cursors, not zeroed: a cursor is about 2 KB and
  * esi_postings_open initializes every field (a query opens dozens). */
-static esi_postings *new_cursors(size_t n)
+static esi_postings *new_cursors(run *r, size_t n)
 {
     size_t bytes;
     if (!esi_mul_ok(n ? n : 1, sizeof(esi_postings), &bytes))
         return NULL;
-    return esi_malloc(bytes);
+    return esi_arena_alloc(&r->mem, bytes, false);
 }
 
 /* Room for m's n key cursors (m->own, and m->cur pointing at them) and,
- * in the same zeroed allocation as m->cur (a query builds dozens of
- * matchers, so one allocation instead of six counts), its per-key arrays
- * cdoc, same, lead, pk and bk. */
-static bool key_cursors(matcher *m, size_t n)
+ * in the same zeroed allocation as m->cur, its per-key arrays cdoc, same,
+ * lead, pk and bk. */
+static bool key_cursors(run *r, matcher *m, size_t n)
 {
     size_t k = n ? n : 1, bytes;
-    m->own = new_cursors(n);
+    m->own = new_cursors(r, n);
     if (!m->own || !esi_mul_ok(k, sizeof *m->cur + 5 * sizeof(uint32_t), &bytes) ||
-        !(m->cur = esi_calloc(1, bytes)))
+        !(m->cur = esi_arena_alloc(&r->mem, bytes, true)))
         return false;
     uint32_t *u = (uint32_t *)(m->cur + k);
     m->cdoc = u;
@@ -520,8 +516,8 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
             return ES_OK;
     }
     if (na) {
-        m->acur = new_cursors(na);
-        m->acdoc = esi_calloc(na, sizeof *m->acdoc);
+        m->acur = new_cursors(r, na);
+        m->acdoc = esi_arena_calloc(&r->mem, na, sizeof *m->acdoc);
         if (!m->acur || !m->acdoc)
             return ES_ENOMEM;
         /* rarest first, so that pairs_to's first move is the longest */
@@ -567,8 +563,8 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
     }
     if (!r->chain[ph] || m->aabsent)
         return ES_OK;
-    m->cchar = esi_calloc(f->span, sizeof *m->cchar);
-    m->cpair = esi_calloc(f->span, sizeof *m->cpair);
+    m->cchar = esi_arena_calloc(&r->mem, f->span, sizeof *m->cchar);
+    m->cpair = esi_arena_calloc(&r->mem, f->span, sizeof *m->cpair);
     if (!m->cchar || !m->cpair)
         return ES_ENOMEM;
     uint32_t j = 0;
@@ -661,7 +657,7 @@ static es_status build_phrase(run *r, int32_t ph, const matcher *run_of, matcher
         if (mt < m->maxtf)
             m->maxtf = mt;
     }
-    if (!key_cursors(m, f->nkeys))
+    if (!key_cursors(r, m, f->nkeys))
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
@@ -738,8 +734,8 @@ static es_status build_prefix(run *r, int32_t ph, matcher **out)
     if (nf == 0) {
         m->empty = true;
     } else {
-        bool ok = key_cursors(m, nf);
-        m->pidf = esi_calloc(nf, sizeof *m->pidf);
+        bool ok = key_cursors(r, m, nf);
+        m->pidf = esi_arena_calloc(&r->mem, nf, sizeof *m->pidf);
         if (!ok || !m->pidf)
             return ES_ENOMEM;
         for (size_t i = 0; i < x->n; i++) {
@@ -787,7 +783,7 @@ static es_status build(run *r, int32_t n, matcher **out)
     size_t nk = 0;
     for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next)
         nk++;
-    m->kids = esi_calloc(nk ? nk : 1, sizeof *m->kids);
+    m->kids = esi_arena_calloc(&r->mem, nk ? nk : 1, sizeof *m->kids);
     if (!m->kids)
         return ES_ENOMEM;
     for (int32_t k = nd->kid; k >= 0; k = q->nodes[k].next) {
@@ -2498,6 +2494,7 @@ static void job_main(void *p)
 static void free_local(run *r)
 {
     free_matchers(r);
+    esi_arena_free(&r->mem);
     esi_free(r->all);
     esi_free(r->heap);
     esi_free(r->items);
@@ -2545,6 +2542,7 @@ static void engage_check(run *r)
         j->r.e = &j->e;
         j->r.engage_in = 0;
         j->r.all = NULL;
+        j->r.mem = (esi_arena){ 0 };
         j->r.nall = j->r.allcap = 0;
         j->r.items = j->r.opt = NULL;
         j->r.leaf = NULL;
