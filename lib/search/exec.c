@@ -539,10 +539,10 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
                 m->cost = 0;
                 continue;
             }
+            slot[j] = (uint32_t)m->nacur;
             rc = esi_postings_open(&m->acur[m->nacur], r->s, &ti[j], r->e);
             if (rc == ES_OK)
                 m->acdoc[m->nacur++] = DOC_END;
-            slot[j] = x;
         }
         if (rc != ES_OK)
             return rc;
