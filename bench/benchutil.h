@@ -82,11 +82,14 @@ int bench_is_phrase(const char *s, size_t len);
 int bench_main(int argc, char **argv, const bench_engine *e);
 /* bench_pair QUERIES INDEX_A INDEX_B: open both indexes (already built by
  * the engines' own runs) and time the queries on a and b in turn, in one
- * process: one untimed sweep, then BENCH_PASSES timed sweeps in which every
- * query runs on both engines, the one going first changing from sweep to
- * sweep. Prints pair_a_p50_ms, pair_b_p50_ms, pair_ratio_p50 (a / b), the
- * same for p95 and p99; returns the exit status. The ratio so taken does not
- * depend on the VM's speed from minute to minute, which separate runs do. */
+ * process: one untimed sweep of each, then BENCH_PASSES timed sweeps by
+ * sweep (each engine runs the whole set, the one going first changing from
+ * sweep to sweep) and BENCH_PASSES query by query (every query on a, then
+ * on b, or b then a). Prints pair_a_p50_ms, pair_b_p50_ms, pair_ratio_p50
+ * (a / b) and the same for p95 and p99, then mixed_* for query by query;
+ * returns the exit status. By sweep both engines meet the VM in the same
+ * seconds, which separate runs minutes apart do not; query by query each
+ * finds its caches as the other's last query left them. */
 int bench_pair_main(int argc, char **argv, const bench_engine *a, const bench_engine *b);
 
 /* The engines of bench_edusearch.c and bench_fts5.c, for bench_pair.c
