@@ -1282,6 +1282,116 @@ START_TEST(test_search_snippet_regions_exact)
 }
 END_TEST
 
+/* Order ranges by start, then end (qsort). */
+static int cmp_range(const void *x, const void *y)
+{
+    const es_range *a = x, *b = y;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return a->end < b->end ? -1 : a->end > b->end;
+}
+
+/* Property: for random documents and queries of two or three quoted
+ * phrases (AND), each cut from the document or random and so often sharing
+ * first units, the ranges equal the merged occurrences of all of them
+ * found by analyzing the whole document (snippet.c looks for each phrase
+ * only where the units are tagged with its first unit). */
+START_TEST(test_search_snippet_ranges_several_phrases)
+{
+    uint64_t st = tu_seed();
+    esi_analyzer *a = NULL;
+    esi_err e = { 0 };
+    ck_assert_int_eq(esi_analyzer_new(&a, &e), ES_OK);
+    static char doc[8000], qt[1024];
+    static es_range occ[8192];
+    esi_snippet_params sp = { "[", "]", 2, 120 };
+    size_t checked = 0, with_hits = 0;
+    for (int it = 0; it < 300; it++) {
+        size_t len = random_doc(&st, doc, sizeof doc, 1 + tu_rand(&st) % 600);
+        refunits du = { 0 };
+        ck_assert_int_eq(es_tokenize(doc, len, ES_TOKENIZE_INDEX, ref_on_token, &du, NULL),
+                         ES_OK);
+        size_t nphr = 2 + tu_rand(&st) % 2, ql = 0, no = 0;
+        bool ok = true;
+        for (size_t p = 0; p < nphr && ok; p++) {
+            char one[64];
+            size_t plen = 0;
+            if (du.n && tu_rand(&st) % 4) {
+                size_t k = 1 + tu_rand(&st) % 4, i0 = tu_rand(&st) % du.n;
+                if (i0 + k > du.n)
+                    k = du.n - i0;
+                plen = du.v[i0 + k - 1].end - du.v[i0].start;
+                if (plen < sizeof one)
+                    memcpy(one, doc + du.v[i0].start, plen);
+                else
+                    plen = 0;
+            } else {
+                plen = random_doc(&st, one, sizeof one, 1 + tu_rand(&st) % 3);
+            }
+            refunits pu = { 0 };
+            if (plen == 0 || memchr(one, '"', plen) ||
+                es_tokenize(one, plen, ES_TOKENIZE_INDEX, ref_on_token, &pu, NULL) != ES_OK ||
+                pu.n == 0) {
+                ok = false;
+                free(pu.v);
+                break;
+            }
+            qt[ql++] = p ? ' ' : '"';
+            if (p)
+                qt[ql++] = '"';
+            memcpy(qt + ql, one, plen);
+            ql += plen;
+            qt[ql++] = '"';
+            /* every occurrence of this phrase, unmerged */
+            for (size_t i = 0; i + pu.n <= du.n; i++) {
+                size_t j = 0;
+                while (j < pu.n && du.v[i + j].klen == pu.v[j].klen &&
+                       !memcmp(du.v[i + j].key, pu.v[j].key, pu.v[j].klen))
+                    j++;
+                if (j == pu.n && no < sizeof occ / sizeof *occ)
+                    occ[no++] = (es_range){ du.v[i].start, du.v[i + pu.n - 1].end };
+            }
+            free(pu.v);
+        }
+        qt[ql] = 0;
+        es_query *q = NULL;
+        if (!ok || es_query_parse(&q, qt, ql, NULL) != ES_OK) {
+            free(du.v);
+            continue;
+        }
+        qsort(occ, no, sizeof *occ, cmp_range);
+        size_t nw = 0;
+        for (size_t i = 0; i < no; i++) {
+            if (nw && occ[i].start <= occ[nw - 1].end) {
+                if (occ[i].end > occ[nw - 1].end)
+                    occ[nw - 1].end = occ[i].end;
+            } else {
+                occ[nw++] = occ[i];
+            }
+        }
+        esi_buf out = { 0 };
+        es_range *rg = NULL;
+        size_t nr = 0;
+        ck_assert_int_eq(esi_snippet_make(a, q, doc, len, &sp, &out, &rg, &nr, &e), ES_OK);
+        ck_assert_msg(nr == nw, "it %d: %zu ranges, whole-text analysis %zu (query %s)",
+                      it, nr, nw, qt);
+        for (size_t k = 0; k < nr; k++)
+            ck_assert_msg(rg[k].start == occ[k].start && rg[k].end == occ[k].end,
+                          "it %d range %zu: %zu-%zu, expected %zu-%zu (query %s)", it, k,
+                          rg[k].start, rg[k].end, occ[k].start, occ[k].end, qt);
+        checked++;
+        with_hits += nr > 0;
+        esi_free(rg);
+        esi_buf_free(&out);
+        es_query_free(q);
+        free(du.v);
+    }
+    ck_assert_uint_gt(checked, 100);
+    ck_assert_uint_gt(with_hits, 50);
+    esi_analyzer_free(a);
+}
+END_TEST
+
 /* A match 1 MB deep in a large document still gets its snippet and its
  * exact range; the same text through the public API. */
 START_TEST(test_search_snippet_deep_match)
@@ -1579,6 +1689,8 @@ static Suite *search_suite(void)
     tu_add_case(s, "single_key_pages", test_search_single_key_pages, 0, 1, 120);
     tu_add_case(s, "highlight_run_words", test_search_highlight_run_words, 0, 1, 0);
     tu_add_case(s, "snippet_regions_exact", test_search_snippet_regions_exact, 0, 1, 120);
+    tu_add_case(s, "snippet_ranges_several_phrases",
+                test_search_snippet_ranges_several_phrases, 0, 1, 120);
     tu_add_case(s, "snippet_deep_match", test_search_snippet_deep_match, 0, 1, 120);
     tu_add_case(s, "prefix_expansion", test_search_prefix_expansion, 0, 1, 60);
     tu_add_case(s, "phrase_existence_reference", test_search_phrase_existence_reference,

@@ -26,6 +26,7 @@
 typedef struct actx {
     esi_analyzer *a;
     bool index;           /* emit HAN/BIGRAM/LATIN/NUMBER */
+    bool bigrams;         /* with index: BIGRAM too (not ESI_ANALYZE_NO_BIGRAMS) */
     bool words;           /* emit WORD */
     es_token_cb cb;
     void *payload;
@@ -222,7 +223,7 @@ static void run_emit(actx *c, size_t m)
         if (c->index) {
             size_t l1 = esi_utf8_put(buf, u->cp);
             emit(c, ES_TOKEN_HAN, buf, l1, pos, 1, u->start, u->end);
-            if (k + 1 < c->run_n) {
+            if (c->bigrams && k + 1 < c->run_n) {
                 const esi_unit *v = &a->run[k + 1];
                 size_t l2 = esi_utf8_put(buf + l1, v->cp);
                 emit(c, ES_TOKEN_BIGRAM, buf, l1 + l2, pos, 2, u->start, v->end);
@@ -458,6 +459,7 @@ es_status esi_analyze(esi_analyzer *a, const char *text, size_t len,
     c.a = a;
     c.index = (flags & ES_TOKENIZE_INDEX) || !(flags & ES_TOKENIZE_WORDS);
     c.words = (flags & ES_TOKENIZE_WORDS) != 0;
+    c.bigrams = !(flags & ESI_ANALYZE_NO_BIGRAMS);
     c.cb = cb;
     c.payload = payload;
     c.e = e;

@@ -56,6 +56,9 @@ void esi_analyzer_free(esi_analyzer *a);
 es_status esi_analyze(esi_analyzer *a, const char *text, size_t len,
                       unsigned flags, es_token_cb cb, void *payload,
                       esi_err *e);
+/* An esi_analyze flag of the library's own (es_tokenize refuses it): with
+ * ES_TOKENIZE_INDEX, no BIGRAM tokens (snippets match units only). */
+#define ESI_ANALYZE_NO_BIGRAMS 0x100u
 
 /* N(x): the normalized text with everything that is not a letter or digit
  * removed (CJK chars, letters, digits, after NFKC+casefold+T->S), appended to
