@@ -132,10 +132,18 @@ static bool pairs_room(size_t (**v)[2], size_t n, size_t *cap)
  * unit comparison mostly needs no memcmp. */
 static inline uint32_t key_head(const uint8_t *k, size_t len)
 {
-    uint32_t h = 0;
-    for (size_t i = 0; i < len && i < 4; i++)
-        h |= (uint32_t)k[i] << (8 * i);
-    return h;
+    switch (len) {                /* unrolled: a CJK unit's key is 3 bytes */
+    case 0:
+        return 0;
+    case 1:
+        return k[0];
+    case 2:
+        return k[0] | (uint32_t)k[1] << 8;
+    case 3:
+        return k[0] | (uint32_t)k[1] << 8 | (uint32_t)k[2] << 16;
+    default:
+        return k[0] | (uint32_t)k[1] << 8 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 24;
+    }
 }
 
 /* Append a unit (a barrier when t is NULL). */
@@ -815,9 +823,15 @@ static bool plain_before(const uint8_t *t, size_t i)
  * stop's byte offset, or SIZE_MAX. */
 static size_t sure_stop(sn *s, const char *text, size_t len, size_t from, size_t to)
 {
+    /* the bytes a sentence end or a line break can start with: most bytes
+     * of CJK text (lead bytes 0xe4-0xe9, continuation bytes) are none */
+    static const bool lead[256] = { ['!'] = true, ['?'] = true, ['\n'] = true,
+                                    [0xe3] = true, [0xef] = true };
     const uint8_t *t = (const uint8_t *)text;
     for (size_t i = from; i < to; i++) {
         uint8_t c = t[i];
+        if (!lead[c])
+            continue;
         size_t cl = 0;
         if (c == '!' || c == '?')
             cl = 1;
