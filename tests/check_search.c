@@ -1168,27 +1168,73 @@ static size_t random_doc(uint64_t *st, char *out, size_t cap, size_t n)
     return len;
 }
 
-/* Every occurrence of the unit sequence of ph in the doc units d, merged
- * as snippet.c merges ranges, into r (returns the count). */
-static size_t ref_ranges(const refunits *d, const refunits *ph, es_range *r, size_t cap)
+/* Append to r[*n..cap) every occurrence of the unit sequence of ph in the
+ * doc units d, unmerged. */
+static void ref_occurrences(const refunits *d, const refunits *ph, es_range *r, size_t *n,
+                            size_t cap)
 {
-    size_t n = 0;
     for (size_t i = 0; ph->n && i + ph->n <= d->n; i++) {
         size_t j = 0;
         while (j < ph->n && d->v[i + j].klen == ph->v[j].klen &&
                !memcmp(d->v[i + j].key, ph->v[j].key, ph->v[j].klen))
             j++;
-        if (j < ph->n)
-            continue;
-        size_t a = d->v[i].start, b = d->v[i + ph->n - 1].end;
-        if (n && a <= r[n - 1].end) {
-            if (b > r[n - 1].end)
-                r[n - 1].end = b;
-        } else if (n < cap) {
-            r[n++] = (es_range){ a, b };
+        if (j == ph->n && *n < cap)
+            r[(*n)++] = (es_range){ d->v[i].start, d->v[i + ph->n - 1].end };
+    }
+}
+
+/* Order ranges by start, then end (qsort). */
+static int cmp_range(const void *x, const void *y)
+{
+    const es_range *a = x, *b = y;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return a->end < b->end ? -1 : a->end > b->end;
+}
+
+/* Sort r[0..n) and merge the ranges that overlap or touch, as snippet.c
+ * merges them; returns the count left. */
+static size_t merge_ranges(es_range *r, size_t n)
+{
+    qsort(r, n, sizeof *r, cmp_range);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && r[i].start <= r[m - 1].end) {
+            if (r[i].end > r[m - 1].end)
+                r[m - 1].end = r[i].end;
+        } else {
+            r[m++] = r[i];
         }
     }
-    return n;
+    return m;
+}
+
+/* Every occurrence of the unit sequence of ph in the doc units d, merged,
+ * into r (returns the count). */
+static size_t ref_ranges(const refunits *d, const refunits *ph, es_range *r, size_t cap)
+{
+    size_t n = 0;
+    ref_occurrences(d, ph, r, &n, cap);
+    return merge_ranges(r, n);
+}
+
+/* A phrase for a property test, into out (cap bytes): 1..maxu units cut
+ * from the document (units du of doc) three times in four, else 1..maxp
+ * random pieces; its length, 0 when the cut does not fit. */
+static size_t pick_phrase(uint64_t *st, const refunits *du, const char *doc, char *out,
+                          size_t cap, size_t maxu, size_t maxp)
+{
+    if (du->n && tu_rand(st) % 4) {
+        size_t k = 1 + tu_rand(st) % maxu, i0 = tu_rand(st) % du->n;
+        if (i0 + k > du->n)
+            k = du->n - i0;
+        size_t plen = du->v[i0 + k - 1].end - du->v[i0].start;
+        if (plen > cap)
+            return 0;
+        memcpy(out, doc + du->v[i0].start, plen);
+        return plen;
+    }
+    return random_doc(st, out, cap, 1 + tu_rand(st) % maxp);
 }
 
 /* Property: for random documents and quoted phrases (cut from the document
@@ -1213,19 +1259,7 @@ START_TEST(test_search_snippet_regions_exact)
         ck_assert_int_eq(es_tokenize(doc, len, ES_TOKENIZE_INDEX, ref_on_token, &du, NULL),
                          ES_OK);
         /* the phrase: 1..6 units of the document, or random pieces */
-        size_t plen = 0;
-        if (du.n && tu_rand(&st) % 4) {
-            size_t k = 1 + tu_rand(&st) % 6, i0 = tu_rand(&st) % du.n;
-            if (i0 + k > du.n)
-                k = du.n - i0;
-            plen = du.v[i0 + k - 1].end - du.v[i0].start;
-            if (plen + 3 > sizeof qt)
-                plen = 0;
-            else
-                memcpy(qt + 1, doc + du.v[i0].start, plen);
-        } else {
-            plen = random_doc(&st, qt + 1, sizeof qt - 3, 1 + tu_rand(&st) % 4);
-        }
+        size_t plen = pick_phrase(&st, &du, doc, qt + 1, sizeof qt - 3, 6, 4);
         qt[0] = '"';
         qt[plen + 1] = '"';
         qt[plen + 2] = 0;
@@ -1282,15 +1316,6 @@ START_TEST(test_search_snippet_regions_exact)
 }
 END_TEST
 
-/* Order ranges by start, then end (qsort). */
-static int cmp_range(const void *x, const void *y)
-{
-    const es_range *a = x, *b = y;
-    if (a->start != b->start)
-        return a->start < b->start ? -1 : 1;
-    return a->end < b->end ? -1 : a->end > b->end;
-}
-
 /* Property: for random documents and queries of two or three quoted
  * phrases (AND), each cut from the document or random and so often sharing
  * first units, the ranges equal the merged occurrences of all of them
@@ -1315,19 +1340,7 @@ START_TEST(test_search_snippet_ranges_several_phrases)
         bool ok = true;
         for (size_t p = 0; p < nphr && ok; p++) {
             char one[64];
-            size_t plen = 0;
-            if (du.n && tu_rand(&st) % 4) {
-                size_t k = 1 + tu_rand(&st) % 4, i0 = tu_rand(&st) % du.n;
-                if (i0 + k > du.n)
-                    k = du.n - i0;
-                plen = du.v[i0 + k - 1].end - du.v[i0].start;
-                if (plen < sizeof one)
-                    memcpy(one, doc + du.v[i0].start, plen);
-                else
-                    plen = 0;
-            } else {
-                plen = random_doc(&st, one, sizeof one, 1 + tu_rand(&st) % 3);
-            }
+            size_t plen = pick_phrase(&st, &du, doc, one, sizeof one, 4, 3);
             refunits pu = { 0 };
             if (plen == 0 || memchr(one, '"', plen) ||
                 es_tokenize(one, plen, ES_TOKENIZE_INDEX, ref_on_token, &pu, NULL) != ES_OK ||
@@ -1342,15 +1355,7 @@ START_TEST(test_search_snippet_ranges_several_phrases)
             memcpy(qt + ql, one, plen);
             ql += plen;
             qt[ql++] = '"';
-            /* every occurrence of this phrase, unmerged */
-            for (size_t i = 0; i + pu.n <= du.n; i++) {
-                size_t j = 0;
-                while (j < pu.n && du.v[i + j].klen == pu.v[j].klen &&
-                       !memcmp(du.v[i + j].key, pu.v[j].key, pu.v[j].klen))
-                    j++;
-                if (j == pu.n && no < sizeof occ / sizeof *occ)
-                    occ[no++] = (es_range){ du.v[i].start, du.v[i + pu.n - 1].end };
-            }
+            ref_occurrences(&du, &pu, occ, &no, sizeof occ / sizeof *occ);
             free(pu.v);
         }
         qt[ql] = 0;
@@ -1359,16 +1364,7 @@ START_TEST(test_search_snippet_ranges_several_phrases)
             free(du.v);
             continue;
         }
-        qsort(occ, no, sizeof *occ, cmp_range);
-        size_t nw = 0;
-        for (size_t i = 0; i < no; i++) {
-            if (nw && occ[i].start <= occ[nw - 1].end) {
-                if (occ[i].end > occ[nw - 1].end)
-                    occ[nw - 1].end = occ[i].end;
-            } else {
-                occ[nw++] = occ[i];
-            }
-        }
+        size_t nw = merge_ranges(occ, no);
         esi_buf out = { 0 };
         es_range *rg = NULL;
         size_t nr = 0;
