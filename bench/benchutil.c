@@ -360,17 +360,14 @@ int bench_main(int argc, char **argv, const bench_engine *e)
 
     if (e->open(e->st, ipath) != 0)
         return 1;
-    long long count;
-    if (warm)
-        for (size_t i = 0; i < nq; i++)
-            if (e->query(e->st, &qs[i], &count) != 0)
-                return 1;
     long passes = bench_passes();
     double *ms = malloc((nq ? nq : 1) * sizeof *ms);
     long long *counts = malloc((nq ? nq : 1) * sizeof *counts);
     if (!ms || !counts)
         die("out of memory", "latencies");
-    if (time_sweeps(&e, 1, qs, nq, passes, 0, &ms, &counts) != 0)
+    /* the untimed warm-up sweep, then the timed ones */
+    if ((warm && time_sweeps(&e, 1, qs, nq, 1, 0, &ms, &counts) != 0) ||
+        time_sweeps(&e, 1, qs, nq, passes, 0, &ms, &counts) != 0)
         return 1;
     printf("queries %zu\n", nq);
     printf("timed_passes %ld\n", passes);

@@ -409,6 +409,20 @@ static void phrase_shape(const es_query *q, const esi_qphrase *f, int32_t *chr,
     }
 }
 
+/* ord[0..n) = the indexes of ti[0..n) by document frequency, rarest first
+ * (stable; insertion sort: a phrase has few keys). */
+static void order_by_df(const esi_term_info *ti, uint32_t n, uint32_t *ord)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = i;
+        while (j > 0 && ti[ord[j - 1]].df > ti[i].df) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = i;
+    }
+}
+
 /* Plan, per phrase, the pairs of adjacent characters it lacks as keys.
  * The writer indexes a pair (without positions) for every two CJK
  * characters at positions p, p + 1 (analyzer.h: "no gaps"), and only
@@ -523,14 +537,7 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
         /* rarest first, so that pairs_to's first move is the longest */
         const esi_term_info *ti = r->aux_ti + r->seg * r->naux + r->aux_first[ph];
         const bool *fd = r->aux_found + r->seg * r->naux + r->aux_first[ph];
-        for (uint32_t j = 0; j < na; j++) {
-            uint32_t k = j;
-            while (k > 0 && ti[ord[k - 1]].df > ti[j].df) {
-                ord[k] = ord[k - 1];
-                k--;
-            }
-            ord[k] = j;
-        }
+        order_by_df(ti, na, ord);
         es_status rc = ES_OK;
         for (uint32_t x = 0; x < na && rc == ES_OK; x++) {
             uint32_t j = ord[x];
@@ -661,15 +668,7 @@ static es_status build_phrase(run *r, int32_t ph, const matcher *run_of, matcher
         return ES_ENOMEM;
     /* leapfrog from the rarest key: the common ones then only ever jump
      * to documents it already holds */
-    for (uint32_t i = 0; i < f->nkeys; i++) {
-        uint64_t df = r->ti[r->seg * q->nkeys + f->first_key + i].df;
-        uint32_t j = i;
-        while (j > 0 && r->ti[r->seg * q->nkeys + f->first_key + m->lead[j - 1]].df > df) {
-            m->lead[j] = m->lead[j - 1];
-            j--;
-        }
-        m->lead[j] = i;
-    }
+    order_by_df(r->ti + r->seg * q->nkeys + f->first_key, f->nkeys, m->lead);
     /* a key that occurs twice (规 in 法规规定) is decoded once */
     for (uint32_t i = 0; i < f->nkeys; i++) {
         const esi_qkey *ki = &q->keys[f->first_key + i];
