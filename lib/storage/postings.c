@@ -23,7 +23,7 @@
  * decoded into arrays inside the cursor, and a doc's positions into one
  * growing array. Positions are found through the run table (value j of the
  * block's stream is in run j / 128) and unpacked in windows of the run
- * that holds them: 16 values first, the rest of the run if asked again,
+ * that holds them: 32 values first, the rest of the run if asked again,
  * so a phrase check that stops at its first confirmed start unpacks little
  * and nothing before the doc's first value. For speed the decoders load 8 bytes
  * at a time (bit fields by one unpacker per width, varints by their stop
@@ -1541,7 +1541,7 @@ es_status esi_postings_positions_upto(esi_postings *c, uint32_t want,
         c->pos_n = 0;
         c->positions_started = true;
     }
-    /* a window at a time: 16 values, then as many as are decoded already,
+    /* a window at a time: 32 values, then as many as are decoded already,
      * so a check that stops early unpacks little */
     while (c->pos_n < f && (c->pos_n == 0 || c->pos[c->pos_n - 1] < want)) {
         uint64_t j = c->pos_j, r = j / ESI_POST_BLOCK;
@@ -1552,7 +1552,7 @@ es_status esi_postings_positions_upto(esi_postings *c, uint32_t want,
         if (m > left)
             m = left;
         if (want != UINT32_MAX) {
-            uint32_t g = c->pos_n > 16 ? c->pos_n : 16;
+            uint32_t g = c->pos_n > 32 ? c->pos_n : 32;
             if (m > g)
                 m = g;
         }
