@@ -530,6 +530,30 @@ ES_API es_status es_query_parse(es_query **out, const char *text, size_t len,
 /** Free a query. NULL is allowed. */
 ES_API void es_query_free(es_query *q);
 
+/**
+ * Describe how q is matched against ix, for a person asking why a query
+ * finds what it does (`edusearch --explain`): the query tree after
+ * analysis, one node a line (AND, OR, NOT, phrases with every index key
+ * they need and its offset, the bonus phrase of a bare run, date ranges,
+ * prefixes), and for each key the number of documents of ix holding it
+ * (deleted documents not yet merged away included). UTF-8 text to read,
+ * not a format to parse: it may change between versions.
+ * @param ix        the index (snapshot) whose documents are counted.
+ * @param q         a parsed query.
+ * @param buf       where the text goes, NUL-terminated and cut to cap - 1
+ *                  bytes when longer; may be NULL when cap is 0. Owned by
+ *                  the caller.
+ * @param cap       bytes at buf.
+ * @param[out] len  the whole text's length (without the NUL), even when
+ *                  cut: call with cap 0 to size the buffer.
+ * @param err       optional error details.
+ * @return ES_OK, ES_EINVAL (ix, q or len NULL, or buf NULL with cap > 0),
+ *         ES_ECORRUPT (a damaged dictionary; names the file), ES_ENOMEM.
+ * Thread safety: safe on a shared index and query.
+ */
+ES_API es_status es_query_explain(es_index *ix, const es_query *q, char *buf,
+                                  size_t cap, size_t *len, es_error *err);
+
 /** Result order. */
 typedef enum es_sort {
     ES_SORT_SCORE = 0,  /**< best first (default) */

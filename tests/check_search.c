@@ -6,7 +6,8 @@
  * corpus (property test), exact phrase above scattered words, OR / NOT /
  * field / date semantics, pagination equal to one big page, date sorting,
  * snippets and match ranges on UTF-8 boundaries that normalize to the query,
- * and 8 threads on one index giving the single-thread results.
+ * 8 threads on one index giving the single-thread results, and
+ * es_query_explain's key counts equal to searches of each key.
  */
 #include "search/query.h"
 #include "search/search.h"
@@ -1662,6 +1663,118 @@ START_TEST(test_search_phrase_pair_counts)
 }
 END_TEST
 
+/* ---- explain ------------------------------------------------------------ */
+
+/* es_query_explain over an index of three segments: every key line's count
+ * equals the hits of that key searched alone as a phrase (no document is
+ * deleted, so both count the same documents, across every segment); the
+ * tree's nodes are there; a short buffer gets a cut, NUL-terminated prefix
+ * and the whole length; bad arguments are ES_EINVAL. */
+START_TEST(test_search_explain_key_counts)
+{
+    char *dir = tu_tmpdir();
+    es_error err;
+    static const char *const texts[] = {
+        "推进集团化办学是促进教育均衡的重要途径。", "集团内部的文化建设与办学理念相互促进。",
+        "義務教育階段的集團化辦學試點。", "深入落实“双减”政策，减轻学生作业负担。",
+        "建设AI数智校园，2027年前完成。", "办好人民满意的教育，加快建设教育强国。",
+        "集团化办学覆盖全部乡镇学校。",
+    };
+    static const char *const titles[] = { "关于推进集团化办学的通知", NULL, "试点通知",
+                                          NULL, "智慧校园", "教育强国", NULL };
+    for (size_t c = 0, i = 0; c < 3; c++) {            /* three commits: three segments */
+        es_writer *w = NULL;
+        ck_assert_int_eq(es_writer_open(&w, dir, NULL, &err), ES_OK);
+        for (; i < (c + 1) * 7 / 3; i++) {
+            char id[8];
+            snprintf(id, sizeof id, "d%zu", i);
+            add(w, id, titles[i], i % 2 ? "2024-05-01" : "2023", texts[i], strlen(texts[i]));
+        }
+        ck_assert_int_eq(es_writer_commit(w), ES_OK);
+        es_writer_free(w);
+    }
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_stats st = { .version = ES_STATS_VERSION };
+    ck_assert_int_eq(es_index_stats(ix, &st), ES_OK);
+    ck_assert_uint_eq(st.segments, 3);
+    static const char *const qs[] = { "集团化办学 -双减 date:2024 title:通知 ai*",
+                                      "\"教育强国\" OR 義務教育",
+                                      "学校 (集团 OR 校园) title:\"推进集团化\"" };
+    for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
+        es_query *q = NULL;
+        ck_assert_int_eq(es_query_parse(&q, qs[k], strlen(qs[k]), &err), ES_OK);
+        size_t len = 0, len2 = 0;
+        ck_assert_int_eq(es_query_explain(ix, q, NULL, 0, &len, &err), ES_OK);
+        char *text = malloc(len + 1);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_int_eq(es_query_explain(ix, q, text, len + 1, &len2, &err), ES_OK);
+        ck_assert_uint_eq(len2, len);
+        ck_assert_uint_eq(strlen(text), len);
+        ck_assert_msg(!strncmp(text, "query: ", 7) && !strncmp(text + 7, qs[k], strlen(qs[k])),
+                      "%s", text);
+        char cut[12];
+        ck_assert_int_eq(es_query_explain(ix, q, cut, sizeof cut, &len2, &err), ES_OK);
+        ck_assert_uint_eq(len2, len);
+        ck_assert_uint_eq(strlen(cut), sizeof cut - 1);
+        ck_assert(!strncmp(cut, text, sizeof cut - 1));
+        size_t keys = 0;
+        for (const char *next = text, *l; next && *next; ) {   /* each line */
+            const char *nl = strchr(next, '\n');
+            for (l = next; *l == ' '; l++)
+                ;
+            next = nl ? nl + 1 : NULL;
+            if (strncmp(l, "key ", 4))
+                continue;
+            const char *end = strstr(l, " (offset ");
+            unsigned long long n = 0;
+            ck_assert_ptr_nonnull(end);
+            ck_assert_int_eq(sscanf(strstr(end, "): ") + 3, "%llu", &n), 1);
+            char key[64], search[96];
+            ck_assert_uint_lt((size_t)(end - l - 4), sizeof key);
+            memcpy(key, l + 4, (size_t)(end - l - 4));
+            key[end - l - 4] = 0;
+            char *colon = strchr(key, ':');       /* a field key: field:"text" */
+            if (colon) {
+                *colon = 0;
+                snprintf(search, sizeof search, "%s:\"%s\"", key, colon + 1);
+            } else {
+                snprintf(search, sizeof search, "\"%s\"", key);
+            }
+            es_search_options o = ES_SEARCH_OPTIONS_INIT;
+            o.limit = 0;
+            es_results *r = run(ix, search, &o);
+            ck_assert_msg(es_results_total(r) == n, "%s: explain says %llu, search %llu",
+                          search, n, (unsigned long long)es_results_total(r));
+            es_results_free(r);
+            keys++;
+        }
+        ck_assert_uint_gt(keys, 2);
+        if (k == 0) {
+            ck_assert_ptr_nonnull(strstr(text, "\nAND"));
+            ck_assert_ptr_nonnull(strstr(text, "  NOT\n"));
+            ck_assert_ptr_nonnull(strstr(text, "BONUS PHRASE 集团化办学"));
+            ck_assert_ptr_nonnull(strstr(text, "[20240000, 20249999]"));
+            ck_assert_ptr_nonnull(strstr(text, "PREFIX ai*"));
+            ck_assert_ptr_nonnull(strstr(text, "key title:通知 (offset 0): 2 documents"));
+        }
+        if (k == 1)
+            ck_assert_ptr_nonnull(strstr(text, "\nOR"));
+        if (k == 2)   /* a field phrase keeps no units: its text from its keys */
+            ck_assert_msg(strstr(text, "PHRASE title:推进集团化\n") != NULL, "%s", text);
+        free(text);
+        es_query *none = q;
+        ck_assert_int_eq(es_query_explain(ix, none, NULL, 0, NULL, &err), ES_EINVAL);
+        ck_assert_int_eq(es_query_explain(ix, none, NULL, 1, &len, &err), ES_EINVAL);
+        ck_assert_int_eq(es_query_explain(NULL, none, NULL, 0, &len, &err), ES_EINVAL);
+        es_query_free(q);
+    }
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *search_suite(void)
 {
     Suite *s = suite_create("search");
@@ -1691,6 +1804,7 @@ static Suite *search_suite(void)
     tu_add_case(s, "prefix_expansion", test_search_prefix_expansion, 0, 1, 60);
     tu_add_case(s, "phrase_existence_reference", test_search_phrase_existence_reference,
                 0, 1, 120);
+    tu_add_case(s, "explain_key_counts", test_search_explain_key_counts, 0, 1, 60);
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");
         return s;

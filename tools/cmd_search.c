@@ -13,8 +13,28 @@
 
 typedef struct search_opts {
     es_search_options so;
-    bool json, count, color;
+    bool json, count, color, explain;
 } search_opts;
+
+/* Print how query q is matched against ix (es_query_explain); false (with
+ * the error printed) if it cannot be described. */
+static bool print_explain(es_index *ix, const es_query *query, const char *q)
+{
+    es_error err;
+    size_t len = 0;
+    char *text = NULL;
+    es_status rc = es_query_explain(ix, query, NULL, 0, &len, &err);
+    if (rc == ES_OK && !(text = malloc(len + 1)))
+        rc = ES_ENOMEM;
+    if (rc == ES_OK)
+        rc = es_query_explain(ix, query, text, len + 1, &len, &err);
+    if (rc != ES_OK)
+        cli_error("explain \"%s\": %s", q, rc == ES_ENOMEM ? "out of memory" : err.message);
+    else
+        fputs(text, stdout);
+    free(text);
+    return rc == ES_OK;
+}
 
 /* Print hit i of r as one JSON object line. */
 static void print_json_hit(const es_results *r, size_t i, size_t rank,
@@ -105,8 +125,12 @@ static int run_query(es_index *ix, const char *q, const search_opts *o,
         cli_error("query \"%s\": at byte %zu: %s", q, err.position, err.message);
         return EXIT_ERROR;
     }
+    if (o->explain && !print_explain(ix, query, q)) {
+        es_query_free(query);
+        return EXIT_ERROR;
+    }
     es_search_options so = o->so;
-    if (o->count)
+    if (o->count || o->explain)
         so.limit = 0;
     es_results *r = NULL;
     if (es_search(&r, ix, query, &so, &err) != ES_OK) {
@@ -115,7 +139,10 @@ static int run_query(es_index *ix, const char *q, const search_opts *o,
         return EXIT_ERROR;
     }
     uint64_t total = es_results_total(r);
-    if (o->count) {
+    if (o->explain) {
+        printf("matching: %llu document%s\n", (unsigned long long)total,
+               total == 1 ? "" : "s");
+    } else if (o->count) {
         if (many)
             printf("%llu\t%s\n", (unsigned long long)total, q);
         else
@@ -148,6 +175,9 @@ static const char search_help[] =
     "  --sort score|date order (default score)\n"
     "  --json            JSON Lines: id, title, date, score, snippet, matches, fields\n"
     "  --count           print only the number of matching documents\n"
+    "  --explain         print how the query is matched instead of hits: the tree\n"
+    "                    after analysis, the index keys each phrase needs and how\n"
+    "                    many documents hold each, then the number that match\n"
     "  --queries FILE    run one query per line of FILE (- = stdin); with --count\n"
     "                    prints count<TAB>query per line\n"
     "  --threads N       threads one search may use: 0 = one per CPU, at most 8\n"
@@ -156,7 +186,7 @@ static const char search_help[] =
 
 int cmd_search(int argc, char **argv)
 {
-    search_opts o = { ES_SEARCH_OPTIONS_INIT, false, false, false };
+    search_opts o = { ES_SEARCH_OPTIONS_INIT, false, false, false, false };
     const char *dir_opt = NULL, *v = NULL, *queries = NULL;
     es_index_options io = ES_INDEX_OPTIONS_INIT;
     bool bad = false;
@@ -171,6 +201,7 @@ int cmd_search(int argc, char **argv)
         }
         if (!strcmp(a, "--json")) { o.json = true; continue; }
         if (!strcmp(a, "--count")) { o.count = true; continue; }
+        if (!strcmp(a, "--explain")) { o.explain = true; continue; }
         if (cli_opt_value(argc, argv, &i, "--index", &dir_opt, &bad) ||
             cli_opt_value(argc, argv, &i, "--queries", &queries, &bad)) {
             if (bad) goto usage_error;

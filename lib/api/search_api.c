@@ -197,6 +197,31 @@ void es_query_free(es_query *q)
     esi_query_free(q);
 }
 
+es_status es_query_explain(es_index *ix, const es_query *q, char *buf, size_t cap,
+                           size_t *len, es_error *err)
+{
+    esi_err e = { 0 };
+    esi_buf b = { 0 };
+    es_status rc;
+    if (!ix || !ix->snap || !q || !len || (cap && !buf))
+        rc = esi_err_set(&e, ES_EINVAL, "es_query_explain: ix, q and len are "
+                         "required, and buf when cap > 0");
+    else
+        rc = esi_query_explain(q, ix->snap, &b, &e);
+    if (rc == ES_OK) {
+        *len = b.len;
+        if (cap) {
+            size_t n = b.len < cap - 1 ? b.len : cap - 1;
+            memcpy(buf, b.data, n);
+            buf[n] = 0;
+        }
+    } else {
+        esi_err_export(&e, err);
+    }
+    esi_buf_free(&b);
+    return rc;
+}
+
 es_status es_search_options_init(es_search_options *opts, unsigned version)
 {
     if (!opts || version != ES_SEARCH_OPTIONS_VERSION)

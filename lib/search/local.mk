@@ -8,7 +8,8 @@ ES_SOURCES += \
 	lib/search/search.h \
 	lib/search/exec.c \
 	lib/search/score.c \
-	lib/search/snippet.c
+	lib/search/snippet.c \
+	lib/search/explain.c
 ES_LIBS += -lm
 
 check_PROGRAMS += tests/check_query tests/check_search

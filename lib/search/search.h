@@ -86,6 +86,13 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
                          const esi_search_params *p, esi_hit **hits,
                          size_t *nhits, uint64_t *total, esi_err *e);
 
+/* Append to out (NUL-terminated, the NUL not counted) the text of
+ * es_query_explain: q's lowered tree, a node a line, with the documents of
+ * snap that hold each key (explain.c). ES_ECORRUPT for a damaged
+ * dictionary, ES_ENOMEM; e gets the message. */
+es_status esi_query_explain(const es_query *q, const esi_snapshot *snap, esi_buf *out,
+                            esi_err *e);
+
 /* ---- scoring (score.c) -------------------------------------------------- */
 
 /* Inverse document frequency of a term in df of n documents (never < 0). */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_basic.sh: every subcommand of the real binary against a temporary
 # index: help and version, the default index location, indexing the sample
-# documents, searching (human, --json, --count, --queries), exit codes 0/1/2,
+# documents, searching (human, --json, --count, --explain, --queries), exit codes 0/1/2,
 # delete, stats, check, optimize and tokenize.
 . "$(dirname "$0")/lib.sh"
 
@@ -44,6 +44,14 @@ contains "$T/out" '"fields":{' "json fields"
 
 expect 0 "count" -- "$ES" --count 义务教育
 contains "$T/out" "^2$" "both samples hold 义务教育"
+
+expect 0 "explain" -- "$ES" --explain '义务教育 -量子'
+contains "$T/out" "^query: 义务教育 -量子$" "explain echoes the query"
+contains "$T/out" "^    BONUS PHRASE 义务教育" "explain shows the bare run's bonus"
+contains "$T/out" "^      key 义务 (offset 0): 2 documents$" "explain counts a key"
+contains "$T/out" "^  NOT$" "explain shows NOT"
+contains "$T/out" "^matching: 2 documents$" "explain ends with the count"
+expect 1 "explain, no match" -- "$ES" --explain 量子计算机
 
 printf '义务教育\n量子计算机\n' > "$T/queries"
 expect 0 "queries file" -- "$ES" search --count --queries "$T/queries"

@@ -1,7 +1,7 @@
 /*
  * This fuzz target damages one file of a small, valid index (the input
  * chooses the file, the offset and the bytes written there) and then opens,
- * searches and checks the damaged index, to ensure that a corrupt or
+ * searches, explains and checks the damaged index, to ensure that a corrupt or
  * truncated index file never crashes the reader or returns garbage: opening
  * or searching either works or fails with an error, and es_index_check()
  * reports any change to a checksummed file.
@@ -239,6 +239,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
             }
             es_results_free(r);
+            char plan[64];
+            size_t xlen = 0;        /* a damaged dictionary: an error, never a crash */
+            es_status xrc = es_query_explain(ix, qq, plan, sizeof plan, &xlen, NULL);
+            FUZZ_ASSERT(xrc != ES_OK ||
+                        strlen(plan) == (xlen < sizeof plan ? xlen : sizeof plan - 1));
             es_query_free(qq);
         }
         es_index_free(ix);
