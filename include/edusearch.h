@@ -534,8 +534,9 @@ ES_API void es_query_free(es_query *q);
  * Describe how q is matched against ix, for a person asking why a query
  * finds what it does (`edusearch --explain`): the query tree after
  * analysis, one node a line (AND, OR, NOT, phrases with every index key
- * they need and its offset, the bonus phrase of a bare run, date ranges,
- * prefixes), and for each key the number of documents of ix holding it
+ * they need and its offset and the pairs of adjacent characters they
+ * imply, the bonus phrase of a bare run, date ranges, prefixes), and for
+ * each key and pair the number of documents of ix holding it
  * (deleted documents not yet merged away included). UTF-8 text to read,
  * not a format to parse: it may change between versions.
  * @param ix        the index (snapshot) whose documents are counted.

@@ -1665,11 +1665,12 @@ END_TEST
 
 /* ---- explain ------------------------------------------------------------ */
 
-/* es_query_explain over an index of three segments: every key line's count
- * equals the hits of that key searched alone as a phrase (no document is
- * deleted, so both count the same documents, across every segment); the
- * tree's nodes are there; a short buffer gets a cut, NUL-terminated prefix
- * and the whole length; bad arguments are ES_EINVAL. */
+/* es_query_explain over an index of three segments: every key line's (and
+ * implied pair line's) count equals the hits of that key searched alone as
+ * a phrase (no document is deleted, so both count the same documents,
+ * across every segment); the tree's nodes are there; a short buffer gets a
+ * cut, NUL-terminated prefix and the whole length; bad arguments are
+ * ES_EINVAL. */
 START_TEST(test_search_explain_key_counts)
 {
     char *dir = tu_tmpdir();
@@ -1700,7 +1701,8 @@ START_TEST(test_search_explain_key_counts)
     ck_assert_uint_eq(st.segments, 3);
     static const char *const qs[] = { "集团化办学 -双减 date:2024 title:通知 ai*",
                                       "\"教育强国\" OR 義務教育",
-                                      "学校 (集团 OR 校园) title:\"推进集团化\"" };
+                                      "学校 (集团 OR 校园) title:\"推进集团化\"",
+                                      "\"集团化办学\"" };
     for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
         es_query *q = NULL;
         ck_assert_int_eq(es_query_parse(&q, qs[k], strlen(qs[k]), &err), ES_OK);
@@ -1724,8 +1726,10 @@ START_TEST(test_search_explain_key_counts)
             for (l = next; *l == ' '; l++)
                 ;
             next = nl ? nl + 1 : NULL;
-            if (strncmp(l, "key ", 4))
+            size_t skip = !strncmp(l, "key ", 4) ? 4 : !strncmp(l, "implied pair ", 13) ? 13 : 0;
+            if (!skip)
                 continue;
+            l += skip - 4;                      /* the key starts 4 bytes on */
             const char *end = strstr(l, " (offset ");
             unsigned long long n = 0;
             ck_assert_ptr_nonnull(end);
@@ -1760,6 +1764,8 @@ START_TEST(test_search_explain_key_counts)
         }
         if (k == 1)
             ck_assert_ptr_nonnull(strstr(text, "\nOR"));
+        if (k == 3)   /* pairs at 0, 2 and 3 are keys; 团化 at 1 is implied */
+            ck_assert_msg(strstr(text, "implied pair 团化 (offset 1): ") != NULL, "%s", text);
         if (k == 2)   /* a field phrase keeps no units: its text from its keys */
             ck_assert_msg(strstr(text, "PHRASE title:推进集团化\n") != NULL, "%s", text);
         free(text);

@@ -423,17 +423,71 @@ static void order_by_df(const esi_term_info *ti, uint32_t n, uint32_t *ord)
     }
 }
 
-/* Plan, per phrase, the pairs of adjacent characters it lacks as keys.
- * The writer indexes a pair (without positions) for every two CJK
- * characters at positions p, p + 1 (analyzer.h: "no gaps"), and only
- * there. So where a phrase has two CJK characters side by side (a
- * character is known to be CJK when it belongs to a pair key), every
- * document holding the phrase holds their pair: a document without it is
- * ruled out before any position is decoded. And with every adjacent pair
- * known (a chain), the freqs alone bound the phrase's count, see
- * chain_bounds. Lowering keys only every other pair of a run (fewer
- * cursors to leapfrog); these extra ones are looked at only for a
- * document being verified. */
+/* The pairs of adjacent characters a phrase lacks as keys. The writer
+ * indexes a pair (without positions) for every two CJK characters at
+ * positions p, p + 1 (analyzer.h: "no gaps"), and only there. So where a
+ * phrase has two CJK characters side by side (a character is known to be
+ * CJK when it belongs to a pair key), every document holding the phrase
+ * holds their pair: a document without it is ruled out before any
+ * position is decoded. And with every adjacent pair known (a chain), the
+ * freqs alone bound the phrase's count, see chain_bounds. Lowering keys
+ * only every other pair of a run (fewer cursors to leapfrog); these extra
+ * ones are looked at only for a document being verified. */
+es_status esi_phrase_implied_pairs(const es_query *q, const esi_qphrase *f, bool *chain,
+                                   esi_pair_fn fn, void *ctx)
+{
+    *chain = false;
+    if (f->prefix || f->span < 3 || f->span > ESI_QUERY_MAX_TERMS)
+        return ES_OK;
+    int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+    bool cjk[ESI_QUERY_MAX_TERMS], all = true;
+    phrase_shape(q, f, chr, pair);
+    for (uint32_t a = 0; a < f->span; a++)
+        cjk[a] = pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0);
+    for (uint32_t a = 0; a < f->span; a++) {
+        all = all && chr[a] >= 0 && cjk[a];
+        if (a + 1 == f->span || pair[a] >= 0 || !cjk[a] || !cjk[a + 1])
+            continue;
+        const esi_qkey *k1 = &q->keys[f->first_key + (uint32_t)chr[a]];
+        const esi_qkey *k2 = &q->keys[f->first_key + (uint32_t)chr[a + 1]];
+        uint32_t n2;
+        const uint8_t *t2 = key_text(q, k2, &n2);
+        es_status rc = fn(ctx, a, esi_qkey_bytes(q, k1), k1->len, t2, n2);
+        if (rc != ES_OK)
+            return rc;
+    }
+    *chain = all;
+    return ES_OK;
+}
+
+/* esi_pair_fn of plan_pairs: the pair's term into r->auxb, its entry into
+ * r->aux. */
+typedef struct auxadd {
+    run *r;
+    size_t cap;
+} auxadd;
+
+static es_status add_aux(void *p, uint32_t at, const uint8_t *k1, uint32_t n1,
+                         const uint8_t *t2, uint32_t n2)
+{
+    auxadd *x = p;
+    run *r = x->r;
+    if (!esi_grow((void **)&r->aux, &x->cap, r->naux + 1, sizeof *r->aux))
+        return ES_ENOMEM;
+    es_status rc = ES_OK;
+    size_t off = r->auxb.len;
+    esi_buf_put(&rc, &r->auxb, k1, n1);
+    esi_buf_put(&rc, &r->auxb, t2, n2);
+    if (rc != ES_OK)
+        return rc;
+    if (r->auxb.len > UINT32_MAX)
+        return ES_ELIMIT;
+    r->aux[r->naux++] = (auxkey){ (uint32_t)off, (uint32_t)(r->auxb.len - off), at };
+    return ES_OK;
+}
+
+/* Plan, per phrase, its implied pairs (esi_phrase_implied_pairs) and look
+ * them up in every segment. */
 static es_status plan_pairs(run *r)
 {
     const es_query *q = r->q;
@@ -443,40 +497,14 @@ static es_status plan_pairs(run *r)
     r->chain = esi_calloc(np, sizeof *r->chain);
     if (!r->aux_first || !r->aux_n || !r->chain)
         return ES_ENOMEM;
-    size_t cap = 0;
+    auxadd x = { r, 0 };
     for (size_t ph = 0; ph < q->nphrases; ph++) {
-        const esi_qphrase *f = &q->phrases[ph];
         r->aux_first[ph] = (uint32_t)r->naux;
-        if (f->prefix || f->span < 3 || f->span > ESI_QUERY_MAX_TERMS)
-            continue;
-        int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
-        bool cjk[ESI_QUERY_MAX_TERMS];
-        phrase_shape(q, f, chr, pair);
-        for (uint32_t a = 0; a < f->span; a++)
-            cjk[a] = pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0);
-        bool chain = true;
-        for (uint32_t a = 0; a < f->span; a++) {
-            chain = chain && chr[a] >= 0 && cjk[a];
-            if (a + 1 == f->span || pair[a] >= 0 || !cjk[a] || !cjk[a + 1])
-                continue;
-            if (!esi_grow((void **)&r->aux, &cap, r->naux + 1, sizeof *r->aux))
-                return ES_ENOMEM;
-            const esi_qkey *k1 = &q->keys[f->first_key + (uint32_t)chr[a]];
-            const esi_qkey *k2 = &q->keys[f->first_key + (uint32_t)chr[a + 1]];
-            uint32_t n2;
-            const uint8_t *t2 = key_text(q, k2, &n2);
-            es_status rc = ES_OK;
-            size_t off = r->auxb.len;
-            esi_buf_put(&rc, &r->auxb, esi_qkey_bytes(q, k1), k1->len);
-            esi_buf_put(&rc, &r->auxb, t2, n2);
-            if (rc != ES_OK)
-                return rc;
-            if (r->auxb.len > UINT32_MAX)
-                return ES_ELIMIT;
-            r->aux[r->naux++] = (auxkey){ (uint32_t)off, (uint32_t)(r->auxb.len - off), a };
-        }
+        es_status rc = esi_phrase_implied_pairs(q, &q->phrases[ph], &r->chain[ph],
+                                                add_aux, &x);
+        if (rc != ES_OK)
+            return rc;
         r->aux_n[ph] = (uint32_t)(r->naux - r->aux_first[ph]);
-        r->chain[ph] = chain;
     }
     size_t n;
     if (!esi_mul_ok(r->snap->nsegs, r->naux ? r->naux : 1, &n))

@@ -1,7 +1,8 @@
 /*
  * explain.c: the text of es_query_explain — the lowered query tree, one
- * node a line, with every index key a phrase needs, its offset in the
- * phrase and the number of documents of the snapshot holding it. For a
+ * node a line, with every index key a phrase needs (and every pair it
+ * implies), its offset in the phrase and the number of documents of the
+ * snapshot holding it. For a
  * person asking why a query matches what it does (Manticore's users live
  * on CALL KEYWORDS for this); a format to read, not to parse.
  */
@@ -107,7 +108,40 @@ static void field_text(xctx *x, const esi_qphrase *f)
     }
 }
 
-/* Phrase ph: what it is, then a line per key. */
+/* esi_pair_fn of phrase(): a line for an implied pair. */
+typedef struct xpair {
+    xctx *x;
+    int depth;
+} xpair;
+
+static es_status implied_line(void *p, uint32_t at, const uint8_t *k1, uint32_t n1,
+                              const uint8_t *t2, uint32_t n2)
+{
+    xpair *xp = p;
+    xctx *x = xp->x;
+    esi_buf term = { 0 };
+    uint64_t df = 0;
+    es_status rc = ES_OK;
+    esi_buf_put(&rc, &term, k1, n1);
+    esi_buf_put(&rc, &term, t2, n2);
+    if (rc == ES_OK && term.len <= UINT32_MAX)
+        rc = key_docs(x, term.data, (uint32_t)term.len, &df);
+    if (rc == ES_OK) {
+        indent(x, xp->depth);
+        putf(x, "implied pair ");
+        put_key(x, term.data, (uint32_t)term.len);
+        putf(x, " (offset %u): %llu document%s\n", at, (unsigned long long)df,
+             df == 1 ? "" : "s");
+    } else if (rc == ES_ENOMEM) {
+        rc = esi_err_set(x->e, rc, "out of memory explaining a query");
+    }
+    esi_buf_free(&term);
+    return rc;
+}
+
+/* Phrase ph: what it is, then a line per key and per implied pair (a pair
+ * of adjacent characters that is not a key, checked before any position:
+ * esi_phrase_implied_pairs). */
 static es_status phrase(xctx *x, int32_t ph, int depth, bool bonus)
 {
     const es_query *q = x->q;
@@ -148,7 +182,9 @@ static es_status phrase(xctx *x, int32_t ph, int depth, bool bonus)
         putf(x, " (offset %u): %llu document%s\n", k->at, (unsigned long long)df,
              df == 1 ? "" : "s");
     }
-    return ES_OK;
+    xpair xp = { x, depth + 1 };
+    bool chain;
+    return esi_phrase_implied_pairs(q, f, &chain, implied_line, &xp);
 }
 
 static es_status node(xctx *x, int32_t n, int depth)
