@@ -2,7 +2,8 @@
  * cmd_search.c: `edusearch [search]`: runs one query (or one per line of
  * --queries FILE) against the index and prints hits for people (rank,
  * title, id, date, score and a highlighted snippet; colour on a terminal)
- * or for programs (--json: JSON Lines; --count: just the number).
+ * or for programs (--json: JSON Lines; --count: just the number), or how
+ * a query is matched (--explain: es_query_explain, then the number).
  */
 #include "cli.h"
 #include "json.h"

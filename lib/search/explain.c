@@ -2,9 +2,9 @@
  * explain.c: the text of es_query_explain — the lowered query tree, one
  * node a line, with every index key a phrase needs (and every pair it
  * implies), its offset in the phrase and the number of documents of the
- * snapshot holding it. For a
- * person asking why a query matches what it does (Manticore's users live
- * on CALL KEYWORDS for this); a format to read, not to parse.
+ * snapshot holding it. For a person asking why a query matches what it
+ * does (Manticore's users live on CALL KEYWORDS for this); a format to
+ * read, not to parse.
  */
 #include "search.h"
 
