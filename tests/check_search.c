@@ -1238,6 +1238,25 @@ static size_t pick_phrase(uint64_t *st, const refunits *du, const char *doc, cha
     return random_doc(st, out, cap, 1 + tu_rand(st) % maxp);
 }
 
+/* The snippet of doc for q (markers "[" "]", two sentences) into *out and
+ * its ranges into *rg; asserts they are want[0..nw), in order. */
+static size_t snippet_ranges_are(esi_analyzer *a, const es_query *q, const char *doc,
+                                 size_t len, const es_range *want, size_t nw, int it,
+                                 const char *qt, esi_buf *out, es_range **rg)
+{
+    esi_snippet_params sp = { "[", "]", 2, 120 };
+    esi_err e = { 0 };
+    size_t nr = 0;
+    ck_assert_int_eq(esi_snippet_make(a, q, doc, len, &sp, out, rg, &nr, &e), ES_OK);
+    ck_assert_msg(nr == nw, "it %d: %zu ranges, whole-text analysis %zu (query %s, doc "
+                  "%zu bytes)", it, nr, nw, qt, len);
+    for (size_t k = 0; k < nr; k++)
+        ck_assert_msg((*rg)[k].start == want[k].start && (*rg)[k].end == want[k].end,
+                      "it %d range %zu: %zu-%zu, expected %zu-%zu (query %s)", it, k,
+                      (*rg)[k].start, (*rg)[k].end, want[k].start, want[k].end, qt);
+    return nr;
+}
+
 /* Property: for random documents and quoted phrases (cut from the document
  * or random), the ranges equal every occurrence found by analyzing the
  * whole document, each on character boundaries, and the snippet holds a
@@ -1251,7 +1270,6 @@ START_TEST(test_search_snippet_regions_exact)
     static char doc[24000], qt[512];
     static es_range want[4096];
     static bool bound[sizeof doc + 1];
-    esi_snippet_params sp = { "[", "]", 2, 120 };
     size_t checked = 0, with_hits = 0;
     for (int it = 0; it < 400; it++) {
         size_t n = 1 + tu_rand(&st) % (it % 10 == 0 ? 4000 : 400);
@@ -1282,14 +1300,8 @@ START_TEST(test_search_snippet_regions_exact)
         bound[len] = true;
         esi_buf out = { 0 };
         es_range *rg = NULL;
-        size_t nr = 0;
-        ck_assert_int_eq(esi_snippet_make(a, q, doc, len, &sp, &out, &rg, &nr, &e), ES_OK);
-        ck_assert_msg(nr == nw, "it %d: %zu ranges, whole-text analysis %zu "
-                      "(query %s, doc %zu bytes)", it, nr, nw, qt, len);
+        size_t nr = snippet_ranges_are(a, q, doc, len, want, nw, it, qt, &out, &rg);
         for (size_t k = 0; k < nr; k++) {
-            ck_assert_msg(rg[k].start == want[k].start && rg[k].end == want[k].end,
-                          "it %d range %zu: %zu-%zu, expected %zu-%zu (query %s)", it,
-                          k, rg[k].start, rg[k].end, want[k].start, want[k].end, qt);
             ck_assert(rg[k].start < rg[k].end && rg[k].end <= len);
             ck_assert_msg(bound[rg[k].start] && bound[rg[k].end],
                           "it %d: range %zu-%zu splits a character", it, rg[k].start,
@@ -1330,7 +1342,6 @@ START_TEST(test_search_snippet_ranges_several_phrases)
     ck_assert_int_eq(esi_analyzer_new(&a, &e), ES_OK);
     static char doc[8000], qt[1024];
     static es_range occ[8192];
-    esi_snippet_params sp = { "[", "]", 2, 120 };
     size_t checked = 0, with_hits = 0;
     for (int it = 0; it < 300; it++) {
         size_t len = random_doc(&st, doc, sizeof doc, 1 + tu_rand(&st) % 600);
@@ -1365,17 +1376,10 @@ START_TEST(test_search_snippet_ranges_several_phrases)
             free(du.v);
             continue;
         }
-        size_t nw = merge_ranges(occ, no);
         esi_buf out = { 0 };
         es_range *rg = NULL;
-        size_t nr = 0;
-        ck_assert_int_eq(esi_snippet_make(a, q, doc, len, &sp, &out, &rg, &nr, &e), ES_OK);
-        ck_assert_msg(nr == nw, "it %d: %zu ranges, whole-text analysis %zu (query %s)",
-                      it, nr, nw, qt);
-        for (size_t k = 0; k < nr; k++)
-            ck_assert_msg(rg[k].start == occ[k].start && rg[k].end == occ[k].end,
-                          "it %d range %zu: %zu-%zu, expected %zu-%zu (query %s)", it, k,
-                          rg[k].start, rg[k].end, occ[k].start, occ[k].end, qt);
+        size_t nr = snippet_ranges_are(a, q, doc, len, occ, merge_ranges(occ, no), it, qt,
+                                       &out, &rg);
         checked++;
         with_hits += nr > 0;
         esi_free(rg);
