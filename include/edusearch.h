@@ -535,9 +535,12 @@ ES_API void es_query_free(es_query *q);
  * finds what it does (`edusearch --explain`): the query tree after
  * analysis, one node a line (AND, OR, NOT, phrases with every index key
  * they need and its offset and the pairs of adjacent characters they
- * imply, the bonus phrase of a bare run, date ranges, prefixes), and for
- * each key and pair the number of documents of ix holding it
- * (deleted documents not yet merged away included). UTF-8 text to read,
+ * imply, the bonus phrase of a bare run, date ranges, prefixes with the
+ * number of distinct terms each expands to and the 20 commonest of them),
+ * and for each key, pair and expanded term the number of documents of ix
+ * holding it (deleted documents not yet merged away included). A prefix
+ * the search would refuse with ES_ELIMIT is described as such; explain
+ * itself still succeeds. UTF-8 text to read,
  * not a format to parse: it may change between versions.
  * @param ix        the index (snapshot) whose documents are counted.
  * @param q         a parsed query.

@@ -74,6 +74,48 @@ static es_results *run(es_index *ix, const char *q, const es_search_options *o)
     return r;
 }
 
+/* The text es_query_explain gives for q on ix (malloc'ed), checked to be
+ * as long as the length it reports. */
+static char *explain(es_index *ix, const char *q)
+{
+    es_error err;
+    es_query *query = NULL;
+    ck_assert_msg(es_query_parse(&query, q, strlen(q), &err) == ES_OK, "%s: %s",
+                  q, err.message);
+    size_t len = 0, len2 = 0;
+    ck_assert_int_eq(es_query_explain(ix, query, NULL, 0, &len, &err), ES_OK);
+    char *text = malloc(len + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(es_query_explain(ix, query, text, len + 1, &len2, &err), ES_OK);
+    ck_assert_uint_eq(len2, len);
+    ck_assert_uint_eq(strlen(text), len);
+    es_query_free(query);
+    return text;
+}
+
+/* The documents a search for key k (as explain prints it: field:text or
+ * text) finds as a phrase. */
+static uint64_t key_hits(es_index *ix, const char *k, size_t n)
+{
+    char key[64], search[96];
+    ck_assert_uint_lt(n, sizeof key);
+    memcpy(key, k, n);
+    key[n] = 0;
+    char *colon = strchr(key, ':');       /* a field key: field:"text" */
+    if (colon) {
+        *colon = 0;
+        snprintf(search, sizeof search, "%s:\"%s\"", key, colon + 1);
+    } else {
+        snprintf(search, sizeof search, "\"%s\"", key);
+    }
+    es_search_options o = ES_SEARCH_OPTIONS_INIT;
+    o.limit = 0;
+    es_results *r = run(ix, search, &o);
+    uint64_t n2 = es_results_total(r);
+    es_results_free(r);
+    return n2;
+}
+
 /* The ids of r joined with ',' (static buffer). */
 static const char *ids(const es_results *r)
 {
@@ -632,6 +674,50 @@ START_TEST(test_search_prefix_expansion)
             }
         }
         es_results_free(r);
+        /* explain lists the terms, commonest first, each with the documents
+         * a search for it finds; all of them when there are 20 or fewer */
+        char *text = explain(ix, q);
+        const char *h = strstr(text, "PREFIX ");
+        ck_assert_ptr_nonnull(h);
+        h = strchr(h, '\n') + 1;
+        size_t nterms = 0, lines = 0;
+        uint64_t last = UINT64_MAX;
+        if (sscanf(h, " %zu term", &nterms) != 1)
+            ck_assert_msg(strstr(h, "no term starts so") != NULL, "%s", text);
+        for (const char *l = strchr(h, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+            while (*++l == ' ')
+                ;
+            if (strncmp(l, "term ", 5))
+                continue;
+            const char *t = l + 5, *end = strstr(t, ": ");
+            unsigned long long n = 0;
+            ck_assert_ptr_nonnull(end);
+            ck_assert_int_eq(sscanf(end + 2, "%llu", &n), 1);
+            ck_assert_msg(!strncmp(t, pre[p], strlen(pre[p])), "%s", text);
+            uint64_t hits = key_hits(ix, t, (size_t)(end - t));
+            ck_assert_msg(hits == n, "%s: %.*s: explain says %llu, search %llu", q,
+                          (int)(end - t), t, n, (unsigned long long)hits);
+            ck_assert_uint_le(n, last);
+            last = n;
+            lines++;
+        }
+        /* the reference: the distinct words (titles) starting with px */
+        static char seen[ND * (NW + 1)][8];
+        size_t nseen = 0;
+        for (int d = 0; d < ND; d++)
+            for (int k = field ? NW : 0; k <= NW && (field || k < NW); k++) {
+                const char *wd = k < NW ? words[d][k] : title[d];
+                size_t j = 0;
+                while (j < nseen && strcmp(seen[j], wd))
+                    j++;
+                if (j == nseen && !strncmp(wd, px, pl))
+                    strcpy(seen[nseen++], wd);
+            }
+        ck_assert_msg(nterms == nseen, "seed %llu: %s: explain lists %zu terms, the "
+                      "documents hold %zu", (unsigned long long)seed, q, nterms, nseen);
+        ck_assert_uint_eq(lines, (nterms < 20 ? nterms : 20));
+        ck_assert_uint_eq((nterms > 20), (strstr(text, "more\n") != NULL));
+        free(text);
     }
     /* the cap */
     es_query *qq = NULL;
@@ -641,6 +727,15 @@ START_TEST(test_search_prefix_expansion)
     ck_assert_msg(strstr(err.message, "x* matches more than 1024 terms"), "%s",
                   err.message);
     es_query_free(qq);
+    char *text = explain(ix, "x*");      /* explain says why, and succeeds */
+    ck_assert_msg(strstr(text, "more than 1024 terms start so: the search refuses it"),
+                  "%s", text);
+    free(text);
+    text = explain(ix, "x10*");
+    ck_assert_msg(strstr(text, "100 terms start so; any of them matches\n"
+                          "  term x1000: 1 document\n") &&
+                  strstr(text, "  ... and 80 more\n"), "%s", text);
+    free(text);
     ck_assert_int_eq(es_query_parse(&qq, "x10*", 4, &err), ES_OK);
     ck_assert_int_eq(es_search(&r, ix, qq, &o, &err), ES_OK);
     ck_assert_uint_eq(es_results_total(r), 1);
@@ -1710,13 +1805,8 @@ START_TEST(test_search_explain_key_counts)
     for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
         es_query *q = NULL;
         ck_assert_int_eq(es_query_parse(&q, qs[k], strlen(qs[k]), &err), ES_OK);
-        size_t len = 0, len2 = 0;
-        ck_assert_int_eq(es_query_explain(ix, q, NULL, 0, &len, &err), ES_OK);
-        char *text = malloc(len + 1);
-        ck_assert_ptr_nonnull(text);
-        ck_assert_int_eq(es_query_explain(ix, q, text, len + 1, &len2, &err), ES_OK);
-        ck_assert_uint_eq(len2, len);
-        ck_assert_uint_eq(strlen(text), len);
+        char *text = explain(ix, qs[k]);
+        size_t len = strlen(text), len2 = 0;
         ck_assert_msg(!strncmp(text, "query: ", 7) && !strncmp(text + 7, qs[k], strlen(qs[k])),
                       "%s", text);
         char cut[12];
@@ -1738,23 +1828,9 @@ START_TEST(test_search_explain_key_counts)
             unsigned long long n = 0;
             ck_assert_ptr_nonnull(end);
             ck_assert_int_eq(sscanf(strstr(end, "): ") + 3, "%llu", &n), 1);
-            char key[64], search[96];
-            ck_assert_uint_lt((size_t)(end - l - 4), sizeof key);
-            memcpy(key, l + 4, (size_t)(end - l - 4));
-            key[end - l - 4] = 0;
-            char *colon = strchr(key, ':');       /* a field key: field:"text" */
-            if (colon) {
-                *colon = 0;
-                snprintf(search, sizeof search, "%s:\"%s\"", key, colon + 1);
-            } else {
-                snprintf(search, sizeof search, "\"%s\"", key);
-            }
-            es_search_options o = ES_SEARCH_OPTIONS_INIT;
-            o.limit = 0;
-            es_results *r = run(ix, search, &o);
-            ck_assert_msg(es_results_total(r) == n, "%s: explain says %llu, search %llu",
-                          search, n, (unsigned long long)es_results_total(r));
-            es_results_free(r);
+            uint64_t hits = key_hits(ix, l + 4, (size_t)(end - l - 4));
+            ck_assert_msg(hits == n, "%.*s: explain says %llu, search %llu",
+                          (int)(end - l - 4), l + 4, n, (unsigned long long)hits);
             keys++;
         }
         ck_assert_uint_gt(keys, 2);

@@ -102,17 +102,8 @@ struct matcher {
     uint32_t lo, hi;
 };
 
-/* The expansion of one prefix phrase over the snapshot: distinct terms in
- * byte order, their idf, and per segment their dictionary entries. */
-typedef struct pxset {
-    esi_buf bytes;             /* term bytes */
-    uint32_t *off, *len;
-    size_t n, cap;
-    uint64_t *df;              /* summed over segments */
-    double *idf;
-    esi_term_info *ti;         /* [seg * n + i] */
-    bool *found;
-} pxset;
+/* The expansion of one prefix phrase over the snapshot (prefix.c). */
+typedef esi_prefix_set pxset;
 
 /* An adjacent pair of characters of a phrase that is not one of its keys
  * (bytes in run.auxb, its offset in the phrase). */
@@ -163,7 +154,7 @@ typedef struct run {
     size_t nheap, k;
     uint64_t total;
     uint64_t scored;
-    struct pxset *px;          /* per phrase: expansion of a prefix */
+    pxset *px;                 /* per phrase: expansion of a prefix */
     /* per phrase: its adjacent character pairs that are not keys and
      * whether it is a chain (plan_pairs) */
     esi_buf auxb;              /* their bytes */
@@ -1945,139 +1936,6 @@ static void mark_lazy(matcher *m, bool root)
     }
 }
 
-/* Collects the terms of one segment for a prefix expansion. */
-typedef struct pxcollect {
-    run *r;
-    pxset *x;
-    size_t plen;               /* prefix length: the rest must not hold 0x1F */
-    size_t seen;               /* terms of this segment */
-    bool fill;                 /* pass 2: fill ti/found; pass 1: add terms */
-    es_status rc;
-} pxcollect;
-
-/* Index of term t in x (sorted) or where it would go; *hit if present. */
-static size_t px_find(const pxset *x, const uint8_t *t, size_t n, bool *hit)
-{
-    size_t lo = 0, hi = x->n;
-    *hit = false;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        size_t ml = x->len[mid], m = ml < n ? ml : n;
-        int c = m ? memcmp(x->bytes.data + x->off[mid], t, m) : 0;
-        if (c == 0)
-            c = ml < n ? -1 : ml > n;
-        if (c == 0) {
-            *hit = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* esi_segment_prefix_terms callback: add (pass 1) or locate (pass 2). */
-static int px_term(const uint8_t *t, size_t n, const esi_term_info *ti, void *p)
-{
-    pxcollect *c = p;
-    pxset *x = c->x;
-    if (memchr(t + c->plen, ESI_FIELD_SEP, n - c->plen))
-        return 0;                      /* a field term, not a body word */
-    bool hit;
-    size_t at = px_find(x, t, n, &hit);
-    if (c->fill) {
-        if (hit) {
-            x->ti[c->r->seg * x->n + at] = *ti;
-            x->found[c->r->seg * x->n + at] = true;
-        }
-        return 0;
-    }
-    if (!hit) {
-        if (x->n >= ESI_PREFIX_MAX) {
-            c->rc = ES_ELIMIT;
-            return 1;
-        }
-        if (x->n == x->cap) {
-            size_t cap = x->cap ? x->cap * 2 : 16;
-            uint32_t *o = esi_realloc(x->off, cap * sizeof *o);
-            if (o)
-                x->off = o;
-            uint32_t *l = o ? esi_realloc(x->len, cap * sizeof *l) : NULL;
-            if (l)
-                x->len = l;
-            uint64_t *d = l ? esi_realloc(x->df, cap * sizeof *d) : NULL;
-            if (!d) {
-                c->rc = ES_ENOMEM;
-                return 1;
-            }
-            x->df = d;
-            x->cap = cap;
-        }
-        size_t off = x->bytes.len;
-        esi_buf_put(&c->rc, &x->bytes, t, n);
-        if (c->rc != ES_OK)
-            return 1;
-        memmove(x->off + at + 1, x->off + at, (x->n - at) * sizeof *x->off);
-        memmove(x->len + at + 1, x->len + at, (x->n - at) * sizeof *x->len);
-        memmove(x->df + at + 1, x->df + at, (x->n - at) * sizeof *x->df);
-        x->off[at] = (uint32_t)off;
-        x->len[at] = (uint32_t)n;
-        x->df[at] = 0;
-        x->n++;
-    }
-    x->df[at] += ti->df;
-    return 0;
-}
-
-/* Expand prefix phrase ph over every segment into r->px[ph]. */
-static es_status expand_prefix(run *r, size_t ph)
-{
-    const es_query *q = r->q;
-    const esi_qkey *k = &q->keys[q->phrases[ph].first_key];
-    const uint8_t *pre = esi_qkey_bytes(q, k);
-    pxset *x = &r->px[ph];
-    pxcollect c = { r, x, k->len, 0, false, ES_OK };
-    for (int pass = 0; pass < 2; pass++) {
-        c.fill = pass == 1;
-        if (c.fill) {
-            size_t n;
-            if (!esi_mul_ok(r->snap->nsegs, x->n ? x->n : 1, &n))
-                return ES_ELIMIT;
-            x->ti = esi_calloc(n, sizeof *x->ti);
-            x->found = esi_calloc(n, sizeof *x->found);
-            x->idf = esi_calloc(x->n ? x->n : 1, sizeof *x->idf);
-            if (!x->ti || !x->found || !x->idf)
-                return ES_ENOMEM;
-            for (size_t i = 0; i < x->n; i++)
-                x->idf[i] = esi_score_idf(x->df[i], r->snap->live_docs);
-        }
-        for (r->seg = 0; r->seg < r->snap->nsegs; r->seg++) {
-            es_status rc = esi_segment_prefix_terms(r->snap->segs[r->seg], pre,
-                                                    k->len, px_term, &c, r->e);
-            if (rc == ES_OK)
-                rc = c.rc;
-            if (rc == ES_ELIMIT) {
-                const char *t = (const char *)pre;
-                size_t n = k->len;
-                const char *sep = memchr(t, ESI_FIELD_SEP, n);
-                if (sep) {
-                    n -= (size_t)(sep + 1 - t);
-                    t = sep + 1;
-                }
-                return esi_err_set(r->e, ES_ELIMIT, "%.*s* matches more than %d "
-                                   "terms; give more letters before the *",
-                                   (int)n, t, ESI_PREFIX_MAX);
-            }
-            if (rc != ES_OK)
-                return rc;
-        }
-    }
-    r->seg = 0;
-    return ES_OK;
-}
-
 /* first[k] = the first key of q with the same bytes as key k (k itself
  * if none): a bonus phrase repeats the keys of its run's words and a
  * common character recurs across words (行满意 方向和项 使用和专: 9 of
@@ -2175,7 +2033,8 @@ static es_status prepare(run *r)
     if (!r->px)
         return ES_ENOMEM;
     for (size_t i = 0; i < q->nphrases; i++) {
-        es_status rc = q->phrases[i].prefix ? expand_prefix(r, i) : ES_OK;
+        es_status rc = q->phrases[i].prefix ? esi_prefix_expand(r->snap, q, (int32_t)i, true,
+                                                                &r->px[i], r->e) : ES_OK;
         if (rc != ES_OK)
             return rc;
     }
@@ -2726,15 +2585,8 @@ done:
     esi_free(r.ti);
     esi_free(r.found);
     esi_free(r.ph_idf);
-    for (size_t i = 0; r.px && i < q->nphrases; i++) {
-        esi_buf_free(&r.px[i].bytes);
-        esi_free(r.px[i].off);
-        esi_free(r.px[i].len);
-        esi_free(r.px[i].df);
-        esi_free(r.px[i].idf);
-        esi_free(r.px[i].ti);
-        esi_free(r.px[i].found);
-    }
+    for (size_t i = 0; r.px && i < q->nphrases; i++)
+        esi_prefix_set_free(&r.px[i]);
     esi_free(r.px);
     esi_buf_free(&r.auxb);
     esi_free(r.aux);

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct xctx {
@@ -139,6 +140,74 @@ static es_status implied_line(void *p, uint32_t at, const uint8_t *k1, uint32_t 
     return rc;
 }
 
+/* A line of an expansion: a term's documents and its index in the set;
+ * most documents first, then the set's (bytewise) order. */
+typedef struct xterm {
+    uint64_t df;
+    size_t i;
+} xterm;
+
+static int by_docs(const void *a, const void *b)
+{
+    const xterm *u = a, *v = b;
+    return u->df != v->df ? (u->df < v->df ? 1 : -1) : (u->i > v->i) - (u->i < v->i);
+}
+
+/* The terms prefix phrase ph expands to over the snapshot, the commonest
+ * ESI_EXPLAIN_PREFIX_TERMS of them a line each (the search ORs them all);
+ * a prefix the search refuses (too many terms) says so instead. */
+enum { ESI_EXPLAIN_PREFIX_TERMS = 20 };
+
+static es_status expansion(xctx *x, int32_t ph, int depth)
+{
+    esi_prefix_set px = { 0 };
+    esi_err quiet;
+    esi_err_clear(&quiet);
+    es_status rc = esi_prefix_expand(x->snap, x->q, ph, false, &px, &quiet);
+    indent(x, depth);
+    if (rc == ES_ELIMIT) {
+        putf(x, "more than %d terms start so: the search refuses it (%s)\n",
+             ESI_PREFIX_MAX, quiet.msg);
+        esi_prefix_set_free(&px);
+        return ES_OK;
+    }
+    if (rc != ES_OK) {
+        *x->e = quiet;
+        esi_prefix_set_free(&px);
+        return rc;
+    }
+    if (px.n == 0)
+        putf(x, "no term starts so: it matches nothing\n");
+    else if (px.n == 1)
+        putf(x, "1 term starts so\n");
+    else
+        putf(x, "%zu terms start so; any of them matches\n", px.n);
+    xterm *ord = esi_malloc((px.n ? px.n : 1) * sizeof *ord);
+    if (!ord) {
+        esi_prefix_set_free(&px);
+        return esi_err_set(x->e, ES_ENOMEM, "out of memory explaining a query");
+    }
+    for (size_t i = 0; i < px.n; i++)
+        ord[i] = (xterm){ px.df[i], i };
+    qsort(ord, px.n, sizeof *ord, by_docs);
+    size_t shown = px.n < ESI_EXPLAIN_PREFIX_TERMS ? px.n : ESI_EXPLAIN_PREFIX_TERMS;
+    for (size_t k = 0; k < shown; k++) {
+        size_t i = ord[k].i;
+        indent(x, depth);
+        putf(x, "term ");
+        put_key(x, (const uint8_t *)px.bytes.data + px.off[i], px.len[i]);
+        putf(x, ": %llu document%s\n", (unsigned long long)px.df[i],
+             px.df[i] == 1 ? "" : "s");
+    }
+    if (shown < px.n) {
+        indent(x, depth);
+        putf(x, "... and %zu more\n", px.n - shown);
+    }
+    esi_free(ord);
+    esi_prefix_set_free(&px);
+    return ES_OK;
+}
+
 /* Phrase ph: what it is, then a line per key and per implied pair (a pair
  * of adjacent characters that is not a key, checked before any position:
  * esi_phrase_implied_pairs). */
@@ -164,12 +233,14 @@ static es_status phrase(xctx *x, int32_t ph, int depth, bool bonus)
         field_text(x, f);
     }
     if (f->prefix)
-        putf(x, "*: any term of each segment's dictionary that starts so");
+        putf(x, "*");
     else if (bonus)
         putf(x, ": not required; scored where the whole run occurs");
     if (f->title_twin >= 0)
-        putf(x, "%s also scored in the title", f->prefix || bonus ? ";" : ":");
+        putf(x, "%s also scored in the title", bonus ? ";" : ":");
     putf(x, "\n");
+    if (f->prefix)
+        return expansion(x, ph, depth + 1);
     for (uint32_t i = 0; i < f->nkeys && !f->prefix; i++) {
         const esi_qkey *k = &q->keys[f->first_key + i];
         uint64_t df;

@@ -7,6 +7,7 @@ ES_SOURCES += \
 	lib/search/query_lower.c \
 	lib/search/search.h \
 	lib/search/exec.c \
+	lib/search/prefix.c \
 	lib/search/score.c \
 	lib/search/snippet.c \
 	lib/search/explain.c

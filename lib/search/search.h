@@ -98,6 +98,27 @@ typedef es_status (*esi_pair_fn)(void *ctx, uint32_t at, const uint8_t *k1, uint
 es_status esi_phrase_implied_pairs(const es_query *q, const esi_qphrase *f, bool *chain,
                                    esi_pair_fn fn, void *ctx);
 
+/* What prefix phrase ph of q expands to over snap (prefix.c): the distinct
+ * terms starting with its key (field terms left out of a body prefix),
+ * sorted bytewise in bytes/off/len, df each one's documents summed over
+ * the segments. With per_segment also idf (from df) and, for segment s
+ * and term i, ti[s * n + i] and found[s * n + i]. x starts zeroed and is
+ * freed with esi_prefix_set_free, also after an error. ES_ELIMIT (more
+ * than ESI_PREFIX_MAX terms: the message asks for more letters),
+ * ES_ECORRUPT, ES_ENOMEM; e gets the message. */
+typedef struct esi_prefix_set {
+    esi_buf bytes;             /* the terms' bytes */
+    uint32_t *off, *len;       /* term i is bytes.data[off[i] .. off[i] + len[i]) */
+    size_t n, cap;
+    uint64_t *df;
+    double *idf;
+    esi_term_info *ti;
+    bool *found;
+} esi_prefix_set;
+es_status esi_prefix_expand(const esi_snapshot *snap, const es_query *q, int32_t ph,
+                            bool per_segment, esi_prefix_set *x, esi_err *e);
+void esi_prefix_set_free(esi_prefix_set *x);
+
 /* Append to out (NUL-terminated, the NUL not counted) the text of
  * es_query_explain: q's lowered tree, a node a line, with the documents of
  * snap that hold each key (explain.c). ES_ECORRUPT for a damaged

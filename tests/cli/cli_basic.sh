@@ -51,6 +51,10 @@ contains "$T/out" "^    BONUS PHRASE 义务教育" "explain shows the bare run's
 contains "$T/out" "^      key 义务 (offset 0): 2 documents$" "explain counts a key"
 contains "$T/out" "^  NOT$" "explain shows NOT"
 contains "$T/out" "^matching: 2 documents$" "explain ends with the count"
+expect 0 "explain a prefix" -- "$ES" --explain '202*'
+contains "$T/out" "^  6 terms start so; any of them matches$" "explain counts a prefix's terms"
+contains "$T/out" "^  term 2023: 2 documents$" "explain lists the commonest term first"
+contains "$T/out" "^matching: 2 documents$" "explain's count for a prefix"
 expect 1 "explain, no match" -- "$ES" --explain 量子计算机
 
 printf '义务教育\n量子计算机\n' > "$T/queries"
