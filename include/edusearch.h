@@ -423,7 +423,8 @@ ES_API es_status es_index_open(es_index **out, const char *dir, es_error *err);
  * Open the newest commit of the index in `dir` for searching, with options.
  * Everything es_index_open() says holds. The snapshot owns its cache of
  * decompressed text (see es_index_options), which its searches share and
- * es_index_free() releases; a snapshot opened later has a cache of its own.
+ * es_index_free() releases; a snapshot opened later has a cache of its own,
+ * one made by es_index_reopen() shares it.
  * Results of es_search() borrow from it, so free them before the snapshot
  * (as es_search() requires).
  * @param[out] out  on ES_OK, the snapshot; free with es_index_free().
@@ -436,6 +437,27 @@ ES_API es_status es_index_open(es_index **out, const char *dir, es_error *err);
  */
 ES_API es_status es_index_open_opts(es_index **out, const char *dir,
                                     const es_index_options *opts, es_error *err);
+
+/**
+ * Open the index's newest commit if it is newer than ix, for a program that
+ * keeps searching while a writer (in this or another process) commits:
+ * Xapian's Database::reopen(), Lucene's openIfChanged(). The new snapshot
+ * shares ix's cache of decompressed text (its blocks are keyed by segment
+ * file, so those of segments both snapshots hold stay warm: searches after
+ * a commit do not start cold) and its search worker threads, and has ix's
+ * options; it is independent of ix otherwise: free each with es_index_free()
+ * in any order, once its own searches and results are done (the shared
+ * parts go with the last). ix itself is unchanged.
+ * @param ix        a snapshot from es_index_open(), es_index_open_opts() or
+ *                  this function.
+ * @param[out] out  on ES_OK the new snapshot, or NULL when ix already is the
+ *                  newest commit (nothing to do).
+ * @param err       optional error details.
+ * @return ES_OK, ES_EINVAL (ix or out NULL), and the errors of
+ *         es_index_open() (e.g. ES_ENOTFOUND when the index was removed).
+ * Thread safety: safe while other threads search ix.
+ */
+ES_API es_status es_index_reopen(es_index *ix, es_index **out, es_error *err);
 
 /** Free a snapshot. NULL is allowed. No search on it may still be running. */
 ES_API void es_index_free(es_index *ix);
@@ -457,12 +479,21 @@ typedef struct es_stats {
     uint64_t bytes_store;
     uint64_t bytes_deletes;
     uint64_t text_bytes;       /**< raw body bytes of live documents */
+    /* version 2: the cache of decompressed stored text (es_index_options),
+     * shared by the snapshots es_index_reopen() made from one another;
+     * counted since it was made; all 0 when the cache is off */
+    uint64_t cache_hits;       /**< block lookups the cache answered */
+    uint64_t cache_misses;     /**< block lookups that decompressed a block */
+    uint64_t cache_bytes;      /**< bytes cached now (at most cache_budget) */
+    uint64_t cache_budget;     /**< es_index_options.cache_bytes */
 } es_stats;
-#define ES_STATS_VERSION 1
+#define ES_STATS_VERSION 2
 
 /**
- * Fill *out (whose version field the caller sets to ES_STATS_VERSION).
- * @return ES_OK, ES_EINVAL. Thread safety: safe on a shared snapshot.
+ * Fill *out, whose version field the caller sets: ES_STATS_VERSION, or 1
+ * for the fields up to text_bytes only (nothing after them is written).
+ * @return ES_OK, ES_EINVAL (NULL argument, unknown version).
+ * Thread safety: safe on a shared snapshot.
  */
 ES_API es_status es_index_stats(const es_index *ix, es_stats *out);
 

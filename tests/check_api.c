@@ -949,6 +949,146 @@ START_TEST(test_api_cache_threads)
 }
 END_TEST
 
+/* ---- es_index_reopen ------------------------------------------------------ */
+
+static es_stats stats_of(const es_index *ix)
+{
+    es_stats st = { .version = ES_STATS_VERSION };
+    ck_assert_int_eq(es_index_stats(ix, &st), ES_OK);
+    return st;
+}
+
+/* Reopening gives NULL while nothing was committed, then a snapshot of the
+ * newest commit that shares the old one's block cache (the blocks of the
+ * segments both hold are hits, not decompressed again) and outlives it;
+ * the old snapshot is unchanged. Stats of version 1 stop at text_bytes. */
+START_TEST(test_api_reopen)
+{
+    cache_corpus();
+    es_index *ix = NULL, *nx = NULL;
+    es_error err;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    ck_assert_int_eq(es_index_reopen(ix, &nx, &err), ES_OK);
+    ck_assert_ptr_null(nx);                             /* nothing new */
+    for (int k = 0; k < 150; k++) {                     /* every block cached */
+        char id[16];
+        es_results *g = NULL;
+        snprintf(id, sizeof id, "doc%03d", k);
+        ck_assert_int_eq(es_index_get(&g, ix, id, strlen(id), &err), ES_OK);
+        es_results_free(g);
+    }
+    es_stats s0 = stats_of(ix);
+    ck_assert_uint_gt(s0.cache_misses, 0);
+    ck_assert_uint_gt(s0.cache_bytes, 0);
+    ck_assert_uint_eq(s0.cache_budget, (uint64_t)64 << 20);
+
+    es_writer *w = open_writer();                       /* a new commit */
+    add(w, "reopen-new", "新的安排", "量子计算机进入课堂");   /* no cache query */
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    ck_assert_int_eq(es_index_reopen(ix, &nx, &err), ES_OK);
+    ck_assert_ptr_nonnull(nx);
+    ck_assert_uint_eq(es_index_doc_count(nx), es_index_doc_count(ix) + 1);
+    ck_assert_uint_gt(stats_of(nx).generation, stats_of(ix).generation);
+    ck_assert_uint_eq(stats_of(nx).segments, stats_of(ix).segments + 1);
+    es_results *r = NULL;
+    es_query *q = NULL;
+    ck_assert_int_eq(es_query_parse(&q, "量子计算机", strlen("量子计算机"), &err), ES_OK);
+    ck_assert_int_eq(es_search(&r, ix, q, NULL, &err), ES_OK);
+    ck_assert_uint_eq(es_results_total(r), 0);          /* the old snapshot */
+    es_results_free(r);
+
+    /* the old segments' blocks are in the shared cache: no new misses */
+    for (size_t k = 0; k < NCQ; k++)
+        free(page_dump(nx, cache_queries[k], 0));
+    es_stats s1 = stats_of(nx);
+    ck_assert_uint_eq(s1.cache_misses, s0.cache_misses);
+    ck_assert_uint_gt(s1.cache_hits, s0.cache_hits);
+    ck_assert_uint_eq(stats_of(ix).cache_hits, s1.cache_hits);   /* one cache */
+
+    es_index_free(ix);                                  /* the new one goes on */
+    ck_assert_int_eq(es_search(&r, nx, q, NULL, &err), ES_OK);
+    ck_assert_uint_eq(es_results_total(r), 1);
+    ck_assert_str_eq(es_results_id(r, 0, NULL), "reopen-new");
+    ck_assert_ptr_nonnull(strstr(es_results_text(r, 0, NULL), "量子计算机"));
+    es_results_free(r);
+    es_query_free(q);
+    es_index *again = (es_index *)1;
+    ck_assert_int_eq(es_index_reopen(nx, &again, &err), ES_OK);
+    ck_assert_ptr_null(again);
+
+    ck_assert_int_eq(es_index_reopen(NULL, &again, &err), ES_EINVAL);
+    ck_assert_int_eq(es_index_reopen(nx, NULL, &err), ES_EINVAL);
+    es_stats v1 = { .version = 1 };
+    v1.cache_hits = 12345;                              /* not a v1 field */
+    ck_assert_int_eq(es_index_stats(nx, &v1), ES_OK);
+    ck_assert_uint_eq(v1.cache_hits, 12345);
+    ck_assert_uint_eq(v1.documents, es_index_doc_count(nx));
+    es_stats v3 = { .version = ES_STATS_VERSION + 1 };
+    ck_assert_int_eq(es_index_stats(nx, &v3), ES_EINVAL);
+    es_index_free(nx);
+}
+END_TEST
+
+/* Searches on a snapshot in 4 threads while the main thread commits,
+ * reopens and searches the new snapshots (which share the cache and the
+ * worker threads): every page is the one of its own snapshot. */
+static void *reopen_searcher(void *p)
+{
+    int *fails = p;
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t q = 0; q < NCQ; q++) {
+            char *got = page_dump(thr_ix, cache_queries[q], 0);
+            *fails += strcmp(got, thr_want[q]) != 0;
+            free(got);
+        }
+    return NULL;
+}
+
+START_TEST(test_api_reopen_threads)
+{
+    cache_corpus();
+    es_index_options o = ES_INDEX_OPTIONS_INIT;
+    o.cache_bytes = 200000;                             /* always evicting */
+    ck_assert_int_eq(es_index_open_opts(&thr_ix, dir, &o, NULL), ES_OK);
+    for (size_t q = 0; q < NCQ; q++)
+        thr_want[q] = page_dump(thr_ix, cache_queries[q], 0);
+    pthread_t th[4];
+    int fails[4] = { 0 };
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, reopen_searcher, &fails[i]), 0);
+    es_index *cur = thr_ix;
+    for (int c = 0; c < 3; c++) {
+        es_writer *w = open_writer();
+        char id[16];
+        snprintf(id, sizeof id, "late%d", c);
+        add(w, id, "补充通知", "教育 学校 规定 第十条");
+        ck_assert_int_eq(es_writer_commit(w), ES_OK);
+        es_writer_free(w);
+        es_index *nx = NULL;
+        ck_assert_int_eq(es_index_reopen(cur, &nx, NULL), ES_OK);
+        ck_assert_ptr_nonnull(nx);
+        ck_assert_uint_eq(es_index_doc_count(nx), es_index_doc_count(thr_ix) + 1 + c);
+        for (size_t q = 0; q < NCQ; q++)
+            free(page_dump(nx, cache_queries[q], 0));
+        if (cur != thr_ix)
+            es_index_free(cur);
+        cur = nx;
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(fails[i], 0);
+    es_index_free(thr_ix);
+    char *got = page_dump(cur, "title:补充通知", 0);   /* after the first is gone */
+    ck_assert_msg(!strncmp(got, "total 3\n", 8) && strstr(got, "late2"), "%s", got);
+    free(got);
+    es_index_free(cur);
+    for (size_t q = 0; q < NCQ; q++)
+        free(thr_want[q]);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     const tu_case cases[] = {
@@ -970,6 +1110,8 @@ static Suite *api_suite(void)
         { "cache_sizes_agree", test_api_cache_sizes_agree },
         { "search_threads_agree", test_api_search_threads_agree },
         { "cache_threads", test_api_cache_threads },
+        { "reopen", test_api_reopen },
+        { "reopen_threads", test_api_reopen_threads },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);

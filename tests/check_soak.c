@@ -4,13 +4,15 @@
  * hardening run uses 60). Every snapshot a reader opens must be a committed
  * state: each batch of documents is either wholly present or wholly absent,
  * the document count agrees with the batches seen, and no open, search or
- * fetch ever fails.
+ * fetch ever fails. One reader opens each snapshot anew, the other reopens
+ * the one before (es_index_reopen: shared cache and workers).
  */
 #include <edusearch.h>
 
 #include "testutil.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,20 +62,30 @@ static long long count(es_index *ix, const char *q)
 }
 
 /* A reader process: open snapshots and check their consistency until the
- * deadline. Exits 0 if every snapshot was a committed state, else 1. */
-static void reader(const char *dir, double deadline)
+ * deadline; with reopen, each snapshot after the first comes from
+ * es_index_reopen of the one before (kept while nothing new was committed).
+ * Exits 0 if every snapshot was a committed state, else 1. */
+static void reader(const char *dir, double deadline, bool reopen)
 {
     long snapshots = 0;
+    es_index *prev = NULL;
     while (now() < deadline) {
         es_index *ix = NULL;
         es_error err;
-        es_status rc = es_index_open(&ix, dir, &err);
+        es_status rc = reopen && prev ? es_index_reopen(prev, &ix, &err)
+                                      : es_index_open(&ix, dir, &err);
         if (rc == ES_ENOTFOUND)
             continue;
         if (rc != ES_OK) {
-            fprintf(stderr, "reader: open failed: %s\n", err.message);
+            fprintf(stderr, "reader: %s failed: %s\n", prev ? "reopen" : "open",
+                    err.message);
             _exit(1);
         }
+        if (!ix)                   /* no new commit: the same snapshot again */
+            ix = prev;
+        else if (prev)
+            es_index_free(prev);
+        prev = NULL;
         /* batches from the first until they hold every live doc (a fast
          * writer makes more than 4,000 batches in 60 s) */
         long long total = 0, want = (long long)es_index_doc_count(ix);
@@ -96,10 +108,15 @@ static void reader(const char *dir, double deadline)
             fprintf(stderr, "reader: search failed\n");
             _exit(1);
         }
-        es_index_free(ix);
+        if (reopen)
+            prev = ix;
+        else
+            es_index_free(ix);
         snapshots++;
     }
-    printf("reader %d: %ld consistent snapshots\n", (int)getpid(), snapshots);
+    es_index_free(prev);
+    printf("reader %d (%s): %ld consistent snapshots\n", (int)getpid(),
+           reopen ? "reopen" : "open", snapshots);
     fflush(stdout);
     _exit(snapshots > 0 ? 0 : 1);
 }
@@ -116,7 +133,7 @@ START_TEST(test_soak_readers_see_committed_states)
         kids[k] = fork();
         ck_assert_int_ge(kids[k], 0);
         if (kids[k] == 0)
-            reader(dir, deadline);
+            reader(dir, deadline, k == 1);
     }
     es_writer_options o = ES_WRITER_OPTIONS_INIT;
     o.ram_buffer_bytes = 32 << 10;     /* flush often: many segments, merges */

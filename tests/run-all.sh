@@ -76,12 +76,14 @@ rm -rf "$tsan"; mkdir -p "$tsan"
 # suite:case pairs: 8 threads searching one index (with and without the
 # shared block cache; their searches split over the index's worker), the
 # cache itself, the writer's analysis workers, es_query_parse's shared pool
-# of analyzers, the worker pool, and searches split over 1 to 4 threads
-# (also over damaged postings, where the threads stop at the first error).
+# of analyzers, the worker pool, searches split over 1 to 4 threads
+# (also over damaged postings, where the threads stop at the first error),
+# and snapshots reopened after commits while others search (sharing the
+# cache and the workers).
 tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cache_threads
 check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy
 check_query:parse_threads check_base:pool_lends_idle_workers check_base:pool_cancel_or_wait
-check_api:search_threads_agree
+check_api:search_threads_agree check_api:reopen_threads
 check_search:split_damaged_postings check_search:split_segments_deletions"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \
     CFLAGS="-g -O1 -fsanitize=thread" LDFLAGS="-fsanitize=thread" &&

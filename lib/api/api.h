@@ -18,16 +18,26 @@
  * (analyzer, doc reader, buffers; search_api.c) so that a search does not
  * build them anew, and the block cache (its own mutex, blockcache.c) from
  * which every search's doc reader fetches stored text, and the pool of
- * search workers (its own mutex, pool.c). */
+ * search workers (its own mutex, pool.c). The cache and the workers belong
+ * to an esi_ix_shared that the snapshots es_index_reopen made from one
+ * another share and the last es_index_free frees: the cache is keyed by
+ * segment files, not by snapshot, so its blocks stay good across commits. */
+typedef struct esi_ix_shared {
+    _Atomic size_t refs;       /* snapshots holding it */
+    esi_blockcache *cache;     /* inflated store blocks, or NULL (off) */
+    struct esi_pool *workers;  /* threads a large search is split over
+                                  (base/pool.h), or NULL (search_threads 1) */
+} esi_ix_shared;
+
 struct es_index {
     esi_snapshot *snap;   /* segments + deletions of one commit */
     char *dir;            /* the index directory */
     pthread_mutex_t pool_mu;
     void **pool;          /* idle scratch (search_api.c owns the type) */
     size_t npool;
-    esi_blockcache *cache; /* shared inflated store blocks, or NULL (off) */
-    struct esi_pool *workers; /* threads a large search is split over
-                                 (base/pool.h), or NULL (search_threads 1) */
+    esi_ix_shared *shared; /* owns cache and workers (one reference) */
+    esi_blockcache *cache; /* shared->cache */
+    struct esi_pool *workers; /* shared->workers */
 };
 
 /* Free the idle scratch of ix->pool (search_api.c); for es_index_free. */

@@ -416,6 +416,9 @@ static inline bool esi_snapshot_is_deleted(const esi_snapshot *s, size_t seg,
 es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
                             bool verify_crc, esi_err *e);
 void esi_snapshot_free(esi_snapshot *s);
+/* The generation of dir's newest MANIFEST-<gen> (*gen = 0 if there is none):
+ * what esi_snapshot_open would open, read from the directory listing alone. */
+es_status esi_manifest_newest(const char *dir, uint64_t *gen, esi_err *e);
 
 /* Verify every file and every block of the newest commit of dir. */
 es_status esi_storage_check(const char *dir, esi_err *e);

@@ -358,8 +358,6 @@ typedef struct esi_manifest {
 } esi_manifest;
 
 es_status esi_manifest_encode(const esi_manifest *m, esi_buf *out);
-/* Find the newest MANIFEST-<gen> of dir: *gen = 0 if there is none. */
-es_status esi_manifest_newest(const char *dir, uint64_t *gen, esi_err *e);
 es_status esi_manifest_read(const char *dir, uint64_t gen, esi_manifest *out,
                             esi_err *e);
 void esi_manifest_free(esi_manifest *m);
