@@ -32,9 +32,14 @@ bool cli_opt_value(int argc, char **argv, int *i, const char *name,
 /* Parse a non-negative decimal; false on junk. */
 bool cli_parse_size(const char *s, size_t *out);
 
+/* Print `"fields":{...}` of hit i of r (every stored field, in name order)
+ * to stdout as JSON, without a separator around it. cmd_search.c. */
+void cli_print_json_fields(const es_results *r, size_t i);
+
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);

@@ -1,8 +1,10 @@
 /*
- * cmd_manage.c: the maintenance subcommands: delete, stats, check,
- * optimize, and tokenize (which shows how the analyzer sees a text).
+ * cmd_manage.c: the maintenance subcommands: delete, get (print stored
+ * documents by id), stats, check, optimize, and tokenize (which shows how
+ * the analyzer sees a text).
  */
 #include "cli.h"
+#include "json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,98 @@ int cmd_delete(int argc, char **argv)
             return EXIT_ERROR;
         }
     return writer_done(w, es_writer_commit(w) == ES_OK, "commit");
+}
+
+/* Print document r[0] (es_index_get) for people: "id: ...", its fields a
+ * line each, a blank line, the text. */
+static void print_doc(const es_results *r)
+{
+    size_t len;
+    const char *s = es_results_id(r, 0, &len), *name;
+    printf("id: %.*s\n", (int)len, s);
+    for (size_t j = 0; es_results_field_at(r, 0, j, &name, &s, &len) == ES_OK; j++)
+        printf("%s: %.*s\n", name, (int)len, s);
+    s = es_results_text(r, 0, &len);
+    putchar('\n');
+    fwrite(s, 1, len, stdout);
+    if (len && s[len - 1] != '\n')
+        putchar('\n');
+}
+
+int cmd_get(int argc, char **argv)
+{
+    static const char help[] =
+        "usage: edusearch get [--index DIR] [--json] ID...\n"
+        "Print the stored documents with these ids: for people \"id:\" and every\n"
+        "field a line, a blank line, then the text as it was indexed (documents\n"
+        "apart by a line with a form feed); with --json one object per line:\n"
+        "{\"id\":..,\"fields\":{..},\"text\":..}. Exit status 1 if an id is not in\n"
+        "the index (each one is named on stderr).\n";
+    const char *dir = NULL;
+    bool json = false, bad = false;
+    int first = argc;
+    for (int i = 1; i < argc && first == argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(help, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--json")) {
+            json = true;
+            continue;
+        }
+        if (cli_opt_value(argc, argv, &i, "--index", &dir, &bad)) {
+            if (bad)
+                return EXIT_ERROR;
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1]) {
+            cli_error("get: unknown option %s (see edusearch get --help)", argv[i]);
+            return EXIT_ERROR;
+        }
+        first = i;
+    }
+    if (first >= argc) {
+        cli_error("get: no ID given");
+        return EXIT_ERROR;
+    }
+    es_index *ix = open_index(dir);
+    if (!ix)
+        return EXIT_ERROR;
+    int status = EXIT_HITS;
+    for (int i = first; i < argc; i++) {
+        es_results *r = NULL;
+        es_error err;
+        es_status rc = es_index_get(&r, ix, argv[i], strlen(argv[i]), &err);
+        if (rc == ES_ENOTFOUND) {
+            cli_error("get: no document %s in the index", argv[i]);
+            status = status == EXIT_ERROR ? status : EXIT_NOHITS;
+            continue;
+        }
+        if (rc != ES_OK) {
+            cli_error("get %s: %s", argv[i], err.message);
+            status = EXIT_ERROR;
+            continue;
+        }
+        if (json) {
+            size_t len;
+            const char *s = es_results_id(r, 0, &len);
+            fputs("{\"id\":", stdout);
+            json_put_string(stdout, s, len);
+            fputc(',', stdout);
+            cli_print_json_fields(r, 0);
+            fputs(",\"text\":", stdout);
+            s = es_results_text(r, 0, &len);
+            json_put_string(stdout, s, len);
+            fputs("}\n", stdout);
+        } else {
+            if (i > first)
+                fputs("\f\n", stdout);
+            print_doc(r);
+        }
+        es_results_free(r);
+    }
+    es_index_free(ix);
+    return status;
 }
 
 int cmd_optimize(int argc, char **argv)

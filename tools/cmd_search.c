@@ -69,8 +69,16 @@ static void print_json_hit(const es_results *r, size_t i, size_t rank,
     size_t n = es_results_matches(r, i, &m);
     for (size_t k = 0; k < n; k++)
         printf("%s[%zu,%zu]", k ? "," : "", m[k].start, m[k].end);
-    fputs("],\"fields\":{", stdout);
+    fputs("],", stdout);
+    cli_print_json_fields(r, i);
+    fputs("}\n", stdout);
+}
+
+void cli_print_json_fields(const es_results *r, size_t i)
+{
     const char *name, *value;
+    size_t len;
+    fputs("\"fields\":{", stdout);
     for (size_t j = 0; es_results_field_at(r, i, j, &name, &value, &len) == ES_OK; j++) {
         if (j)
             fputc(',', stdout);
@@ -78,7 +86,7 @@ static void print_json_hit(const es_results *r, size_t i, size_t rank,
         fputc(':', stdout);
         json_put_string(stdout, value, len);
     }
-    fputs("}}\n", stdout);
+    fputc('}', stdout);
 }
 
 /* Print a snippet indented on one line (its line breaks become spaces). */

@@ -2,7 +2,7 @@
 # cli_basic.sh: every subcommand of the real binary against a temporary
 # index: help and version, the default index location, indexing the sample
 # documents, searching (human, --json, --count, --explain, --queries), exit codes 0/1/2,
-# delete, stats, check, optimize and tokenize.
+# get, delete, stats, check, optimize and tokenize.
 . "$(dirname "$0")/lib.sh"
 
 expect 0 "help" -- "$ES" --help
@@ -104,6 +104,18 @@ expect 0 "stats after re-index" -- "$ES" stats
 contains "$T/out" "segments *1" "no new segment for unchanged files"
 contains "$T/out" "documents *2" "still two documents"
 
+expect 0 "get" -- "$ES" get "$SAMPLES/puyang-2025-93.txt"
+contains "$T/out" "^id: .*puyang-2025-93.txt$" "get prints the id"
+contains "$T/out" "^docno: 濮教函〔2025〕93号$" "get prints the fields"
+contains "$T/out" "集团化办学" "get prints the text"
+expect 0 "get two, json" -- "$ES" get --json "$SAMPLES/xinyang-2024-194.txt" "$SAMPLES/puyang-2025-93.txt"
+contains "$T/out" '^{"id":".*xinyang-2024-194.txt","fields":{.*"text":"' "get --json: id, fields, text"
+if [ "$(wc -l < "$T/out")" -eq 2 ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: get --json of two ids is not two lines"; fi
+expect 1 "get an unknown id" -- "$ES" get "$SAMPLES/puyang-2025-93.txt" no-such-id
+contains "$T/err" "no document no-such-id" "get names the missing id"
+contains "$T/out" "^docno: 濮教函" "get still prints the ids it has"
+expect 2 "get without an id" -- "$ES" get
 expect 0 "delete" -- "$ES" delete "$SAMPLES/xinyang-2024-194.txt"
 expect 0 "count after delete" -- "$ES" --count 义务教育
 contains "$T/out" "^1$" "one left"
