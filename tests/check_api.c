@@ -1030,6 +1030,45 @@ START_TEST(test_api_reopen)
 }
 END_TEST
 
+/* Out of memory at any allocation of es_index_reopen: ES_ENOMEM, no
+ * snapshot, nothing leaked (LeakSanitizer in CI), and the old snapshot and
+ * the shared cache go on working; with memory, the reopen succeeds. */
+START_TEST(test_api_reopen_out_of_memory)
+{
+    es_writer *w = open_writer();
+    add(w, "one", "通知", "义务教育 集团化办学");
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_index *ix = NULL, *nx = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    add(w, "two", "通知", "课后服务 集团化办学");
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_status rc = ES_ENOMEM;
+    size_t k = 1;
+    for (; rc == ES_ENOMEM && k < 10000; k++) {
+        es_error err;
+        nx = (es_index *)1;
+        esi_alloc_fail_at(k);
+        rc = es_index_reopen(ix, &nx, &err);
+        esi_alloc_fail_at(0);
+        if (rc == ES_ENOMEM) {
+            ck_assert_ptr_null(nx);
+            ck_assert_ptr_nonnull(strstr(err.message, "memory"));
+            free(page_dump(ix, "集团化办学", 0));     /* ix unharmed */
+        }
+    }
+    ck_assert_msg(rc == ES_OK, "reopen: %d after %zu allocations", rc, k);
+    ck_assert_uint_gt(k, 2);                          /* some did fail */
+    ck_assert_ptr_nonnull(nx);
+    ck_assert_uint_eq(es_index_doc_count(nx), 2);
+    es_index_free(ix);
+    char *got = page_dump(nx, "集团化办学", 0);
+    ck_assert_msg(!strncmp(got, "total 2\n", 8), "%s", got);
+    free(got);
+    es_index_free(nx);
+}
+END_TEST
+
 /* Searches on a snapshot in 4 threads while the main thread commits,
  * reopens and searches the new snapshots (which share the cache and the
  * worker threads): every page is the one of its own snapshot. */
@@ -1112,6 +1151,7 @@ static Suite *api_suite(void)
         { "cache_threads", test_api_cache_threads },
         { "reopen", test_api_reopen },
         { "reopen_threads", test_api_reopen_threads },
+        { "reopen_out_of_memory", test_api_reopen_out_of_memory },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);
