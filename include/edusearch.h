@@ -451,7 +451,10 @@ ES_API es_status es_index_open_opts(es_index **out, const char *dir,
  * @param ix        a snapshot from es_index_open(), es_index_open_opts() or
  *                  this function.
  * @param[out] out  on ES_OK the new snapshot, or NULL when ix already is the
- *                  newest commit (nothing to do).
+ *                  newest commit (nothing to do). An index removed and built
+ *                  again in the same directory is a new commit even when its
+ *                  generation number repeats (the MANIFEST file's identity
+ *                  is compared, not only its number).
  * @param err       optional error details.
  * @return ES_OK, ES_EINVAL (ix or out NULL), and the errors of
  *         es_index_open() (e.g. ES_ENOTFOUND when the index was removed).

@@ -1030,6 +1030,45 @@ START_TEST(test_api_reopen)
 }
 END_TEST
 
+/* An index removed and built again in the same directory, up to the same
+ * generation number and segment file names: reopen sees it is another
+ * commit (the MANIFEST file is another file), and the new snapshot, which
+ * shares the old cache, never reads the old text from it (blocks are keyed
+ * by the store file's length and crc32 too). */
+START_TEST(test_api_reopen_recreated)
+{
+    es_writer *w = open_writer();
+    add(w, "a", "旧标题", "旧的正文：集团化办学的第一份文件。");
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL, *nx = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, NULL), ES_OK);
+    es_results *r = NULL;
+    ck_assert_int_eq(es_index_get(&r, ix, "a", 1, NULL), ES_OK);   /* cached */
+    ck_assert_ptr_nonnull(strstr(es_results_text(r, 0, NULL), "旧的正文"));
+    es_results_free(r);
+    tu_rmrf(dir);
+    w = open_writer();                 /* the same file names, other bytes */
+    add(w, "a", "新标题", "新的正文：课后服务的第一份文件，更长一些。");
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    ck_assert_int_eq(es_index_reopen(ix, &nx, NULL), ES_OK);
+    ck_assert_msg(nx != NULL, "reopen missed an index built again with the same "
+                  "generation number");
+    es_stats a = { .version = ES_STATS_VERSION }, b = a;
+    ck_assert_int_eq(es_index_stats(ix, &a), ES_OK);
+    ck_assert_int_eq(es_index_stats(nx, &b), ES_OK);
+    ck_assert_uint_eq(a.generation, b.generation);   /* what makes it a trap */
+    ck_assert_int_eq(es_index_get(&r, nx, "a", 1, NULL), ES_OK);
+    ck_assert_msg(strstr(es_results_text(r, 0, NULL), "新的正文") != NULL, "%s",
+                  es_results_text(r, 0, NULL));
+    ck_assert_str_eq(es_results_field(r, 0, "title", NULL), "新标题");
+    es_results_free(r);
+    es_index_free(nx);
+    es_index_free(ix);
+}
+END_TEST
+
 /* Out of memory at any allocation of es_index_reopen: ES_ENOMEM, no
  * snapshot, nothing leaked (LeakSanitizer in CI), and the old snapshot and
  * the shared cache go on working; with memory, the reopen succeeds. */
@@ -1152,6 +1191,7 @@ static Suite *api_suite(void)
         { "reopen", test_api_reopen },
         { "reopen_threads", test_api_reopen_threads },
         { "reopen_out_of_memory", test_api_reopen_out_of_memory },
+        { "reopen_recreated", test_api_reopen_recreated },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);

@@ -170,7 +170,7 @@ START_TEST(test_base_io_atomic_write_and_faults)
         size_t ran = esi_io_fail_at(0, 0);
         char *path = esi_path_join(dir, "F");
         esi_buf b = { 0 };
-        ck_assert_int_eq(esi_io_read_file(path, &b, &e), ES_OK);
+        ck_assert_int_eq(esi_io_read_file(path, &b, NULL, &e), ES_OK);
         if (rc == ES_OK) {
             ck_assert_uint_eq(b.len, 4);
             esi_buf_free(&b);
@@ -216,7 +216,7 @@ START_TEST(test_base_io_streaming_writer_and_faults)
         uint64_t size;
         if (rc == ES_OK) {
             esi_buf b = { 0 };
-            ck_assert_int_eq(esi_io_read_file(path, &b, &e), ES_OK);
+            ck_assert_int_eq(esi_io_read_file(path, &b, NULL, &e), ES_OK);
             ck_assert_uint_eq(b.len, 15);
             ck_assert(memcmp(b.data, "alphabetagamma!", 15) == 0);
             esi_buf_free(&b);

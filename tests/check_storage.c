@@ -2558,7 +2558,7 @@ START_TEST(test_storage_old_post_format)
     esi_segment_filename(name, sizeof name, 1, "post");
     char *path = esi_path_join(dir, name);
     esi_buf b = { 0 };
-    ck_assert_int_eq(esi_io_read_file(path, &b, &e), ES_OK);
+    ck_assert_int_eq(esi_io_read_file(path, &b, NULL, &e), ES_OK);
     ck_assert_uint_gt(b.len, 16);
     b.data[12] &= (uint8_t)~ESI_POST_FLAG_RUNS;   /* as format 1.0 wrote it */
     /* keep the crc right, so only the version can object */

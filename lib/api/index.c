@@ -131,13 +131,13 @@ es_status es_index_reopen(es_index *ix, es_index **out, es_error *err)
 {
     esi_err e = { 0 };
     es_status rc;
-    uint64_t gen = 0;
+    bool current = false;
     if (out)
         *out = NULL;
     if (!ix || !out)
         rc = esi_err_set(&e, ES_EINVAL, "es_index_reopen: ix and out are required");
-    else if ((rc = esi_manifest_newest(ix->dir, &gen, &e)) == ES_OK &&
-             gen != ix->snap->generation)
+    else if ((rc = esi_snapshot_current(ix->snap, ix->dir, &current, &e)) == ES_OK &&
+             !current)
         rc = open_snapshot(out, ix->dir, ix->shared, &e);
     if (rc != ES_OK)
         esi_err_export(&e, err);

@@ -100,12 +100,45 @@ void esi_io_unmap(esi_map *m)
     m->len = 0;
 }
 
-es_status esi_io_read_file(const char *path, esi_buf *b, esi_err *e)
+static void file_id_of(const struct stat *st, esi_file_id *out)
+{
+    out->dev = (uint64_t)st->st_dev;
+    out->ino = (uint64_t)st->st_ino;
+    out->size = (uint64_t)st->st_size;
+    out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    out->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+es_status esi_io_file_id(const char *path, esi_file_id *out, esi_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return io_fail(e, "cannot stat", path, errno);
+    file_id_of(&st, out);
+    return ES_OK;
+}
+
+bool esi_file_id_same(const esi_file_id *a, const esi_file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+es_status esi_io_read_file(const char *path, esi_buf *b, esi_file_id *id, esi_err *e)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return io_fail(e, "cannot open", path, errno);
     es_status rc = ES_OK;
+    if (id) {
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            int err = errno;
+            close(fd);
+            return io_fail(e, "cannot stat", path, err);
+        }
+        file_id_of(&st, id);
+    }
     for (;;) {
         esi_buf_reserve(&rc, b, 65536);
         if (rc != ES_OK) {

@@ -21,8 +21,22 @@ typedef struct esi_map {
 es_status esi_io_map(const char *path, esi_map *out, esi_err *e);
 void esi_io_unmap(esi_map *m);
 
-/* Read a whole file into b (appending). */
-es_status esi_io_read_file(const char *path, esi_buf *b, esi_err *e);
+/* Identity of a file: device, inode, size and change times. A commit never
+ * rewrites a file in place, so a file name whose identity is unchanged
+ * still holds the same bytes; one that was removed and written again (an
+ * index built anew in the same directory) has another inode or times. */
+typedef struct esi_file_id {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+} esi_file_id;
+
+/* Read a whole file into b (appending); with id (may be NULL) the identity
+ * of the file read, taken from the same open file. */
+es_status esi_io_read_file(const char *path, esi_buf *b, esi_file_id *id, esi_err *e);
+/* The identity of path. ES_ENOTFOUND if it does not exist. */
+es_status esi_io_file_id(const char *path, esi_file_id *out, esi_err *e);
+/* True if a and b are the same file unchanged. */
+bool esi_file_id_same(const esi_file_id *a, const esi_file_id *b);
 
 /* Create (or truncate) path, write data, fsync it when sync, close. */
 es_status esi_io_write_file(const char *path, const void *data, size_t len,

@@ -830,7 +830,7 @@ static void cleanup(esi_ixw *w)
 /* Write the manifest of gen from the writer's segment list. */
 static es_status write_manifest(esi_ixw *w, uint64_t gen, esi_err *e)
 {
-    esi_manifest m = { gen, w->next_seg_id, w->nsegs, NULL };
+    esi_manifest m = { gen, w->next_seg_id, w->nsegs, NULL, { 0, 0, 0, 0, 0 } };
     es_status rc = ES_OK;
     esi_buf b = { 0 };
     if (w->nsegs) {

@@ -77,14 +77,14 @@ es_status esi_manifest_newest(const char *dir, uint64_t *gen, esi_err *e)
 
 /* Read the small file name of dir into b and open its container (magic
  * checked, crc32 always verified) into r; b is the caller's to free, also on
- * error. */
+ * error. With id, the identity of the file read. */
 static es_status read_small(const char *dir, const char *name, const char magic[8],
-                            esi_buf *b, esi_rd *r, esi_err *e)
+                            esi_buf *b, esi_rd *r, esi_file_id *id, esi_err *e)
 {
     char *path = esi_path_join(dir, name);
     if (!path)
         return esi_err_set(e, ES_ENOMEM, "out of memory");
-    es_status rc = esi_io_read_file(path, b, e);
+    es_status rc = esi_io_read_file(path, b, id, e);
     esi_free(path);
     if (rc != ES_OK)
         return rc;
@@ -99,7 +99,7 @@ es_status esi_manifest_read(const char *dir, uint64_t gen, esi_manifest *out,
     snprintf(name, sizeof name, "MANIFEST-%" PRIu64, gen);
     esi_buf b = { 0 };
     esi_rd r;
-    es_status rc = read_small(dir, name, ESI_MAGIC_MANIFEST, &b, &r, e);
+    es_status rc = read_small(dir, name, ESI_MAGIC_MANIFEST, &b, &r, &out->file, e);
     if (rc != ES_OK)
         goto done;
     uint32_t n;
@@ -197,7 +197,7 @@ es_status esi_del_read(const char *dir, uint64_t id, uint64_t gen,
     esi_buf b = { 0 };
     esi_rd r;
     /* ES_ENOTFOUND: the snapshot retries or reports it */
-    es_status rc = read_small(dir, name, ESI_MAGIC_DEL, &b, &r, e);
+    es_status rc = read_small(dir, name, ESI_MAGIC_DEL, &b, &r, NULL, e);
     if (rc != ES_OK)
         goto done;
     uint32_t nd, nx;
@@ -226,6 +226,7 @@ done:
 
 typedef struct snap_priv {
     uint64_t manifest_bytes, del_bytes;
+    esi_file_id manifest;      /* the MANIFEST file the snapshot was read from */
 } snap_priv;
 
 void esi_snapshot_free(esi_snapshot *s)
@@ -306,6 +307,7 @@ static es_status open_gen(esi_snapshot **out, const char *dir, uint64_t gen,
     s->avg_doclen = s->live_docs ? dl / (double)s->live_docs : 0;
     pv->manifest_bytes = ES_FILE_HEADER_LEN + ES_FILE_FOOTER_LEN + 20 +
                          (uint64_t)m.nsegs * SEG_REC;
+    pv->manifest = m.file;
 done:
     esi_manifest_free(&m);
     if (rc != ES_OK) {
@@ -341,6 +343,29 @@ es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
         gen = again;
         rc = ES_OK;
     }
+    return rc;
+}
+
+es_status esi_snapshot_current(const esi_snapshot *s, const char *dir, bool *current,
+                               esi_err *e)
+{
+    uint64_t gen;
+    *current = false;
+    es_status rc = esi_manifest_newest(dir, &gen, e);
+    if (rc != ES_OK || gen != s->generation)
+        return rc;
+    char name[64];
+    snprintf(name, sizeof name, "MANIFEST-%" PRIu64, gen);
+    char *path = esi_path_join(dir, name);
+    if (!path)
+        return esi_err_set(e, ES_ENOMEM, "out of memory");
+    esi_file_id id;
+    rc = esi_io_file_id(path, &id, e);
+    esi_free(path);
+    if (rc == ES_ENOTFOUND)          /* replaced under us: not current */
+        return ES_OK;
+    if (rc == ES_OK)
+        *current = esi_file_id_same(&id, &((const snap_priv *)s->priv)->manifest);
     return rc;
 }
 

@@ -416,9 +416,13 @@ static inline bool esi_snapshot_is_deleted(const esi_snapshot *s, size_t seg,
 es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
                             bool verify_crc, esi_err *e);
 void esi_snapshot_free(esi_snapshot *s);
-/* The generation of dir's newest MANIFEST-<gen> (*gen = 0 if there is none):
- * what esi_snapshot_open would open, read from the directory listing alone. */
-es_status esi_manifest_newest(const char *dir, uint64_t *gen, esi_err *e);
+/* *current: dir's newest commit is still the one s holds (the same
+ * generation, read from the same MANIFEST file: an index removed and built
+ * again in dir can repeat a generation number). Lists dir and stats one
+ * file. ES_OK (with *current false when a newer or other commit is there,
+ * or the manifest was replaced meanwhile), or the listing's error. */
+es_status esi_snapshot_current(const esi_snapshot *s, const char *dir, bool *current,
+                               esi_err *e);
 
 /* Verify every file and every block of the newest commit of dir. */
 es_status esi_storage_check(const char *dir, esi_err *e);

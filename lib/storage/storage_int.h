@@ -355,9 +355,12 @@ typedef struct esi_manifest {
     uint64_t next_seg_id;
     size_t nsegs;
     esi_manifest_seg *segs;
+    esi_file_id file;          /* esi_manifest_read: the file it read */
 } esi_manifest;
 
 es_status esi_manifest_encode(const esi_manifest *m, esi_buf *out);
+/* Find the newest MANIFEST-<gen> of dir: *gen = 0 if there is none. */
+es_status esi_manifest_newest(const char *dir, uint64_t *gen, esi_err *e);
 es_status esi_manifest_read(const char *dir, uint64_t gen, esi_manifest *out,
                             esi_err *e);
 void esi_manifest_free(esi_manifest *m);
