@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct search_opts {
@@ -124,6 +125,37 @@ static void print_human_hit(const es_results *r, size_t i, size_t rank,
         print_snippet(snip, slen);
 }
 
+/* Seconds on the monotonic clock. */
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* For a long --queries run: at most once a second, move *ix to the index's
+ * newest commit (es_index_reopen: the cache stays warm), so that a process
+ * fed queries on stdin sees what was indexed meanwhile. A reopen that fails
+ * is reported and the previous commit is searched on. */
+static void refresh(es_index **ix, double *checked)
+{
+    double t = now_s();
+    if (t - *checked < 1.0)
+        return;
+    *checked = t;
+    es_index *nx = NULL;
+    es_error err;
+    if (es_index_reopen(*ix, &nx, &err) != ES_OK) {
+        cli_error("the index changed but cannot be reopened: %s; searching the "
+                  "commit opened before", err.message);
+        return;
+    }
+    if (nx) {
+        es_index_free(*ix);
+        *ix = nx;
+    }
+}
+
 /* Run one query; prints its hits; returns EXIT_HITS/NOHITS/ERROR. */
 static int run_query(es_index *ix, const char *q, const search_opts *o,
                      bool many, size_t *hits_out)
@@ -189,7 +221,8 @@ static const char search_help[] =
     "                    many documents hold each, the terms a prefix* expands\n"
     "                    to, then the number that match\n"
     "  --queries FILE    run one query per line of FILE (- = stdin); with --count\n"
-    "                    prints count<TAB>query per line\n"
+    "                    prints count<TAB>query per line; commits made meanwhile\n"
+    "                    are searched from the next query on (checked each second)\n"
     "  --threads N       threads one search may use: 0 = one per CPU, at most 8\n"
     "                    (default); 1 = the main thread only; results are the same\n"
     "Exit status: 0 if anything matched, 1 if nothing did, 2 on error.\n";
@@ -302,12 +335,16 @@ int cmd_search(int argc, char **argv)
             size_t cap = 0;
             ssize_t n;
             bool any = false, err_seen = false;
+            double checked = now_s();
             while ((n = getline(&line, &cap, f)) >= 0) {
                 while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                     line[--n] = '\0';
                 if (n == 0)
                     continue;
+                refresh(&ix, &checked);
                 int s = run_query(ix, line, &o, true, &hits);
+                if (f == stdin)
+                    fflush(stdout);    /* a caller feeding queries waits for each answer */
                 any |= s == EXIT_HITS;
                 err_seen |= s == EXIT_ERROR;
             }

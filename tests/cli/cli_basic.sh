@@ -62,6 +62,26 @@ expect 0 "queries file" -- "$ES" search --count --queries "$T/queries"
 contains "$T/out" "^2	义务教育$" "count<TAB>query"
 contains "$T/out" "^0	量子计算机$" "zero count line"
 
+# --queries - as a co-process: each answer is written before the next query
+# is read, and a commit made meanwhile is searched from the next query on
+printf '量子计算机进入课堂。\n' > "$T/quantum.txt"
+{
+    echo 量子计算机
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+        if [ -s "$T/coproc" ]; then : > "$T/answered"; break; fi; sleep 0.25
+    done
+    "$ES" index "$T/quantum.txt" >/dev/null 2>&1
+    sleep 1.2
+    echo 量子计算机
+} | "$ES" search --count --queries - >"$T/coproc" 2>"$T/err"
+printf '0\t量子计算机\n1\t量子计算机\n' > "$T/want"
+if cmp -s "$T/coproc" "$T/want"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: --queries - did not answer 0 then 1:"
+    sed 's/^/  | /' "$T/coproc" "$T/err"; fi
+if [ -e "$T/answered" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: --queries - held its first answer back"; fi
+expect 0 "delete the co-process test's document" -- "$ES" delete "$T/quantum.txt"
+
 # one thread or eight: the same hits, scores and snippets
 expect 0 "threads 8" -- "$ES" search --threads 8 --json 教育
 cp "$T/out" "$T/out8"
