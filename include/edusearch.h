@@ -406,8 +406,8 @@ ES_API es_status es_index_options_init(es_index_options *opts, unsigned version)
 /**
  * Open the newest commit of the index in `dir` for searching, with the
  * default options (as es_index_open_opts() with NULL opts).
- * The snapshot does not change when a writer commits later; open again to
- * see new commits. Opening maps files and checks their headers and footers;
+ * The snapshot does not change when a writer commits later; es_index_reopen()
+ * (or opening again) sees new commits. Opening maps files and checks their headers and footers;
  * es_index_check() verifies every checksum.
  * @param[out] out  on ES_OK, the snapshot; free with es_index_free().
  * @param err       optional error details.
