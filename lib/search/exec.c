@@ -17,8 +17,9 @@
  *           docs where a NOT kid matches.
  *   OR      the smallest doc of its kids.
  *   PREFIX  the terms of the dictionary starting with the prefix (at most
- *           ESI_PREFIX_MAX distinct over the snapshot), one cursor each: the
- *           smallest doc of the cursors; each term scores as its own word.
+ *           ESI_PREFIX_MAX distinct over the snapshot; prefix.c), one
+ *           cursor each: the smallest doc of the cursors; each term scores
+ *           as its own word.
  *   DATE    the first doc whose date column lies in [lo, hi] (0 = no date
  *           never matches).
  * Deleted docs are skipped at the top. Every live match is counted (the
