@@ -1030,6 +1030,73 @@ START_TEST(test_api_reopen)
 }
 END_TEST
 
+/* Property: after each commit of a random script (adds that replace ids,
+ * deletes, small flushes and merges, one optimize), the snapshot
+ * es_index_reopen makes from the one before answers every query exactly as
+ * a snapshot opened anew: totals, ids, scores, text checksums, snippets
+ * and ranges (page_dump), though it inherits a cache filled by older
+ * commits' segments. */
+START_TEST(test_api_reopen_equals_open)
+{
+    static const char *const qs[] = { "教育", "\"学校\"", "通知 OR 2025", "教 -双减",
+                                      "Policy*", "第 号", "title:标题1" };
+    uint64_t seed = tu_seed(), st = seed;
+    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
+    wo.ram_buffer_bytes = 16 << 10;    /* many small segments, many merges */
+    wo.fsync = 0;
+    es_writer *w = NULL;
+    ck_assert_int_eq(es_writer_open(&w, dir, &wo, NULL), ES_OK);
+    add(w, "first", "标题0", "教育部关于学校的通知");
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_index *cur = NULL;
+    uint64_t max_segs = 0;
+    ck_assert_int_eq(es_index_open(&cur, dir, NULL), ES_OK);
+    for (int round = 0; round < 10; round++) {
+        for (int k = 0; k < 25; k++) {
+            char id[16], title[32];
+            unsigned r = (unsigned)(tu_rand(&st) % 100);
+            snprintf(id, sizeof id, "r%u", (unsigned)(tu_rand(&st) % 60));
+            if (r < 15) {
+                ck_assert_int_eq(es_writer_delete(w, id, strlen(id)), ES_OK);
+                continue;
+            }
+            size_t len;
+            char *text = random_text(&st, &len);
+            snprintf(title, sizeof title, "标题%u", (unsigned)(tu_rand(&st) % 5));
+            add(w, id, title, text);
+            free(text);
+        }
+        ck_assert_int_eq(round == 6 ? es_writer_optimize(w) : es_writer_commit(w), ES_OK);
+        es_index *nx = NULL, *fresh = NULL;
+        ck_assert_int_eq(es_index_reopen(cur, &nx, NULL), ES_OK);
+        ck_assert_msg(nx != NULL, "seed %llu round %d: nothing new", (unsigned long long)seed,
+                      round);
+        ck_assert_int_eq(es_index_open(&fresh, dir, NULL), ES_OK);
+        ck_assert_uint_eq(es_index_doc_count(nx), es_index_doc_count(fresh));
+        es_stats sn = { .version = ES_STATS_VERSION };
+        ck_assert_int_eq(es_index_stats(nx, &sn), ES_OK);
+        if (sn.segments > max_segs)
+            max_segs = sn.segments;
+        for (size_t q = 0; q < sizeof qs / sizeof *qs; q++) {
+            char *a = page_dump(nx, qs[q], 0), *b = page_dump(fresh, qs[q], 0);
+            ck_assert_msg(strcmp(a, b) == 0, "seed %llu round %d %s: reopened\n%s\nopened\n%s",
+                          (unsigned long long)seed, round, qs[q], a, b);
+            free(a);
+            free(b);
+        }
+        es_index_free(cur);
+        es_index_free(fresh);
+        cur = nx;
+    }
+    es_writer_free(w);
+    es_stats sc = { .version = ES_STATS_VERSION };
+    ck_assert_int_eq(es_index_stats(cur, &sc), ES_OK);
+    ck_assert_uint_gt(sc.cache_hits, 0);     /* reopened snapshots used the cache */
+    ck_assert_uint_gt(max_segs, 2);          /* segments outlived commits */
+    es_index_free(cur);
+}
+END_TEST
+
 /* An index removed and built again in the same directory, up to the same
  * generation number and segment file names: reopen sees it is another
  * commit (the MANIFEST file is another file), and the new snapshot, which
@@ -1192,6 +1259,7 @@ static Suite *api_suite(void)
         { "reopen_threads", test_api_reopen_threads },
         { "reopen_out_of_memory", test_api_reopen_out_of_memory },
         { "reopen_recreated", test_api_reopen_recreated },
+        { "reopen_equals_open", test_api_reopen_equals_open },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);
