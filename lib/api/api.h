@@ -35,9 +35,7 @@ struct es_index {
     pthread_mutex_t pool_mu;
     void **pool;          /* idle scratch (search_api.c owns the type) */
     size_t npool;
-    esi_ix_shared *shared; /* owns cache and workers (one reference) */
-    esi_blockcache *cache; /* shared->cache */
-    struct esi_pool *workers; /* shared->workers */
+    esi_ix_shared *shared; /* the cache and the workers (one reference) */
 };
 
 /* Free the idle scratch of ix->pool (search_api.c); for es_index_free. */

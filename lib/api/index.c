@@ -58,8 +58,6 @@ static es_status open_snapshot(es_index **out, const char *dir, esi_ix_shared *s
     }
     atomic_fetch_add(&sh->refs, 1);
     ix->shared = sh;
-    ix->cache = sh->cache;
-    ix->workers = sh->workers;
     es_status rc = esi_snapshot_open(&ix->snap, dir, false, e);
     if (rc != ES_OK) {
         es_index_free(ix);
@@ -182,8 +180,8 @@ es_status es_index_stats(const es_index *ix, es_stats *out)
     out->text_bytes = st.text_bytes;
     if (out->version >= 2) {      /* a version-1 struct ends at text_bytes */
         esi_blockcache_stats cs = { 0 };
-        if (ix->cache)
-            esi_blockcache_stats_get(ix->cache, &cs);
+        if (ix->shared->cache)
+            esi_blockcache_stats_get(ix->shared->cache, &cs);
         out->cache_hits = cs.hits;
         out->cache_misses = cs.misses;
         out->cache_bytes = cs.bytes;

@@ -104,7 +104,7 @@ static es_status scratch_reader(es_index *ix, scratch *sc, esi_err *e)
         return ES_OK;
     es_status rc = esi_doc_reader_new(&sc->dr, e);
     if (rc == ES_OK)
-        esi_doc_reader_set_cache(sc->dr, ix->cache);
+        esi_doc_reader_set_cache(sc->dr, ix->shared->cache);
     return rc;
 }
 
@@ -398,14 +398,14 @@ static es_status make_snippets(es_index *ix, scratch *sc, const es_query *q,
     esi_err we[SNIP_WORKERS];
     esi_pool_worker *wk[SNIP_WORKERS];
     size_t nw = 0;
-    while (ix->workers && nw < SNIP_WORKERS && nw + 1 < r->n) {
+    while (ix->shared->workers && nw < SNIP_WORKERS && nw + 1 < r->n) {
         snipper *o = &other[nw];
         memset(&we[nw], 0, sizeof we[nw]);
         *o = (snipper){ &w, scratch_get(ix), &we[nw], ES_OK };
         if (!o->sc)
             break;
         if ((o->sc->a || esi_analyzer_new(&o->sc->a, &we[nw]) == ES_OK) &&
-            (wk[nw] = esi_pool_start(ix->workers, snip_hits, o)) != NULL) {
+            (wk[nw] = esi_pool_start(ix->shared->workers, snip_hits, o)) != NULL) {
             nw++;
             continue;
         }
@@ -415,8 +415,8 @@ static es_status make_snippets(es_index *ix, scratch *sc, const es_query *q,
     snip_hits(&me);
     es_status rc = me.rc;
     for (size_t i = 0; i < nw; i++) {
-        if (!esi_pool_cancel(ix->workers, wk[i]))   /* else it never began */
-            esi_pool_wait(ix->workers, wk[i]);
+        if (!esi_pool_cancel(ix->shared->workers, wk[i]))   /* else it never began */
+            esi_pool_wait(ix->shared->workers, wk[i]);
         scratch_put(ix, other[i].sc);
         if (rc == ES_OK && other[i].rc != ES_OK) {
             rc = other[i].rc;
@@ -458,13 +458,13 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
     }
     esi_search_params sp = { opts->offset, opts->limit, opts->sort,
                              opts->bm25_k1, opts->bm25_b, opts->exact_total != 0,
-                             false, NULL, ix->workers, 0, 0, 0, 0 };
+                             false, NULL, ix->shared->workers, 0, 0, 0, 0 };
     r = esi_calloc(1, sizeof *r);
     if (!r) {
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
         goto done;
     }
-    r->cache = ix->cache;
+    r->cache = ix->shared->cache;
     rc = esi_search_run(ix->snap, q, &sp, &hits, &nhits, &r->total, &e);
     if (rc != ES_OK)
         goto done;
@@ -542,7 +542,7 @@ es_status es_index_get(es_results **out, es_index *ix, const char *id,
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
             goto done;
         }
-        r->cache = ix->cache;
+        r->cache = ix->shared->cache;
         if (!(sc = scratch_get(ix))) {
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory fetching a document");
             goto done;

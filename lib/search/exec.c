@@ -436,7 +436,9 @@ es_status esi_phrase_implied_pairs(const es_query *q, const esi_qphrase *f, bool
     phrase_shape(q, f, chr, pair);
     for (uint32_t a = 0; a < f->span; a++)
         cjk[a] = pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0);
-    for (uint32_t a = 0; a < f->span; a++) {
+    esi_buf term = { 0 };              /* the pair's term: k1 then k2's text */
+    es_status rc = ES_OK;
+    for (uint32_t a = 0; a < f->span && rc == ES_OK; a++) {
         all = all && chr[a] >= 0 && cjk[a];
         if (a + 1 == f->span || pair[a] >= 0 || !cjk[a] || !cjk[a + 1])
             continue;
@@ -444,12 +446,16 @@ es_status esi_phrase_implied_pairs(const es_query *q, const esi_qphrase *f, bool
         const esi_qkey *k2 = &q->keys[f->first_key + (uint32_t)chr[a + 1]];
         uint32_t n2;
         const uint8_t *t2 = key_text(q, k2, &n2);
-        es_status rc = fn(ctx, a, esi_qkey_bytes(q, k1), k1->len, t2, n2);
-        if (rc != ES_OK)
-            return rc;
+        term.len = 0;
+        esi_buf_put(&rc, &term, esi_qkey_bytes(q, k1), k1->len);
+        esi_buf_put(&rc, &term, t2, n2);
+        if (rc == ES_OK)
+            rc = term.len > UINT32_MAX ? ES_ELIMIT
+                 : fn(ctx, a, term.data, (uint32_t)term.len);
     }
+    esi_buf_free(&term);
     *chain = all;
-    return ES_OK;
+    return rc;
 }
 
 /* esi_pair_fn of plan_pairs: the pair's term into r->auxb, its entry into
@@ -459,8 +465,7 @@ typedef struct auxadd {
     size_t cap;
 } auxadd;
 
-static es_status add_aux(void *p, uint32_t at, const uint8_t *k1, uint32_t n1,
-                         const uint8_t *t2, uint32_t n2)
+static es_status add_aux(void *p, uint32_t at, const uint8_t *term, uint32_t len)
 {
     auxadd *x = p;
     run *r = x->r;
@@ -468,8 +473,7 @@ static es_status add_aux(void *p, uint32_t at, const uint8_t *k1, uint32_t n1,
         return ES_ENOMEM;
     es_status rc = ES_OK;
     size_t off = r->auxb.len;
-    esi_buf_put(&rc, &r->auxb, k1, n1);
-    esi_buf_put(&rc, &r->auxb, t2, n2);
+    esi_buf_put(&rc, &r->auxb, term, len);
     if (rc != ES_OK)
         return rc;
     if (r->auxb.len > UINT32_MAX)

@@ -115,29 +115,20 @@ typedef struct xpair {
     int depth;
 } xpair;
 
-static es_status implied_line(void *p, uint32_t at, const uint8_t *k1, uint32_t n1,
-                              const uint8_t *t2, uint32_t n2)
+static es_status implied_line(void *p, uint32_t at, const uint8_t *term, uint32_t len)
 {
     xpair *xp = p;
     xctx *x = xp->x;
-    esi_buf term = { 0 };
     uint64_t df = 0;
-    es_status rc = ES_OK;
-    esi_buf_put(&rc, &term, k1, n1);
-    esi_buf_put(&rc, &term, t2, n2);
-    if (rc == ES_OK && term.len <= UINT32_MAX)
-        rc = key_docs(x, term.data, (uint32_t)term.len, &df);
-    if (rc == ES_OK) {
-        indent(x, xp->depth);
-        putf(x, "implied pair ");
-        put_key(x, term.data, (uint32_t)term.len);
-        putf(x, " (offset %u): %llu document%s\n", at, (unsigned long long)df,
-             df == 1 ? "" : "s");
-    } else if (rc == ES_ENOMEM) {
-        rc = esi_err_set(x->e, rc, "out of memory explaining a query");
-    }
-    esi_buf_free(&term);
-    return rc;
+    es_status rc = key_docs(x, term, len, &df);
+    if (rc != ES_OK)
+        return rc;
+    indent(x, xp->depth);
+    putf(x, "implied pair ");
+    put_key(x, term, len);
+    putf(x, " (offset %u): %llu document%s\n", at, (unsigned long long)df,
+         df == 1 ? "" : "s");
+    return ES_OK;
 }
 
 /* A line of an expansion: a term's documents and its index in the set;
@@ -255,7 +246,10 @@ static es_status phrase(xctx *x, int32_t ph, int depth, bool bonus)
     }
     xpair xp = { x, depth + 1 };
     bool chain;
-    return esi_phrase_implied_pairs(q, f, &chain, implied_line, &xp);
+    es_status rc = esi_phrase_implied_pairs(q, f, &chain, implied_line, &xp);
+    if (rc == ES_ENOMEM)
+        rc = esi_err_set(x->e, rc, "out of memory explaining a query");
+    return rc;
 }
 
 static es_status node(xctx *x, int32_t n, int depth)

@@ -87,13 +87,13 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
                          size_t *nhits, uint64_t *total, esi_err *e);
 
 /* Called by esi_phrase_implied_pairs for each implied pair: its offset in
- * the phrase, and its index term, k1 (the first character's key, field
- * and all) followed by t2 (the second character's text). */
-typedef es_status (*esi_pair_fn)(void *ctx, uint32_t at, const uint8_t *k1, uint32_t n1,
-                                 const uint8_t *t2, uint32_t n2);
+ * the phrase and its index term (the first character's key, field and
+ * all, then the second character's text; borrowed for the call). */
+typedef es_status (*esi_pair_fn)(void *ctx, uint32_t at, const uint8_t *term,
+                                 uint32_t len);
 /* The pairs of adjacent CJK characters phrase f implies but lacks as keys,
  * in offset order, each given to fn (whose error stops the walk and is
- * returned); *chain whether every offset of f holds a CJK character key,
+ * returned; ES_ENOMEM building the term); *chain whether every offset of f holds a CJK character key,
  * so that pair and character freqs bound its count (exec.c). */
 es_status esi_phrase_implied_pairs(const es_query *q, const esi_qphrase *f, bool *chain,
                                    esi_pair_fn fn, void *ctx);
