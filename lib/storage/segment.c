@@ -131,6 +131,7 @@ void esi_segment_free(esi_segment *s)
     esi_io_unmap(&s->dict);
     esi_io_unmap(&s->post);
     esi_io_unmap(&s->store);
+    esi_free(s->dict_pfx);
     esi_free(s);
 }
 
@@ -248,6 +249,8 @@ es_status esi_segment_open(esi_segment **out, const char *dir, uint64_t id,
     s->store_len = esi_rd_left(&pl[2]);
     s->store_crc = esi_le32_read(s->store.data + s->store.len - 8);
     rc = open_dict(s, e);
+    if (rc == ES_OK)
+        esi_dict_load_prefixes(s);
     if (rc == ES_OK)
         rc = open_store(s, e);
 done:

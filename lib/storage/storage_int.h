@@ -202,6 +202,11 @@ typedef struct esi_dict_iter {
     uint64_t seen;
 } esi_dict_iter;
 
+/* Read the first 8 bytes of every block's first term into s->dict_pfx,
+ * the in-memory index esi_dict_seek_block searches (segment open). Left
+ * NULL, and the block index searched in the mapped file as before, when
+ * memory is short or an entry is damaged (a lookup then reports it). */
+void esi_dict_load_prefixes(esi_segment *s);
 /* The last dictionary block whose first term sorts before key (or equal to
  * it, when inclusive); block 0 if none. ES_ECORRUPT on a damaged index. */
 es_status esi_dict_seek_block(const esi_segment *s, const uint8_t *key,
@@ -298,6 +303,8 @@ struct esi_segment {
     uint32_t dict_restart;     /* entries between restarts; 0: none (2.0) */
     uint32_t dict_nrestarts;   /* restart slots per block */
     const uint8_t *dict_restarts; /* nblocks * nrestarts * 12 bytes */
+    uint64_t *dict_pfx;        /* each block's first term's first 8 bytes,
+                                  big-endian, 0-padded (owned; NULL: none) */
     /* postings */
     const uint8_t *post_p;
     size_t post_len;
