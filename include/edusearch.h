@@ -444,8 +444,10 @@ ES_API es_status es_index_open_opts(es_index **out, const char *dir,
  * Xapian's Database::reopen(), Lucene's openIfChanged(). The new snapshot
  * shares ix's cache of decompressed text (its blocks are keyed by segment
  * file, so those of segments both snapshots hold stay warm: searches after
- * a commit do not start cold) and its search worker threads, and has ix's
- * options; it is independent of ix otherwise: free each with es_index_free()
+ * a commit do not start cold), its search worker threads and the segments
+ * the new commit keeps whose files are unchanged (not mapped or checked
+ * again), and has ix's options; it is independent of ix otherwise (its
+ * deletions are its commit's): free each with es_index_free()
  * in any order, once its own searches and results are done (the shared
  * parts go with the last). ix itself is unchanged.
  * @param ix        a snapshot from es_index_open(), es_index_open_opts() or

@@ -2582,6 +2582,98 @@ START_TEST(test_storage_old_post_format)
 }
 END_TEST
 
+/* A snapshot reopened from an older one (esi_snapshot_reopen) shares the
+ * segments the new commit keeps, and only while their files are the ones
+ * the old snapshot mapped: after a commit that adds a segment the kept
+ * segments are the same objects, the new one is not, and each snapshot
+ * reads its documents whichever is freed first; deletions (a new .del,
+ * same segment) still share; after an optimize nothing is shared; an
+ * index removed and built again with the same documents, so the same
+ * segment ids and sizes, shares nothing either (other files). */
+START_TEST(test_storage_reopen_shares_segments)
+{
+    vocab_init();
+    uint64_t st = tu_seed();
+    char *dir = tu_tmpdir();
+    model *m = calloc(1, sizeof *m);
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    add_first(w, m, 20, &st);
+    esi_snapshot *s1, *s2, *s3;
+    esi_err e;
+    ck_assert_int_eq(esi_snapshot_open(&s1, dir, false, &e), ES_OK);
+    ck_assert_uint_eq(s1->nsegs, 1);
+    /* one more segment */
+    for (int k = 20; k < 30; k++) {
+        gen_doc(&m->docs[k], k, &st);
+        add(w, m, k);
+    }
+    commit(w);
+    ck_assert_int_eq(esi_snapshot_reopen(&s2, s1, dir, false, &e), ES_OK);
+    ck_assert_uint_eq(s2->nsegs, 2);
+    ck_assert_ptr_eq(s2->segs[0], s1->segs[0]);
+    ck_assert_ptr_ne(s2->segs[1], s1->segs[0]);
+    ck_assert_uint_eq(s2->live_docs, 30);
+    esi_snapshot_free(s1);             /* the shared segment stays mapped */
+    esi_doc_reader *dr;
+    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+    for (size_t i = 0; i < s2->nsegs; i++)
+        for (uint32_t d = 0; d < esi_segment_doc_count(s2->segs[i]); d++) {
+            esi_stored_doc sd;
+            ck_assert_int_eq(esi_doc_read(dr, s2->segs[i], d, &sd, &e), ES_OK);
+            int k = id_number(sd.id, sd.id_len);
+            ck_assert_uint_eq(sd.text_len, m->docs[k].text_len);
+            ck_assert(!memcmp(sd.text, m->docs[k].text, sd.text_len));
+        }
+    /* a deletion: a new .del file, the same segments */
+    ck_assert_int_eq(esi_ixw_delete(w, "doc-5", 5, &e), ES_OK);
+    commit(w);
+    ck_assert_int_eq(esi_snapshot_reopen(&s3, s2, dir, false, &e), ES_OK);
+    ck_assert_ptr_eq(s3->segs[0], s2->segs[0]);
+    ck_assert_ptr_eq(s3->segs[1], s2->segs[1]);
+    ck_assert_uint_eq(s3->live_docs, 29);
+    ck_assert(esi_snapshot_is_deleted(s3, 0, 5));
+    ck_assert(!esi_snapshot_is_deleted(s2, 0, 5));
+    esi_snapshot_free(s2);
+    /* optimize: one new segment, nothing shared */
+    ck_assert_int_eq(esi_ixw_optimize(w, &e), ES_OK);
+    ck_assert_int_eq(esi_snapshot_reopen(&s2, s3, dir, false, &e), ES_OK);
+    ck_assert_uint_eq(s2->nsegs, 1);
+    ck_assert(s2->segs[0] != s3->segs[0] && s2->segs[0] != s3->segs[1]);
+    esi_snapshot_free(s2);
+    esi_snapshot_free(s3);
+    esi_ixw_free(w);
+    esi_doc_reader_free(dr);
+    tu_rmrf(dir);
+    /* an index built twice in one directory from the same 20 documents:
+     * seg_000001 has the same id and sizes both times, not the same files */
+    w = open_writer(dir, (size_t)64 << 20);
+    for (int k = 0; k < 20; k++)
+        add(w, m, k);
+    commit(w);
+    ck_assert_int_eq(esi_snapshot_open(&s1, dir, false, &e), ES_OK);
+    ck_assert_int_eq(esi_snapshot_reopen(&s2, s1, dir, false, &e), ES_OK);
+    ck_assert_ptr_eq(s2->segs[0], s1->segs[0]);   /* unchanged: shared */
+    esi_snapshot_free(s2);
+    esi_ixw_free(w);
+    tu_rmrf(dir);
+    w = open_writer(dir, (size_t)64 << 20);
+    for (int k = 0; k < 20; k++)
+        add(w, m, k);
+    commit(w);
+    ck_assert_int_eq(esi_snapshot_reopen(&s2, s1, dir, false, &e), ES_OK);
+    ck_assert_uint_eq(s2->nsegs, 1);
+    ck_assert_uint_eq(s2->segs[0]->id, s1->segs[0]->id);
+    ck_assert(!memcmp(s2->segs[0]->sizes, s1->segs[0]->sizes, sizeof s1->segs[0]->sizes));
+    ck_assert_ptr_ne(s2->segs[0], s1->segs[0]);
+    esi_snapshot_free(s1);
+    esi_snapshot_free(s2);
+    esi_ixw_free(w);
+    free(m);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *storage_suite(void)
 {
     Suite *s = suite_create("storage");
@@ -2616,6 +2708,7 @@ static Suite *storage_suite(void)
     ADD("old_post_format", test_storage_old_post_format, 0, 1, 60);
     ADD("positions_windows", test_storage_positions_windows, 0, 4, 120);
     ADD("skip_table_damage", test_storage_skip_table_damage, 0, 1, 120);
+    ADD("reopen_shares_segments", test_storage_reopen_shares_segments, 0, 1, 60);
 #undef ADD
     return s;
 }

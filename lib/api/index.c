@@ -43,9 +43,10 @@ es_status esi_api_options_version(esi_err *e, const unsigned *version, unsigned 
 }
 
 /* A snapshot of dir's newest commit that takes a reference to sh (its
- * cache and workers); ES_OK with *out, or an error in e and nothing held. */
+ * cache and workers) and shares the segments it keeps of prev (NULL: a
+ * first open); ES_OK with *out, or an error in e and nothing held. */
 static es_status open_snapshot(es_index **out, const char *dir, esi_ix_shared *sh,
-                               esi_err *e)
+                               const esi_snapshot *prev, esi_err *e)
 {
     *out = NULL;
     es_index *ix = esi_calloc(1, sizeof *ix);
@@ -58,7 +59,7 @@ static es_status open_snapshot(es_index **out, const char *dir, esi_ix_shared *s
     }
     atomic_fetch_add(&sh->refs, 1);
     ix->shared = sh;
-    es_status rc = esi_snapshot_open(&ix->snap, dir, false, e);
+    es_status rc = esi_snapshot_reopen(&ix->snap, prev, dir, false, e);
     if (rc != ES_OK) {
         es_index_free(ix);
         return rc;
@@ -111,7 +112,7 @@ es_status es_index_open_opts(es_index **out, const char *dir,
     if (rc == ES_OK && opts->cache_bytes > 0)
         rc = esi_blockcache_new(&sh->cache, opts->cache_bytes, &e);
     if (rc == ES_OK)
-        rc = open_snapshot(out, dir, sh, &e);
+        rc = open_snapshot(out, dir, sh, NULL, &e);
     shared_release(sh);                      /* the snapshot holds its own */
     if (rc == ES_OK)
         return ES_OK;
@@ -136,7 +137,7 @@ es_status es_index_reopen(es_index *ix, es_index **out, es_error *err)
         rc = esi_err_set(&e, ES_EINVAL, "es_index_reopen: ix and out are required");
     else if ((rc = esi_snapshot_current(ix->snap, ix->dir, &current, &e)) == ES_OK &&
              !current)
-        rc = open_snapshot(out, ix->dir, ix->shared, &e);
+        rc = open_snapshot(out, ix->dir, ix->shared, ix->snap, &e);
     if (rc != ES_OK)
         esi_err_export(&e, err);
     return rc;

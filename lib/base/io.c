@@ -61,6 +61,15 @@ char *esi_path_join(const char *dir, const char *name)
     return p;
 }
 
+static void file_id_of(const struct stat *st, esi_file_id *out)
+{
+    out->dev = (uint64_t)st->st_dev;
+    out->ino = (uint64_t)st->st_ino;
+    out->size = (uint64_t)st->st_size;
+    out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    out->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
 es_status esi_io_map(const char *path, esi_map *out, esi_err *e)
 {
     out->data = NULL;
@@ -74,6 +83,7 @@ es_status esi_io_map(const char *path, esi_map *out, esi_err *e)
         close(fd);
         return io_fail(e, "cannot stat", path, err);
     }
+    file_id_of(&st, &out->id);
     if (st.st_size > 0) {
         if ((uint64_t)st.st_size > SIZE_MAX) {
             close(fd);
@@ -98,15 +108,6 @@ void esi_io_unmap(esi_map *m)
         munmap((void *)m->data, m->len);
     m->data = NULL;
     m->len = 0;
-}
-
-static void file_id_of(const struct stat *st, esi_file_id *out)
-{
-    out->dev = (uint64_t)st->st_dev;
-    out->ino = (uint64_t)st->st_ino;
-    out->size = (uint64_t)st->st_size;
-    out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    out->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
 es_status esi_io_file_id(const char *path, esi_file_id *out, esi_err *e)

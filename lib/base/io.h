@@ -12,15 +12,6 @@
 
 #include "base.h"
 
-/* A read-only memory mapping of a whole file. */
-typedef struct esi_map {
-    const uint8_t *data;  /* NULL for an empty file */
-    size_t len;
-} esi_map;
-
-es_status esi_io_map(const char *path, esi_map *out, esi_err *e);
-void esi_io_unmap(esi_map *m);
-
 /* Identity of a file: device, inode, size and change times. A commit never
  * rewrites a file in place, so a file name whose identity is unchanged
  * still holds the same bytes; one that was removed and written again (an
@@ -29,6 +20,16 @@ typedef struct esi_file_id {
     uint64_t dev, ino, size;
     int64_t mtime_ns, ctime_ns;
 } esi_file_id;
+
+/* A read-only memory mapping of a whole file. */
+typedef struct esi_map {
+    const uint8_t *data;  /* NULL for an empty file */
+    size_t len;
+    esi_file_id id;       /* the mapped file's identity when mapped */
+} esi_map;
+
+es_status esi_io_map(const char *path, esi_map *out, esi_err *e);
+void esi_io_unmap(esi_map *m);
 
 /* Read a whole file into b (appending); with id (may be NULL) the identity
  * of the file read, taken from the same open file. */

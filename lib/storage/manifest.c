@@ -246,9 +246,28 @@ void esi_snapshot_free(esi_snapshot *s)
     esi_free(s);
 }
 
-/* Open generation gen of dir; ES_ENOTFOUND if one of its files vanished. */
+/* The segment of prev (NULL: none) with this id whose files are still
+ * the ones it mapped, or NULL. prev's segments are sorted by id. */
+static esi_segment *kept_segment(const esi_snapshot *prev, const char *dir, uint64_t id)
+{
+    size_t lo = 0, hi = prev ? prev->nsegs : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (prev->segs[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == (prev ? prev->nsegs : 0) || prev->segs[lo]->id != id ||
+        !esi_segment_unchanged(prev->segs[lo], dir))
+        return NULL;
+    return prev->segs[lo];
+}
+
+/* Open generation gen of dir, sharing the segments of prev (may be NULL)
+ * it keeps; ES_ENOTFOUND if one of its files vanished. */
 static es_status open_gen(esi_snapshot **out, const char *dir, uint64_t gen,
-                          bool verify_crc, esi_err *e)
+                          bool verify_crc, const esi_snapshot *prev, esi_err *e)
 {
     esi_manifest m;
     es_status rc = esi_manifest_read(dir, gen, &m, e);
@@ -275,8 +294,10 @@ static es_status open_gen(esi_snapshot **out, const char *dir, uint64_t gen,
     double dl = 0;
     for (size_t i = 0; i < m.nsegs; i++) {
         const esi_manifest_seg *ms = &m.segs[i];
-        rc = esi_segment_open(&s->segs[i], dir, ms->id, verify_crc, e);
-        if (rc != ES_OK)
+        esi_segment *kept = verify_crc ? NULL : kept_segment(prev, dir, ms->id);
+        if (kept)
+            s->segs[i] = esi_segment_share(kept);
+        else if ((rc = esi_segment_open(&s->segs[i], dir, ms->id, verify_crc, e)) != ES_OK)
             goto done;
         s->nsegs = i + 1;
         esi_segment *seg = s->segs[i];
@@ -321,6 +342,12 @@ done:
 es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
                             bool verify_crc, esi_err *e)
 {
+    return esi_snapshot_reopen(out, NULL, dir, verify_crc, e);
+}
+
+es_status esi_snapshot_reopen(esi_snapshot **out, const esi_snapshot *prev,
+                              const char *dir, bool verify_crc, esi_err *e)
+{
     *out = NULL;
     uint64_t gen, again;
     es_status rc = esi_manifest_newest(dir, &gen, e);
@@ -328,7 +355,7 @@ es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
         if (gen == 0)
             return esi_err_set(e, ES_ENOTFOUND, "%s: no index here (no "
                                "MANIFEST file); create one first", dir);
-        rc = open_gen(out, dir, gen, verify_crc, e);
+        rc = open_gen(out, dir, gen, verify_crc, prev, e);
         if (rc != ES_ENOTFOUND)
             return rc;
         /* a writer may have replaced the generation under us */

@@ -124,9 +124,33 @@ es_status esi_segw_finish(esi_segw *w, es_status rc, bool sync,
 
 /* ---- reading ------------------------------------------------------------ */
 
+esi_segment *esi_segment_share(esi_segment *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+bool esi_segment_unchanged(const esi_segment *s, const char *dir)
+{
+    const esi_map *maps[3] = { &s->dict, &s->post, &s->store };
+    for (int i = 0; i < 3; i++) {
+        char name[64];
+        esi_segment_filename(name, sizeof name, s->id, exts[i]);
+        char *path = esi_path_join(dir, name);
+        esi_file_id id;
+        esi_err e;
+        bool same = path && esi_io_file_id(path, &id, &e) == ES_OK &&
+                    esi_file_id_same(&id, &maps[i]->id);
+        esi_free(path);
+        if (!same)
+            return false;
+    }
+    return true;
+}
+
 void esi_segment_free(esi_segment *s)
 {
-    if (!s)
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     esi_io_unmap(&s->dict);
     esi_io_unmap(&s->post);
@@ -214,6 +238,7 @@ es_status esi_segment_open(esi_segment **out, const char *dir, uint64_t id,
     esi_segment *s = esi_calloc(1, sizeof *s);
     if (!s)
         return esi_err_set(e, ES_ENOMEM, "out of memory");
+    atomic_init(&s->refs, 1);
     snprintf(s->name, sizeof s->name, "seg_%06" PRIu64, id);
     s->id = id;
     es_status rc = ES_OK;

@@ -415,6 +415,12 @@ static inline bool esi_snapshot_is_deleted(const esi_snapshot *s, size_t seg,
  * crc32 as well as headers (what es_index_check does, plus structure). */
 es_status esi_snapshot_open(esi_snapshot **out, const char *dir,
                             bool verify_crc, esi_err *e);
+/* esi_snapshot_open, sharing with prev (an open snapshot of dir, or NULL)
+ * every segment the new commit keeps whose files are still those prev
+ * mapped: no mapping or checks again, and caches keyed by segment stay
+ * warm. Without verify_crc only (a verified open reads every file). */
+es_status esi_snapshot_reopen(esi_snapshot **out, const esi_snapshot *prev,
+                              const char *dir, bool verify_crc, esi_err *e);
 void esi_snapshot_free(esi_snapshot *s);
 /* *current: dir's newest commit is still the one s holds (the same
  * generation, read from the same MANIFEST file: an index removed and built

@@ -11,6 +11,7 @@
 
 #include "../base/fileformat.h"
 #include "../base/io.h"
+#include <stdatomic.h>
 #include "storage.h"
 
 #define ESI_MAGIC_MANIFEST "ESMANIF\0"
@@ -287,6 +288,7 @@ es_status esi_doc_read_raw(esi_doc_reader *r, const esi_segment *s,
 
 /* ---- segments (segment.c) ----------------------------------------------- */
 struct esi_segment {
+    atomic_uint refs;          /* snapshots holding it (esi_segment_share) */
     char name[32];             /* "seg_000001" */
     uint64_t id;
     esi_map dict, post, store;
@@ -321,6 +323,14 @@ struct esi_segment {
 /* Map and check the three files of segment id in dir. */
 es_status esi_segment_open(esi_segment **out, const char *dir, uint64_t id,
                            bool verify_crc, esi_err *e);
+/* s again, for one more snapshot: segments are immutable once open, so
+ * snapshots of later commits share those they keep (es_index_reopen). */
+esi_segment *esi_segment_share(esi_segment *s);
+/* Whether dir's files of s are still the ones s mapped (the same identity:
+ * device, inode, size and times; a segment removed and written again by an
+ * index built anew in dir is another file under the same name). */
+bool esi_segment_unchanged(const esi_segment *s, const char *dir);
+/* Drop one holder of s; the last unmaps it. */
 void esi_segment_free(esi_segment *s);
 void esi_segment_filename(char *out, size_t n, uint64_t id, const char *ext);
 /* Walk every dict block, postings list and store block. */
