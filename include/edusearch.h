@@ -661,6 +661,33 @@ ES_API es_status es_search(es_results **out, es_index *ix, const es_query *q,
 ES_API es_status es_index_get(es_results **out, es_index *ix, const char *id,
                               size_t id_len, es_error *err);
 
+/**
+ * Document callback of es_index_documents(): one live document as a result
+ * set of one hit (score 0, no snippet), read with the es_results_* getters
+ * at index 0. The results and every string they give are borrowed: valid
+ * only during the call (do not free them). Return 0 to go on, anything else
+ * to stop (es_index_documents then returns ES_OK having stopped early).
+ */
+typedef int (*es_doc_cb)(const es_results *doc, void *payload);
+
+/**
+ * Call cb for every live document of the snapshot, segment by segment in
+ * the order they were added (a merge keeps that order): the stored text and
+ * fields as given, plus the official-document fields recognized at index
+ * time. What `edusearch export` writes, so that an index's documents can be
+ * indexed again (a new index, another version of the format) without their
+ * original files. Reads every stored block once, without the snapshot's
+ * cache (searches keep theirs).
+ * @param cb       called once per live document.
+ * @param payload  passed through to cb.
+ * @param err      optional error details.
+ * @return ES_OK, ES_EINVAL (NULL ix or cb), ES_ECORRUPT (names the file),
+ *         ES_ENOMEM.
+ * Thread safety: safe on a shared snapshot.
+ */
+ES_API es_status es_index_documents(es_index *ix, es_doc_cb cb, void *payload,
+                                    es_error *err);
+
 /** Free results. NULL is allowed. */
 ES_API void es_results_free(es_results *r);
 

@@ -468,8 +468,9 @@ static es_status add_op(es_writer *w, const wop *o)
 }
 
 /* Run script s into directory d with the given threads and RAM buffer,
- * then commit and optimize. */
-static void run_script(const char *d, const wscript *s, unsigned threads, size_t ram)
+ * then commit and, when optimize, merge everything. */
+static void run_script(const char *d, const wscript *s, unsigned threads, size_t ram,
+                       bool optimize)
 {
     es_writer_options o = ES_WRITER_OPTIONS_INIT;
     o.threads = threads;
@@ -486,7 +487,7 @@ static void run_script(const char *d, const wscript *s, unsigned threads, size_t
         ck_assert_msg(rc == ES_OK, "%s", es_writer_errmsg(w));
     }
     ck_assert_msg(es_writer_commit(w) == ES_OK, "%s", es_writer_errmsg(w));
-    ck_assert_msg(es_writer_optimize(w) == ES_OK, "%s", es_writer_errmsg(w));
+    ck_assert_msg(!optimize || es_writer_optimize(w) == ES_OK, "%s", es_writer_errmsg(w));
     es_writer_free(w);
 }
 
@@ -526,8 +527,8 @@ static size_t same_dirs(const char *a, const char *b)
 static void same_with_threads(const wscript *s, size_t ram)
 {
     char *d1 = tu_tmpdir(), *d4 = tu_tmpdir();
-    run_script(d1, s, 1, ram);
-    run_script(d4, s, 4, ram);
+    run_script(d1, s, 1, ram, true);
+    run_script(d4, s, 4, ram, true);
     ck_assert_uint_ge(same_dirs(d1, d4), 3);
     tu_rmrf(d1);
     tu_rmrf(d4);
@@ -1227,6 +1228,97 @@ START_TEST(test_api_reopen_threads)
 }
 END_TEST
 
+/* What es_index_documents gave: per id (r0..r149) how often, and whether
+ * text, title and date were those of the model's op (a title or date the
+ * op does not give may be recognized in the text). */
+typedef struct walked {
+    const wop *want[150];
+    unsigned seen[150];
+    size_t calls, stop_after;
+    bool wrong;
+} walked;
+
+/* es_doc_cb: check one document against the model. */
+static int walk_doc(const es_results *r, void *p)
+{
+    walked *w = p;
+    size_t len, tl, dl;
+    const char *id = es_results_id(r, 0, &len), *text = es_results_text(r, 0, &tl);
+    const char *title = es_results_field(r, 0, "title", NULL);
+    const char *date = es_results_field(r, 0, "date", &dl);
+    unsigned k = len > 1 && id[0] == 'r' ? (unsigned)atoi(id + 1) : 150;
+    const wop *o = k < 150 ? w->want[k] : NULL;
+    if (!o || es_results_count(r) != 1 || tl != o->len || memcmp(text, o->text, tl) ||
+        (o->title[0] && strcmp(title ? title : "", o->title)) ||
+        (o->date[0] && (!date || dl != strlen(o->date) || memcmp(date, o->date, dl))))
+        w->wrong = true;
+    if (k < 150)
+        w->seen[k]++;
+    return ++w->calls == w->stop_after;
+}
+
+/* es_index_documents against the model of a random writer script (adds
+ * that replace, deletes, commits; a 64 KiB buffer, so several segments and
+ * deletions in old ones): every live document exactly once, with its text,
+ * title and date; a callback returning non-zero stops at once (ES_OK);
+ * NULL arguments are ES_EINVAL; an allocation failure at each point gives
+ * ES_ENOMEM, then the walk succeeds. */
+START_TEST(test_api_documents)
+{
+    uint64_t st = tu_seed();
+    wscript sc = { 0 };
+    random_script(&sc, &st, 400);
+    run_script(dir, &sc, 1, (size_t)64 << 10, false);
+    walked w = { 0 };
+    size_t live = 0;
+    for (size_t i = 0; i < sc.n; i++) {
+        unsigned k = (unsigned)atoi(sc.ops[i].id + 1);
+        if (sc.ops[i].kind == OP_ADD)
+            w.want[k] = &sc.ops[i];
+        else if (sc.ops[i].kind == OP_DELETE)
+            w.want[k] = NULL;
+    }
+    for (unsigned k = 0; k < 150; k++)
+        live += w.want[k] != NULL;
+    es_index *ix = NULL;
+    es_error err;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    es_stats stt = stats_of(ix);
+    ck_assert_uint_gt(stt.segments, 1);
+    ck_assert_uint_gt(stt.deleted, 0);
+    ck_assert_int_eq(es_index_documents(ix, walk_doc, &w, &err), ES_OK);
+    ck_assert(!w.wrong);
+    ck_assert_uint_eq(w.calls, live);
+    for (unsigned k = 0; k < 150; k++)
+        ck_assert_uint_eq(w.seen[k], w.want[k] != NULL);
+    /* stop after 3 */
+    memset(w.seen, 0, sizeof w.seen);
+    w.calls = 0;
+    w.stop_after = 3;
+    ck_assert_int_eq(es_index_documents(ix, walk_doc, &w, &err), ES_OK);
+    ck_assert_uint_eq(w.calls, 3);
+    ck_assert_int_eq(es_index_documents(NULL, walk_doc, &w, &err), ES_EINVAL);
+    ck_assert_int_eq(es_index_documents(ix, NULL, &w, &err), ES_EINVAL);
+    /* allocation failures */
+    es_status rc = ES_ENOMEM;
+    size_t k = 1;
+    for (; rc == ES_ENOMEM && k < 1000; k++) {
+        w.calls = 0;
+        w.stop_after = 0;
+        esi_alloc_fail_at(k);
+        rc = es_index_documents(ix, walk_doc, &w, &err);
+        esi_alloc_fail_at(0);
+        if (rc == ES_ENOMEM)
+            ck_assert_ptr_nonnull(strstr(err.message, "memory"));
+    }
+    ck_assert_msg(rc == ES_OK, "documents: %d after %zu allocations", rc, k);
+    ck_assert_uint_gt(k, 2);
+    ck_assert_uint_eq(w.calls, live);
+    es_index_free(ix);
+    free_script(&sc);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     const tu_case cases[] = {
@@ -1253,6 +1345,7 @@ static Suite *api_suite(void)
         { "reopen_out_of_memory", test_api_reopen_out_of_memory },
         { "reopen_recreated", test_api_reopen_recreated },
         { "reopen_equals_open", test_api_reopen_equals_open },
+        { "documents", test_api_documents },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);

@@ -40,6 +40,7 @@ int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_get(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);

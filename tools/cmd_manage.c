@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "json.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +209,82 @@ int cmd_get(int argc, char **argv)
     }
     es_index_free(ix);
     return status;
+}
+
+/* Export state: documents written, those not written exactly. */
+typedef struct exporter {
+    uint64_t docs, lossy, dropped;
+} exporter;
+
+/* es_doc_cb of export: the document as one JSONL line that `edusearch index`
+ * reads back: "id", "text" and every field as a key of its own. */
+static int export_doc(const es_results *r, void *p)
+{
+    exporter *x = p;
+    const char *name, *value;
+    size_t len;
+    bool exact = true;
+    const char *s = es_results_id(r, 0, &len);
+    fputs("{\"id\":", stdout);
+    exact &= json_put_string(stdout, s, len);
+    fputs(",\"text\":", stdout);
+    s = es_results_text(r, 0, &len);
+    exact &= json_put_string(stdout, s, len);
+    for (size_t j = 0; es_results_field_at(r, 0, j, &name, &value, &len) == ES_OK; j++) {
+        if (!strcmp(name, "id") || !strcmp(name, "text")) {   /* set by a program */
+            x->dropped++;
+            continue;
+        }
+        fputc(',', stdout);
+        json_put_string(stdout, name, strlen(name));
+        fputc(':', stdout);
+        exact &= json_put_string(stdout, value, len);
+    }
+    fputs("}\n", stdout);
+    x->docs++;
+    x->lossy += !exact;
+    return ferror(stdout) != 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int first, p = parse_common(argc, argv,
+        "usage: edusearch export [--index DIR] > FILE.jsonl\n"
+        "Write every live document as one JSON object per line: \"id\", \"text\"\n"
+        "and each stored field (recognized ones included) as a key, in the order\n"
+        "they were added. `edusearch index FILE.jsonl` reads it back, e.g. into a\n"
+        "new index after a format change, without the original files.\n",
+        &dir, &first);
+    if (p >= 0)
+        return p;
+    if (first < argc) {
+        cli_error("export: takes no arguments (see edusearch export --help)");
+        return EXIT_ERROR;
+    }
+    es_index *ix = open_index(dir);
+    if (!ix)
+        return EXIT_ERROR;
+    exporter x = { 0, 0, 0 };
+    es_error err;
+    es_status rc = es_index_documents(ix, export_doc, &x, &err);
+    es_index_free(ix);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("export: write error: %s", strerror(errno));
+        return EXIT_ERROR;
+    }
+    if (rc != ES_OK) {
+        cli_error("export: %s", err.message);
+        return EXIT_ERROR;
+    }
+    if (x.lossy)
+        cli_error("export: %llu of %llu documents hold bytes that are not UTF-8; "
+                  "they were written as U+FFFD", (unsigned long long)x.lossy,
+                  (unsigned long long)x.docs);
+    if (x.dropped)
+        cli_error("export: %llu fields named \"id\" or \"text\" (set by a program) "
+                  "cannot be keys of their own; left out", (unsigned long long)x.dropped);
+    return 0;
 }
 
 int cmd_optimize(int argc, char **argv)

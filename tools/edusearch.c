@@ -14,6 +14,7 @@ static const char usage[] =
     "usage: edusearch [search] [options] QUERY     search the index\n"
     "       edusearch index [--index DIR] PATH...   add .txt/.md/.jsonl files (- = JSONL on stdin)\n"
     "       edusearch get [--index DIR] [--json] ID...  print stored documents by id\n"
+    "       edusearch export [--index DIR]          every document as JSONL (what index reads)\n"
     "       edusearch delete [--index DIR] ID...    delete documents by id\n"
     "       edusearch stats [--index DIR]           documents, terms, segments, bytes\n"
     "       edusearch check [--index DIR]           verify every file of the index\n"
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
         { "delete", cmd_delete },     { "stats", cmd_stats },
         { "check", cmd_check },       { "optimize", cmd_optimize },
         { "tokenize", cmd_tokenize }, { "get", cmd_get },
+        { "export", cmd_export },
     };
     if (argc < 2) {
         fputs(usage, stderr);

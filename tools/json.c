@@ -351,9 +351,10 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return need;
 }
 
-void json_put_string(FILE *f, const char *s, size_t len)
+bool json_put_string(FILE *f, const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
+    bool exact = true;
     fputc('"', f);
     for (size_t i = 0; i < len;) {
         unsigned char c = u[i];
@@ -364,6 +365,7 @@ void json_put_string(FILE *f, const char *s, size_t len)
                 i += k;
             } else {
                 fputs("\\ufffd", f);
+                exact = false;
                 i++;
             }
             continue;
@@ -383,4 +385,5 @@ void json_put_string(FILE *f, const char *s, size_t len)
         i++;
     }
     fputc('"', f);
+    return exact;
 }

@@ -7,6 +7,7 @@
 #define ES_TOOLS_JSON_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 typedef struct jl_field {
@@ -30,7 +31,7 @@ const jl_field *jl_get(const jl_object *o, const char *name);
 void jl_free(jl_object *o);
 
 /* Write s as a JSON string literal (with quotes) to f. Invalid UTF-8 bytes
- * are written as U+FFFD. */
-void json_put_string(FILE *f, const char *s, size_t len);
+ * are written as U+FFFD: false if there were any (the literal is not s). */
+bool json_put_string(FILE *f, const char *s, size_t len);
 
 #endif

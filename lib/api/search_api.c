@@ -311,14 +311,10 @@ static es_status copy_doc(rhit *h, const esi_stored_doc *d)
     return ES_OK;
 }
 
-/* Make h the document dr just read: borrowed from the cached block, which
- * h then pins, or copied when dr has no cache. */
-static es_status fill_hit(rhit *h, const esi_stored_doc *d, esi_doc_reader *dr)
+/* Make h point at d's strings (field arrays allocated, strings not
+ * copied): they live as long as what holds d's block. */
+static es_status point_doc(rhit *h, const esi_stored_doc *d)
 {
-    esi_bc_entry *pin = esi_doc_reader_hold(dr);
-    if (!pin)
-        return copy_doc(h, d);
-    h->pin = pin;
     if (!alloc_fields(h, d->nfields, 0))
         return ES_ENOMEM;
     h->id = d->id;
@@ -331,6 +327,17 @@ static es_status fill_hit(rhit *h, const esi_stored_doc *d, esi_doc_reader *dr)
         h->value_lens[i] = d->fields[i].value_len;
     }
     return ES_OK;
+}
+
+/* Make h the document dr just read: borrowed from the cached block, which
+ * h then pins, or copied when dr has no cache. */
+static es_status fill_hit(rhit *h, const esi_stored_doc *d, esi_doc_reader *dr)
+{
+    esi_bc_entry *pin = esi_doc_reader_hold(dr);
+    if (!pin)
+        return copy_doc(h, d);
+    h->pin = pin;
+    return point_doc(h, d);
 }
 
 /* The snippets of a page, shared by the threads that build them: each
@@ -569,6 +576,48 @@ done:
     else
         scratch_free(sc);
     es_results_free(r);
+    if (rc != ES_OK)
+        esi_err_export(&e, err);
+    return rc;
+}
+
+es_status es_index_documents(es_index *ix, es_doc_cb cb, void *payload, es_error *err)
+{
+    esi_err e = { 0 };
+    es_status rc = ES_OK;
+    esi_doc_reader *dr = NULL;
+    rhit h = { 0 };
+    es_results r = { 1, &h, 1, NULL };
+    if (!ix || !cb) {
+        rc = esi_err_set(&e, ES_EINVAL, "es_index_documents: ix and cb are required");
+        goto done;
+    }
+    /* a reader of its own, without the index's cache: a walk through every
+     * block would push out what the searches keep there */
+    if ((rc = esi_doc_reader_new(&dr, &e)) != ES_OK)
+        goto done;
+    const esi_snapshot *snap = ix->snap;
+    for (size_t s = 0; s < snap->nsegs; s++) {
+        uint32_t n = esi_segment_doc_count(snap->segs[s]);
+        for (uint32_t d = 0; d < n; d++) {
+            esi_stored_doc sd;
+            if (esi_snapshot_is_deleted(snap, s, d))
+                continue;
+            if ((rc = esi_doc_read(dr, snap->segs[s], d, &sd, &e)) != ES_OK)
+                goto done;
+            if ((rc = point_doc(&h, &sd)) != ES_OK) {
+                esi_err_set(&e, rc, "out of memory reading documents");
+                goto done;
+            }
+            int stop = cb(&r, payload);
+            esi_free(h.mem);
+            h = (rhit){ 0 };
+            if (stop)
+                goto done;
+        }
+    }
+done:
+    esi_doc_reader_free(dr);
     if (rc != ES_OK)
         esi_err_export(&e, err);
     return rc;

@@ -2,7 +2,7 @@
 # cli_basic.sh: every subcommand of the real binary against a temporary
 # index: help and version, the default index location, indexing the sample
 # documents, searching (human, --json, --count, --explain, --queries), exit codes 0/1/2,
-# get, delete, stats, check, optimize and tokenize.
+# get, export, delete, stats, check, optimize and tokenize.
 . "$(dirname "$0")/lib.sh"
 
 expect 0 "help" -- "$ES" --help
@@ -136,6 +136,21 @@ expect 1 "get an unknown id" -- "$ES" get "$SAMPLES/puyang-2025-93.txt" no-such-
 contains "$T/err" "no document no-such-id" "get names the missing id"
 contains "$T/out" "^docno: 濮教函" "get still prints the ids it has"
 expect 2 "get without an id" -- "$ES" get
+
+# export, then index the export elsewhere: the same documents and fields,
+# and exporting that gives the same lines
+expect 0 "export" -- "$ES" export
+cp "$T/out" "$T/export1.jsonl"
+if [ "$(wc -l < "$T/export1.jsonl")" -eq 2 ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: export of two documents is not two lines"; fi
+contains "$T/export1.jsonl" '"docno":"濮教函' "export keeps recognized fields"
+expect 0 "index an export" -- "$ES" index --index "$T/reindexed" "$T/export1.jsonl"
+expect 0 "export the reindexed" -- "$ES" export --index "$T/reindexed"
+if cmp -s "$T/out" "$T/export1.jsonl"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: export after index of an export differs"; fi
+expect 0 "search the reindexed" -- "$ES" --count --index "$T/reindexed" 集团化办学
+contains "$T/out" "^2$" "both samples found after reindexing"
+expect 2 "export with an argument" -- "$ES" export something
 expect 0 "delete" -- "$ES" delete "$SAMPLES/xinyang-2024-194.txt"
 expect 0 "count after delete" -- "$ES" --count 义务教育
 contains "$T/out" "^1$" "one left"
