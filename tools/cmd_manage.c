@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parse [--index DIR] [--help] for a subcommand; *first gets the index of
- * the first positional argument. Returns -1 to go on, else the exit status:
- * 0 (help shown) or EXIT_ERROR (usage error, reported). */
-static int parse_common(int argc, char **argv, const char *help,
-                        const char **dir, int *first)
+/* Parse [--index DIR] [--help] (and [--json] into *json unless json is
+ * NULL) for a subcommand; options end at the first positional argument,
+ * whose index *first gets. Returns -1 to go on, else the exit status: 0
+ * (help shown) or EXIT_ERROR (usage error, reported). */
+static int parse_options(int argc, char **argv, const char *help,
+                         const char **dir, bool *json, int *first)
 {
     bool bad = false;
     *first = argc;
@@ -22,6 +23,10 @@ static int parse_common(int argc, char **argv, const char *help,
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(help, stdout);
             return 0;
+        }
+        if (json && !strcmp(argv[i], "--json")) {
+            *json = true;
+            continue;
         }
         if (cli_opt_value(argc, argv, &i, "--index", dir, &bad)) {
             if (bad)
@@ -37,6 +42,13 @@ static int parse_common(int argc, char **argv, const char *help,
         return -1;
     }
     return -1;
+}
+
+/* parse_options without --json. */
+static int parse_common(int argc, char **argv, const char *help,
+                        const char **dir, int *first)
+{
+    return parse_options(argc, argv, help, dir, NULL, first);
 }
 
 /* Report a failed open (rc) of the index dir, for writing or for reading,
@@ -145,28 +157,10 @@ int cmd_get(int argc, char **argv)
         "{\"id\":..,\"fields\":{..},\"text\":..}. Exit status 1 if an id is not in\n"
         "the index (each one is named on stderr).\n";
     const char *dir = NULL;
-    bool json = false, bad = false;
-    int first = argc;
-    for (int i = 1; i < argc && first == argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(help, stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--json")) {
-            json = true;
-            continue;
-        }
-        if (cli_opt_value(argc, argv, &i, "--index", &dir, &bad)) {
-            if (bad)
-                return EXIT_ERROR;
-            continue;
-        }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("get: unknown option %s (see edusearch get --help)", argv[i]);
-            return EXIT_ERROR;
-        }
-        first = i;
-    }
+    bool json = false;
+    int first, p = parse_options(argc, argv, help, &dir, &json, &first);
+    if (p >= 0)
+        return p;
     if (first >= argc) {
         cli_error("get: no ID given");
         return EXIT_ERROR;
