@@ -671,8 +671,9 @@ ES_API es_status es_index_get(es_results **out, es_index *ix, const char *id,
 typedef int (*es_doc_cb)(const es_results *doc, void *payload);
 
 /**
- * Call cb for every live document of the snapshot, segment by segment in
- * the order they were added (a merge keeps that order): the stored text and
+ * Call cb for every live document of the snapshot, segment by segment (each
+ * segment's documents in the order they were added; merges may have moved
+ * segments, so this is not the order of the whole index): the stored text and
  * fields as given, plus the official-document fields recognized at index
  * time. What `edusearch export` writes, so that an index's documents can be
  * indexed again (a new index, another version of the format) without their

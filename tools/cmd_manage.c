@@ -246,9 +246,9 @@ int cmd_export(int argc, char **argv)
     int first, p = parse_common(argc, argv,
         "usage: edusearch export [--index DIR] > FILE.jsonl\n"
         "Write every live document as one JSON object per line: \"id\", \"text\"\n"
-        "and each stored field (recognized ones included) as a key, in the order\n"
-        "they were added. `edusearch index FILE.jsonl` reads it back, e.g. into a\n"
-        "new index after a format change, without the original files.\n",
+        "and each stored field (recognized ones included) as a key, segment by\n"
+        "segment. `edusearch index FILE.jsonl` reads it back, e.g. into a new\n"
+        "index after a format change, without the original files.\n",
         &dir, &first);
     if (p >= 0)
         return p;
