@@ -658,6 +658,24 @@ START_TEST(test_storage_replace_delete)
 }
 END_TEST
 
+/* Every stored document of s (deleted ones too) has the text of its model
+ * document in m (found by its id). */
+static void same_texts(const esi_snapshot *s, const model *m)
+{
+    esi_doc_reader *dr;
+    esi_err e;
+    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
+    for (size_t i = 0; i < s->nsegs; i++)
+        for (uint32_t d = 0; d < esi_segment_doc_count(s->segs[i]); d++) {
+            esi_stored_doc sd;
+            ck_assert_int_eq(esi_doc_read(dr, s->segs[i], d, &sd, &e), ES_OK);
+            int k = id_number(sd.id, sd.id_len);
+            ck_assert_uint_eq(sd.text_len, m->docs[k].text_len);
+            ck_assert(!memcmp(sd.text, m->docs[k].text, sd.text_len));
+        }
+    esi_doc_reader_free(dr);
+}
+
 /* ---- generations and locking -------------------------------------------- */
 
 START_TEST(test_storage_snapshot_isolation)
@@ -681,17 +699,7 @@ START_TEST(test_storage_snapshot_isolation)
     ck_assert_int_eq(esi_ixw_optimize(w, &e), ES_OK);
     ck_assert_uint_eq(s->generation, g);
     ck_assert_uint_eq(s->live_docs, 30);
-    esi_doc_reader *dr;
-    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
-    for (size_t i = 0; i < s->nsegs; i++)
-        for (uint32_t d = 0; d < esi_segment_doc_count(s->segs[i]); d++) {
-            esi_stored_doc sd;
-            ck_assert_int_eq(esi_doc_read(dr, s->segs[i], d, &sd, &e), ES_OK);
-            int k = id_number(sd.id, sd.id_len);
-            ck_assert_uint_eq(sd.text_len, old->docs[k].text_len);
-            ck_assert(!memcmp(sd.text, old->docs[k].text, sd.text_len));
-        }
-    esi_doc_reader_free(dr);
+    same_texts(s, old);
     esi_snapshot_free(s);
     verify(dir, m);
     /* only the newest two manifests remain */
@@ -2614,16 +2622,7 @@ START_TEST(test_storage_reopen_shares_segments)
     ck_assert_ptr_ne(s2->segs[1], s1->segs[0]);
     ck_assert_uint_eq(s2->live_docs, 30);
     esi_snapshot_free(s1);             /* the shared segment stays mapped */
-    esi_doc_reader *dr;
-    ck_assert_int_eq(esi_doc_reader_new(&dr, &e), ES_OK);
-    for (size_t i = 0; i < s2->nsegs; i++)
-        for (uint32_t d = 0; d < esi_segment_doc_count(s2->segs[i]); d++) {
-            esi_stored_doc sd;
-            ck_assert_int_eq(esi_doc_read(dr, s2->segs[i], d, &sd, &e), ES_OK);
-            int k = id_number(sd.id, sd.id_len);
-            ck_assert_uint_eq(sd.text_len, m->docs[k].text_len);
-            ck_assert(!memcmp(sd.text, m->docs[k].text, sd.text_len));
-        }
+    same_texts(s2, m);
     /* a deletion: a new .del file, the same segments */
     ck_assert_int_eq(esi_ixw_delete(w, "doc-5", 5, &e), ES_OK);
     commit(w);
@@ -2642,7 +2641,6 @@ START_TEST(test_storage_reopen_shares_segments)
     esi_snapshot_free(s2);
     esi_snapshot_free(s3);
     esi_ixw_free(w);
-    esi_doc_reader_free(dr);
     tu_rmrf(dir);
     /* an index built twice in one directory from the same 20 documents:
      * seg_000001 has the same id and sizes both times, not the same files */

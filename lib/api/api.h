@@ -41,6 +41,16 @@ struct es_index {
 /* Free the idle scratch of ix->pool (search_api.c); for es_index_free. */
 void esi_api_pool_free(es_index *ix);
 
+/* Call fn for every live document of snap, segment by segment, read with
+ * a reader of its own (a walk through every block would push out what the
+ * searches keep in the index's cache); d is borrowed for the call. fn
+ * returns ES_OK to go on, ES_DONE to stop (the walk then returns ES_OK) or
+ * an error, which the walk returns (fn sets e). search_api.c; used by
+ * es_index_documents and es_index_facet. */
+es_status esi_api_each_doc(const esi_snapshot *snap,
+                           es_status (*fn)(const esi_stored_doc *d, void *p, esi_err *e),
+                           void *p, esi_err *e);
+
 /* Check the version of an options struct a caller passed: ES_OK if there is
  * none (version NULL) or oldest <= *version <= newest; otherwise ES_EINVAL,
  * and e says which versions this library knows and to fill the struct (named

@@ -62,38 +62,48 @@ static int cmp_bucket(const void *a, const void *b)
     return cmp_value(x->v, y->v);
 }
 
+/* What collect_one looks for and where it puts it. */
+typedef struct want {
+    const char *field;
+    size_t len;
+    values *vs;
+} want;
+
+/* The field's value of document d into the values (esi_api_each_doc). */
+static es_status collect_one(const esi_stored_doc *d, void *p, esi_err *e)
+{
+    (void)e;
+    const want *w = p;
+    for (size_t f = 0; f < d->nfields; f++)
+        if (d->fields[f].name_len == w->len &&
+            memcmp(d->fields[f].name, w->field, w->len) == 0 &&
+            d->fields[f].value_len > 0)
+            return push(w->vs, d->fields[f].value, d->fields[f].value_len);
+    return ES_OK;
+}
+
 /* Collect the field's value of every live document into vs. */
 static es_status collect(const esi_snapshot *snap, const char *field,
                          values *vs, esi_err *e)
 {
-    bool year = strcmp(field, "year") == 0;
-    esi_doc_reader *rd = NULL;
-    es_status rc = year ? ES_OK : esi_doc_reader_new(&rd, e);
-    for (size_t s = 0; rc == ES_OK && s < snap->nsegs; s++) {
-        const esi_segment *seg = snap->segs[s];
-        uint32_t n = esi_segment_doc_count(seg);
-        for (uint32_t d = 0; rc == ES_OK && d < n; d++) {
-            if (esi_snapshot_is_deleted(snap, s, d))
-                continue;
-            if (year) {
+    es_status rc = ES_OK;
+    if (strcmp(field, "year") == 0) {
+        for (size_t s = 0; rc == ES_OK && s < snap->nsegs; s++) {
+            const esi_segment *seg = snap->segs[s];
+            uint32_t n = esi_segment_doc_count(seg);
+            for (uint32_t d = 0; rc == ES_OK && d < n; d++) {
                 uint32_t date = esi_segment_date(seg, d);
-                if (date) {
+                if (date && !esi_snapshot_is_deleted(snap, s, d)) {
                     char y[16];
                     int len = snprintf(y, sizeof y, "%u", date / 10000);
                     rc = push(vs, y, (size_t)len);
                 }
-                continue;
             }
-            esi_stored_doc doc;
-            rc = esi_doc_read(rd, seg, d, &doc, e);
-            for (size_t f = 0; rc == ES_OK && f < doc.nfields; f++)
-                if (doc.fields[f].name_len == strlen(field) &&
-                    memcmp(doc.fields[f].name, field, doc.fields[f].name_len) == 0 &&
-                    doc.fields[f].value_len > 0)
-                    rc = push(vs, doc.fields[f].value, doc.fields[f].value_len);
         }
+    } else {
+        want w = { field, strlen(field), vs };
+        rc = esi_api_each_doc(snap, collect_one, &w, e);
     }
-    esi_doc_reader_free(rd);
     if (rc != ES_OK && e && e->msg[0] == '\0')
         esi_err_set(e, rc, "facet %s: %s", field, es_strerror(rc));
     return rc;

@@ -581,43 +581,51 @@ done:
     return rc;
 }
 
+es_status esi_api_each_doc(const esi_snapshot *snap,
+                           es_status (*fn)(const esi_stored_doc *d, void *p, esi_err *e),
+                           void *p, esi_err *e)
+{
+    esi_doc_reader *dr = NULL;
+    es_status rc = esi_doc_reader_new(&dr, e);
+    for (size_t s = 0; rc == ES_OK && s < snap->nsegs; s++) {
+        uint32_t n = esi_segment_doc_count(snap->segs[s]);
+        for (uint32_t d = 0; rc == ES_OK && d < n; d++) {
+            esi_stored_doc sd;
+            if (!esi_snapshot_is_deleted(snap, s, d) &&
+                (rc = esi_doc_read(dr, snap->segs[s], d, &sd, e)) == ES_OK)
+                rc = fn(&sd, p, e);
+        }
+    }
+    esi_doc_reader_free(dr);
+    return rc == ES_DONE ? ES_OK : rc;
+}
+
+/* es_index_documents' walk: the user's callback and its payload. */
+typedef struct docwalk {
+    es_doc_cb cb;
+    void *payload;
+} docwalk;
+
+/* Hand document d to the user's callback as a one-hit result. */
+static es_status walk_one(const esi_stored_doc *d, void *p, esi_err *e)
+{
+    const docwalk *w = p;
+    rhit h = { 0 };
+    es_results r = { 1, &h, 1, NULL };
+    if (point_doc(&h, d) != ES_OK)
+        return esi_err_set(e, ES_ENOMEM, "out of memory reading documents");
+    int stop = w->cb(&r, w->payload);
+    esi_free(h.mem);
+    return stop ? ES_DONE : ES_OK;
+}
+
 es_status es_index_documents(es_index *ix, es_doc_cb cb, void *payload, es_error *err)
 {
     esi_err e = { 0 };
-    es_status rc = ES_OK;
-    esi_doc_reader *dr = NULL;
-    rhit h = { 0 };
-    es_results r = { 1, &h, 1, NULL };
-    if (!ix || !cb) {
-        rc = esi_err_set(&e, ES_EINVAL, "es_index_documents: ix and cb are required");
-        goto done;
-    }
-    /* a reader of its own, without the index's cache: a walk through every
-     * block would push out what the searches keep there */
-    if ((rc = esi_doc_reader_new(&dr, &e)) != ES_OK)
-        goto done;
-    const esi_snapshot *snap = ix->snap;
-    for (size_t s = 0; s < snap->nsegs; s++) {
-        uint32_t n = esi_segment_doc_count(snap->segs[s]);
-        for (uint32_t d = 0; d < n; d++) {
-            esi_stored_doc sd;
-            if (esi_snapshot_is_deleted(snap, s, d))
-                continue;
-            if ((rc = esi_doc_read(dr, snap->segs[s], d, &sd, &e)) != ES_OK)
-                goto done;
-            if ((rc = point_doc(&h, &sd)) != ES_OK) {
-                esi_err_set(&e, rc, "out of memory reading documents");
-                goto done;
-            }
-            int stop = cb(&r, payload);
-            esi_free(h.mem);
-            h = (rhit){ 0 };
-            if (stop)
-                goto done;
-        }
-    }
-done:
-    esi_doc_reader_free(dr);
+    docwalk w = { cb, payload };
+    es_status rc = !ix || !cb
+        ? esi_err_set(&e, ES_EINVAL, "es_index_documents: ix and cb are required")
+        : esi_api_each_doc(ix->snap, walk_one, &w, &e);
     if (rc != ES_OK)
         esi_err_export(&e, err);
     return rc;
