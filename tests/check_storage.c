@@ -2590,6 +2590,18 @@ START_TEST(test_storage_old_post_format)
 }
 END_TEST
 
+/* Remove dir and index documents 0..n-1 of m there anew, committed; the
+ * writer, still open. */
+static esi_ixw *build_again(const char *dir, model *m, int n)
+{
+    tu_rmrf(dir);
+    esi_ixw *w = open_writer(dir, (size_t)64 << 20);
+    for (int k = 0; k < n; k++)
+        add(w, m, k);
+    commit(w);
+    return w;
+}
+
 /* A snapshot reopened from an older one (esi_snapshot_reopen) shares the
  * segments the new commit keeps, and only while their files are the ones
  * the old snapshot mapped: after a commit that adds a segment the kept
@@ -2641,23 +2653,15 @@ START_TEST(test_storage_reopen_shares_segments)
     esi_snapshot_free(s2);
     esi_snapshot_free(s3);
     esi_ixw_free(w);
-    tu_rmrf(dir);
     /* an index built twice in one directory from the same 20 documents:
      * seg_000001 has the same id and sizes both times, not the same files */
-    w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 20; k++)
-        add(w, m, k);
-    commit(w);
+    w = build_again(dir, m, 20);
     ck_assert_int_eq(esi_snapshot_open(&s1, dir, false, &e), ES_OK);
     ck_assert_int_eq(esi_snapshot_reopen(&s2, s1, dir, false, &e), ES_OK);
     ck_assert_ptr_eq(s2->segs[0], s1->segs[0]);   /* unchanged: shared */
     esi_snapshot_free(s2);
     esi_ixw_free(w);
-    tu_rmrf(dir);
-    w = open_writer(dir, (size_t)64 << 20);
-    for (int k = 0; k < 20; k++)
-        add(w, m, k);
-    commit(w);
+    w = build_again(dir, m, 20);
     ck_assert_int_eq(esi_snapshot_reopen(&s2, s1, dir, false, &e), ES_OK);
     ck_assert_uint_eq(s2->nsegs, 1);
     ck_assert_uint_eq(s2->segs[0]->id, s1->segs[0]->id);
