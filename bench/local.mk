@@ -34,5 +34,5 @@ bench_bench_dict_SOURCES = bench/bench_dict.c $(BENCH_COMMON)
 bench_bench_dict_LDADD = lib/libescore.la $(ES_LIBS)
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/run bench/bench_fts5.c bench/bench_pair.c bench/bench_xapian.cc \
-	bench/queries.txt bench/make_queries.py bench/results/latest.md \
+	bench/queries.txt bench/make_queries.py bench/common_pairs.py bench/results/latest.md \
 	bench/results/latest-counts.tsv

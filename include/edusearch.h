@@ -227,7 +227,7 @@ ES_API void es_doc_free(es_doc *doc);
 /** The single writer of an index directory. */
 typedef struct es_writer es_writer;
 
-#define ES_WRITER_OPTIONS_VERSION 2
+#define ES_WRITER_OPTIONS_VERSION 3
 /** Options for es_writer_open(). */
 typedef struct es_writer_options {
     unsigned version;         /**< ES_WRITER_OPTIONS_VERSION */
@@ -251,8 +251,36 @@ typedef struct es_writer_options {
                                    in the child (POSIX: another thread may
                                    hold a lock); fork first, or use 1.
                                    Callers of version 1 get 1. */
+    /* version 3 */
+    const char *const *position_pairs; /**< CJK character pairs whose
+                                   positions the index keeps, each two
+                                   characters as UTF-8 ("第二"), normalized
+                                   like the text (full-width and
+                                   Traditional forms name the same pair);
+                                   borrowed: read by es_writer_open() only.
+                                   Every two CJK characters side by side are
+                                   indexed as a pair; other pairs keep only
+                                   which documents hold them and how often.
+                                   A phrase through a pair with positions
+                                   is verified on the pair's positions
+                                   instead of its characters', far fewer
+                                   when the characters are common (第, 二,
+                                   十 of "第二十九条"); each such pair costs
+                                   about one byte per occurrence. NULL
+                                   (default): a built-in list of 48 pairs
+                                   common in Chinese laws and policy text
+                                   (docs/RANKING.md); with
+                                   nposition_pairs 0 and a non-NULL
+                                   pointer: none. Results never depend on
+                                   the choice, only speed and size; a merge
+                                   of segments written with different
+                                   lists keeps positions for the pairs they
+                                   agree on. Callers of versions 1 and 2 get
+                                   the built-in list. */
+    size_t nposition_pairs;   /**< entries of position_pairs */
 } es_writer_options;
-#define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1, 1, 0 }
+#define ES_WRITER_OPTIONS_INIT { ES_WRITER_OPTIONS_VERSION, 1, (size_t)64 << 20, 1, 1, 0, \
+                                 NULL, 0 }
 
 /**
  * Fill *opts with the defaults of the given options version.
@@ -270,7 +298,9 @@ ES_API es_status es_writer_options_init(es_writer_options *opts, unsigned versio
  * @param err       optional error details.
  * @return ES_OK, ES_ELOCKED (another writer, in any process), ES_ENOTFOUND
  *         (no index and create not set), ES_ECORRUPT, ES_EFORMAT, ES_EIO,
- *         ES_EINVAL, ES_ENOMEM.
+ *         ES_EINVAL (also: an entry of opts->position_pairs that is not two
+ *         CJK characters, or NULL; the message gives its index),
+ *         ES_ENOMEM.
  * Thread safety: reentrant; the writer then belongs to one thread at a time.
  */
 ES_API es_status es_writer_open(es_writer **out, const char *dir,

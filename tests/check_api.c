@@ -627,6 +627,119 @@ START_TEST(test_api_threads_order)
 }
 END_TEST
 
+/* Index the position-pair test's documents into dir/sub with pairs[0..n)
+ * (opts of version v); its postings bytes. */
+static uint64_t pairs_index(const char *sub, unsigned v, const char *const *pairs, size_t n)
+{
+    char path[4096], text[512];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    es_writer_options o;
+    ck_assert_int_eq(es_writer_options_init(&o, v), ES_OK);
+    o.fsync = 0;
+    if (v >= 3) {
+        o.position_pairs = pairs;
+        o.nposition_pairs = n;
+    }
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_msg(es_writer_open(&w, path, &o, &err) == ES_OK, "%s", err.message);
+    for (int i = 0; i < 40; i++) {
+        char id[16];
+        size_t k = (size_t)snprintf(text, sizeof text, "第%d条 课程", i);
+        static const char *const num[] = { "一", "二", "三", "四", "五", "六", "七" };
+        for (int j = 0; j <= i % 7; j++)
+            k += (size_t)snprintf(text + k, sizeof text - k, "第二十%s条规定课程第二%s。",
+                                  num[j], j % 2 ? "课" : "");
+        snprintf(id, sizeof id, "d%d", i);
+        add(w, id, NULL, text);
+    }
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    es_stats st = { .version = ES_STATS_VERSION };
+    ck_assert_int_eq(es_index_open(&ix, path, NULL), ES_OK);
+    ck_assert_int_eq(es_index_stats(ix, &st), ES_OK);
+    es_index_free(ix);
+    return st.bytes_postings;
+}
+
+/* The hits of q in dir/sub: "id score" lines into out. */
+static void pairs_hits(const char *sub, const char *q, char *out, size_t cap)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    es_index *ix = NULL;
+    es_query *query = NULL;
+    es_results *r = NULL;
+    ck_assert_int_eq(es_index_open(&ix, path, NULL), ES_OK);
+    ck_assert_int_eq(es_query_parse(&query, q, strlen(q), NULL), ES_OK);
+    es_search_options so = ES_SEARCH_OPTIONS_INIT;
+    so.limit = 50;
+    so.snippets = 0;
+    ck_assert_int_eq(es_search(&r, ix, query, &so, NULL), ES_OK);
+    size_t k = (size_t)snprintf(out, cap, "%llu:", (unsigned long long)es_results_total(r));
+    for (size_t i = 0; i < es_results_count(r) && k < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, " %s %.17g", es_results_id(r, i, NULL),
+                              es_results_score(r, i));
+    es_results_free(r);
+    es_query_free(query);
+    es_index_free(ix);
+}
+
+/* es_writer_options.position_pairs: an entry that is not two CJK
+ * characters is refused, naming it; a list in Traditional and full-width
+ * forms names the pairs of the normalized text (their positions make the
+ * postings larger); a version-2 struct gets the built-in list; and the
+ * results never depend on the list: no pairs with positions, the built-in
+ * list and another list give the same hits with the same scores. */
+START_TEST(test_api_position_pairs)
+{
+    es_writer_options o;
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_int_eq(es_writer_options_init(&o, ES_WRITER_OPTIONS_VERSION), ES_OK);
+    ck_assert_ptr_null(o.position_pairs);
+    ck_assert_uint_eq(o.nposition_pairs, 0);
+    static const char *const bad[] = { "第", "第二十", "ab", "第2", "", "第二三", NULL };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *list[2] = { "第二", bad[i] };
+        o.position_pairs = list;
+        o.nposition_pairs = 2;
+        ck_assert_int_eq(es_writer_open(&w, dir, &o, &err), ES_EINVAL);
+        ck_assert_ptr_null(w);
+        ck_assert_msg(strstr(err.message, "position_pairs[1]") &&
+                      strstr(err.message, bad[i] ? bad[i] : "NULL"), "%s", err.message);
+    }
+    o.position_pairs = NULL;
+    o.nposition_pairs = 1;
+    ck_assert_int_eq(es_writer_open(&w, dir, &o, &err), ES_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "nposition_pairs"));
+
+    static const char *const none[] = { NULL };
+    static const char *const mine[] = { "課程", "\xef\xbc\x8e第\xe3\x80\x80二" };
+    uint64_t b_none = pairs_index("none", 3, none, 0);
+    uint64_t b_builtin = pairs_index("builtin", 3, NULL, 0);
+    uint64_t b_mine = pairs_index("mine", 3, mine, 2);
+    uint64_t b_v2 = pairs_index("v2", 2, NULL, 0);
+    ck_assert_uint_gt(b_builtin, b_none);      /* 第二, 二十, 十二 … have positions */
+    ck_assert_uint_gt(b_mine, b_none);         /* 课程 and 第二 have */
+    ck_assert_uint_ne(b_mine, b_builtin);      /* the list given is the one used */
+    ck_assert_uint_eq(b_v2, b_builtin);
+    static const char *const qs[] = { "\"课程第二\"", "\"第二十三条\"", "\"二十\"", "课程",
+                                      "\"条规定课程第二课\"", "\"程第二十\" -\"十五条\"",
+                                      "第二十 课程" };
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+        char want[8192], got[8192];
+        pairs_hits("none", qs[i], want, sizeof want);
+        ck_assert_msg(strncmp(want, "0:", 2), "%s finds nothing", qs[i]);
+        pairs_hits("builtin", qs[i], got, sizeof got);
+        ck_assert_str_eq(got, want);
+        pairs_hits("mine", qs[i], got, sizeof got);
+        ck_assert_str_eq(got, want);
+    }
+}
+END_TEST
+
 /* Text of document i of the worker tests: about 2.5 KB. */
 static void worker_text(char *text, size_t cap, int i)
 {
@@ -1346,6 +1459,7 @@ static Suite *api_suite(void)
         { "reopen_recreated", test_api_reopen_recreated },
         { "reopen_equals_open", test_api_reopen_equals_open },
         { "documents", test_api_documents },
+        { "position_pairs", test_api_position_pairs },
     };
     Suite *s = suite_create("api");
     tu_add_cases(s, cases, TU_NCASES(cases), setup, teardown, 60);

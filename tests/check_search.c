@@ -1557,7 +1557,12 @@ END_TEST
 /* ---- phrase existence and exact tf: brute force ------------------------ */
 
 enum { XD = 120, XA = 4 };                       /* documents, alphabet */
-static const char *const xchar[XA] = { "甲", "乙", "丙", "丁" };
+/* Two alphabets: pairs of the first have no positions; of the second,
+ * 第二 第十 二十 第三 三十 十二 十三 are in the writer's built-in list of
+ * position pairs (lib/api/pospairs.c) and 二三 三二 十十 … are not. */
+static const char *const xalpha[2][XA] = { { "甲", "乙", "丙", "丁" },
+                                           { "第", "二", "十", "三" } };
+static const char *const *xchar;
 
 /* Occurrences of ph[0..pl) in doc[0..dl) (overlapping). */
 static uint32_t x_count(const uint8_t *doc, size_t dl, const uint8_t *ph, size_t pl)
@@ -1611,10 +1616,45 @@ static size_t x_phrase(uint64_t *st, uint8_t *const *doc, const size_t *len, uin
     return pl;
 }
 
+/* A writer of x_index with its own list of position pairs (n of them). */
+static es_writer *pairs_writer(const char *dir, const char *const *pairs, size_t n)
+{
+    es_writer *w = NULL;
+    es_error err;
+    es_writer_options wo = ES_WRITER_OPTIONS_INIT;
+    wo.fsync = 0;
+    wo.ram_buffer_bytes = 1 << 14;
+    wo.extract_fields = 0;
+    wo.position_pairs = pairs;
+    wo.nposition_pairs = n;
+    ck_assert_msg(es_writer_open(&w, dir, &wo, &err) == ES_OK, "%s", err.message);
+    return w;
+}
+
+/* Whether pair t has positions in segment i of ix (-1: not there). */
+static int pair_positions(const es_index *ix, size_t i, const char *t)
+{
+    esi_term_info ti;
+    es_status rc = esi_segment_lookup(ix->snap->segs[i], (const uint8_t *)t, strlen(t),
+                                      &ti, NULL);
+    return rc == ES_ENOTFOUND ? -1 : ti.positions;
+}
+
+/* Counts and the top hits' scores of random phrase queries (one phrase;
+ * two with AND, OR, NOT) against brute force over the texts, on indexes of
+ * several segments whose documents are long runs of a four-letter
+ * alphabet, in four shapes (_i): 0 the alphabet whose pairs have no
+ * positions; 1 the one whose common pairs do (pospairs.c); 2 the same with
+ * the second half of the documents written by a writer with another list
+ * (第二 and 十三 only, so segments disagree on the rest); 3 that index
+ * merged into one segment by a writer with no list (a merge keeps a pair's
+ * positions only where every segment has them). */
 START_TEST(test_search_phrase_existence_reference)
 {
     char *dir = tu_tmpdir();
-    es_writer *w = small_writer(dir, 1 << 14, false);
+    xchar = xalpha[_i >= 1];
+    static const char *const half[] = { "第二", "十三" };
+    es_writer *w = _i >= 1 ? pairs_writer(dir, NULL, 0) : small_writer(dir, 1 << 14, false);
     uint64_t seed = tu_seed(), st = seed;
     static uint8_t *doc[XD];
     static size_t len[XD];
@@ -1632,10 +1672,34 @@ START_TEST(test_search_phrase_existence_reference)
         char id[16];
         snprintf(id, sizeof id, "x%03zu", d);
         add(w, id, NULL, NULL, text, 3 * len[d]);
+        if (_i >= 2 && d == XD / 2) {
+            ck_assert_int_eq(es_writer_commit(w), ES_OK);
+            es_writer_free(w);
+            w = pairs_writer(dir, half, 2);
+        }
     }
     free(text);
+    if (_i == 3) {
+        ck_assert_int_eq(es_writer_commit(w), ES_OK);
+        es_writer_free(w);
+        w = pairs_writer(dir, half, 0);
+        ck_assert_int_eq(es_writer_optimize(w), ES_OK);
+    }
     es_index *ix = commit_and_open(w, dir);
-    ck_assert_uint_gt(ix->snap->nsegs, 1);
+    size_t ns = ix->snap->nsegs;
+    ck_assert_uint_gt(ns, _i == 3 ? 0 : 1);
+    /* the shape is what the case says: which pairs have positions where
+     * (the merge policy may have joined segments of both writers in 2) */
+    size_t with[3] = { 0, 0, 0 };      /* segments where 二十 has none, has them, 第二 has */
+    for (size_t i = 0; i < ns; i++) {
+        int p = pair_positions(ix, i, "二十");
+        ck_assert_int_eq(pair_positions(ix, i, "第二"), _i ? 1 : -1);
+        ck_assert_int_eq(pair_positions(ix, i, "二三"), _i ? 0 : -1);
+        with[p < 0 ? 2 : p]++;
+    }
+    ck_assert_uint_eq(with[1], _i == 1 ? ns : _i == 2 ? with[1] : 0);
+    ck_assert_uint_eq(with[0], _i == 0 || _i == 1 ? 0 : _i == 2 ? with[0] : ns);
+    ck_assert(_i != 2 || (with[0] > 0 && with[1] > 0));
     double avgdl = ix->snap->avg_doclen;
     static const char *const op[] = { "", " ", " OR ", " -" };
     for (int it = 0; it < 150; it++) {
@@ -1889,7 +1953,7 @@ static Suite *search_suite(void)
     tu_add_case(s, "snippet_deep_match", test_search_snippet_deep_match, 0, 1, 120);
     tu_add_case(s, "prefix_expansion", test_search_prefix_expansion, 0, 1, 60);
     tu_add_case(s, "phrase_existence_reference", test_search_phrase_existence_reference,
-                0, 1, 120);
+                0, 4, 120);
     tu_add_case(s, "explain_key_counts", test_search_explain_key_counts, 0, 1, 60);
     if (!tu_corpus_dir()) {
         printf("SKIP: ../shared/corpus not found (set ES_CORPUS_DIR)\n");

@@ -9,6 +9,7 @@
 
 #include "../base/base.h"
 #include "../storage/storage.h"
+#include "../analysis/analyzer.h"
 
 #include <pthread.h>
 
@@ -58,11 +59,30 @@ es_status esi_api_each_doc(const esi_snapshot *snap,
 es_status esi_api_options_version(esi_err *e, const unsigned *version, unsigned oldest,
                                   unsigned newest, const char *what, const char *init);
 
-/* Fill opts (size bytes) with the defaults d for version: all of d, or for
- * version 1 only its first v1_size bytes (later versions only append
- * fields, which a version-1 caller's struct does not have). d's version
- * field must already be set. index.c. */
-void esi_api_options_fill(void *opts, const void *d, size_t size, size_t v1_size,
+/* Fill opts with the defaults d for version: the first bytes[version - 1]
+ * bytes of d, the size of that version's struct (later versions only
+ * append fields, which an older caller's struct does not have). d's
+ * version field must already be set. index.c. */
+void esi_api_options_fill(void *opts, const void *d, const size_t *bytes,
                           unsigned version);
+
+/* The CJK pairs a writer indexes with positions (pospairs.c). */
+typedef struct esi_pairset {
+    uint64_t *slot;          /* open addressing; 0 = empty */
+    size_t mask;
+} esi_pairset;
+
+/* Build *s from pairs[0..n), each two CJK characters as UTF-8 (normalized
+ * with analyzer an as the index normalizes text: "第二", "第二", "課程"
+ * are the pairs 第二, 第二, 课程), or from the built-in list of common pairs
+ * when pairs is NULL (n must be 0 then). ES_EINVAL naming the entry that is
+ * not two CJK characters (or NULL), ES_ENOMEM; *s owns its table
+ * (esi_pairset_free), nothing on failure. */
+es_status esi_pairset_build(esi_pairset *s, esi_analyzer *an, const char *const *pairs,
+                            size_t n, esi_err *e);
+/* True if pair term[0..len) (analyzer bigram bytes) is in s. Thread-safe
+ * for a built set. */
+bool esi_pairset_has(const esi_pairset *s, const char *term, size_t len);
+void esi_pairset_free(esi_pairset *s);
 
 #endif

@@ -19,15 +19,15 @@ es_status es_index_options_init(es_index_options *opts, unsigned version)
         return ES_EINVAL;
     es_index_options d = ES_INDEX_OPTIONS_INIT;
     d.version = version;
-    esi_api_options_fill(opts, &d, sizeof d, offsetof(es_index_options, search_threads),
-                         version);
+    const size_t bytes[] = { offsetof(es_index_options, search_threads), sizeof d };
+    esi_api_options_fill(opts, &d, bytes, version);
     return ES_OK;
 }
 
-void esi_api_options_fill(void *opts, const void *d, size_t size, size_t v1_size,
+void esi_api_options_fill(void *opts, const void *d, const size_t *bytes,
                           unsigned version)
 {
-    memcpy(opts, d, version == 1 ? v1_size : size);
+    memcpy(opts, d, bytes[version - 1]);
 }
 
 es_status esi_api_options_version(esi_err *e, const unsigned *version, unsigned oldest,

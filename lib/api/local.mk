@@ -4,6 +4,7 @@ ES_SOURCES += \
 	lib/api/doc.h \
 	lib/api/doc.c \
 	lib/api/writer.c \
+	lib/api/pospairs.c \
 	lib/api/index.c \
 	lib/api/facet.c \
 	lib/api/search_api.c

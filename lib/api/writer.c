@@ -69,6 +69,7 @@ typedef struct worker {
 struct es_writer {
     esi_ixw *ixw;
     bool extract;            /* fill missing fields from esi_docfields_extract */
+    esi_pairset pairs;       /* the pairs indexed with positions */
     worker self;             /* the caller's thread's analysis state */
     prepared pr;             /* the caller's thread's document */
     esi_err err;             /* last error; its message is es_writer_errmsg() */
@@ -95,7 +96,9 @@ es_status es_writer_options_init(es_writer_options *opts, unsigned version)
         return ES_EINVAL;
     es_writer_options d = ES_WRITER_OPTIONS_INIT;
     d.version = version;
-    esi_api_options_fill(opts, &d, sizeof d, offsetof(es_writer_options, threads), version);
+    const size_t bytes[] = { offsetof(es_writer_options, threads),
+                             offsetof(es_writer_options, position_pairs), sizeof d };
+    esi_api_options_fill(opts, &d, bytes, version);
     return ES_OK;
 }
 
@@ -114,11 +117,17 @@ typedef struct collect {
 /* Token callback: count the token in the group, track the length in units.
  * Pairs are stored without positions: a pair's presence and count are all a
  * two-character phrase needs, and longer phrases are verified on
- * single-character positions (query_lower.c). This halves the postings. */
+ * single-character positions (query_lower.c). This halves the postings.
+ * The writer's position pairs in the body (pospairs.c: by default common
+ * pairs of policy text) keep theirs: they verify a phrase of very common
+ * characters through far fewer positions. */
 static int on_token(const es_token *t, void *p)
 {
     collect *c = p;
-    uint32_t pos = t->kind == ES_TOKEN_BIGRAM ? ESI_POS_NONE : t->position;
+    uint32_t pos = t->position;
+    if (t->kind == ES_TOKEN_BIGRAM &&
+        (c->field || !esi_pairset_has(&c->k->w->pairs, t->term, t->term_len)))
+        pos = ESI_POS_NONE;
     if (!c->field) {
         c->rc = esi_grp_add(c->g, (const uint8_t *)t->term, t->term_len, pos, c->e);
     } else {
@@ -466,6 +475,10 @@ es_status es_writer_open(es_writer **out, const char *dir,
     rc = esi_analyzer_new(&w->self.an, &e);
     if (rc == ES_OK)
         rc = esi_grp_new(&w->pr.grp, &e);
+    if (rc == ES_OK)
+        rc = esi_pairset_build(&w->pairs, w->self.an,
+                               opts->version >= 3 ? opts->position_pairs : NULL,
+                               opts->version >= 3 ? opts->nposition_pairs : 0, &e);
     if (rc != ES_OK)
         goto fail;
     size_t n = thread_count(threads);
@@ -580,5 +593,6 @@ void es_writer_free(es_writer *w)
     esi_buf_free(&w->self.key);
     esi_docfields_free(&w->pr.ex);
     esi_grp_free(w->pr.grp);
+    esi_pairset_free(&w->pairs);
     esi_free(w);
 }

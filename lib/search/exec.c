@@ -8,11 +8,13 @@
  *           confirmed start makes a match (enough to count it); the number
  *           of starts, the phrase's tf, is computed only for a doc that is
  *           scored. A one-key phrase needs no positions (tf = the
- *           posting's freq). The adjacent pairs the phrase implies but
- *           does not keep as keys (plan_pairs) join the leapfrog before
- *           any character cursor moves, and when every pair is known,
- *           pair and character freqs bound the count (chain_bounds): a
- *           lower bound above 0 needs no positions.
+ *           posting's freq). Where a pair has positions (the writer's
+ *           common pairs), the check reads the pair's positions instead
+ *           of its two characters' (position_keys). The adjacent pairs
+ *           the phrase implies but does not keep as keys (plan_pairs)
+ *           join the leapfrog before any character cursor moves, and when
+ *           every pair is known, pair and character freqs bound the count
+ *           (chain_bounds): a lower bound above 0 needs no positions.
  *   AND     leapfrog over its positive kids (cheapest first), then reject
  *           docs where a NOT kid matches.
  *   OR      the smallest doc of its kids.
@@ -69,8 +71,10 @@ struct matcher {
     bool verified;             /* tf is the exact phrase count on doc */
     uint32_t *same;            /* per cursor: first cursor of the same key */
     bool dup;                  /* some key occurs twice (same[i] != i) */
-    uint32_t *pk;              /* the positional cursors (has_pos), ascending */
+    struct pkey *pk;           /* the keys whose positions decide it
+                                  (position_keys) */
     size_t npk;
+    bool pk_aux;               /* one of them is an aux pair cursor */
     uint32_t *bk;              /* the cursors a bound needs (see bound_keys) */
     size_t nbk;
     /* the phrase's adjacent character pairs that are not keys (see
@@ -102,6 +106,13 @@ struct matcher {
     /* DATE */
     uint32_t lo, hi;
 };
+
+/* A key whose positions decide a phrase on a doc: its cursor (for a key
+ * that occurs twice, the first one's) and its offset in the phrase. */
+typedef struct pkey {
+    esi_postings *c;
+    uint32_t at;
+} pkey;
 
 /* The expansion of one prefix phrase over the snapshot (prefix.c). */
 typedef esi_prefix_set pxset;
@@ -334,20 +345,19 @@ static esi_postings *new_cursors(run *r, size_t n)
 
 /* Room for m's n key cursors (m->own, and m->cur pointing at them) and,
  * in the same zeroed allocation as m->cur, its per-key arrays cdoc, same,
- * lead, pk and bk. */
+ * lead and bk. */
 static bool key_cursors(run *r, matcher *m, size_t n)
 {
     size_t k = n ? n : 1, bytes;
     m->own = new_cursors(r, n);
-    if (!m->own || !esi_mul_ok(k, sizeof *m->cur + 5 * sizeof(uint32_t), &bytes) ||
+    if (!m->own || !esi_mul_ok(k, sizeof *m->cur + 4 * sizeof(uint32_t), &bytes) ||
         !(m->cur = esi_arena_alloc(&r->mem, bytes, true)))
         return false;
     uint32_t *u = (uint32_t *)(m->cur + k);
     m->cdoc = u;
     m->same = u + k;
     m->lead = u + 2 * k;
-    m->pk = u + 3 * k;
-    m->bk = u + 4 * k;
+    m->bk = u + 3 * k;
     for (size_t i = 0; i < n; i++)
         m->cur[i] = &m->own[i];
     return true;
@@ -510,11 +520,13 @@ static es_status plan_pairs(run *r)
     return r->aux_ti && r->aux_found ? ES_OK : ES_ENOMEM;
 }
 
-/* Open phrase m's aux pair cursors for the current segment and, for a
- * chain, map its offsets to cursors. A pair key that has positions or a
- * character key without them (not what plan_pairs assumed) turns both off
- * for the segment. */
-static es_status build_pairs(run *r, int32_t ph, matcher *m)
+/* Open phrase m's aux pair cursors for the current segment (apc[a]: the
+ * one at offset a; apc has room for the span, zeroed by the caller) and,
+ * for a chain, map its offsets to cursors. A character key without
+ * positions (not what plan_pairs assumed) turns both off for the segment.
+ * Whether a pair has positions does not matter here: the writer indexes
+ * a pair at every two CJK characters side by side either way. */
+static es_status build_pairs(run *r, int32_t ph, matcher *m, esi_postings **apc)
 {
     const es_query *q = r->q;
     const esi_qphrase *f = &q->phrases[ph];
@@ -526,16 +538,9 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
     int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
     uint32_t ord[ESI_QUERY_MAX_TERMS], slot[ESI_QUERY_MAX_TERMS];
     phrase_shape(q, f, chr, pair);
-    for (uint32_t a = 0; a < f->span; a++) {
-        if ((chr[a] >= 0 && !m->cur[chr[a]]->has_pos) ||
-            (pair[a] >= 0 && m->cur[pair[a]]->has_pos))
+    for (uint32_t a = 0; a < f->span; a++)
+        if (chr[a] >= 0 && !m->cur[chr[a]]->has_pos)
             return ES_OK;
-    }
-    for (uint32_t j = 0; j < na; j++) {
-        size_t at = r->seg * r->naux + r->aux_first[ph] + j;
-        if (r->aux_found[at] && r->aux_ti[at].positions)
-            return ES_OK;
-    }
     if (na) {
         m->acur = new_cursors(r, na);
         m->acdoc = esi_arena_calloc(&r->mem, na, sizeof *m->acdoc);
@@ -555,8 +560,10 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m)
             }
             slot[j] = (uint32_t)m->nacur;
             rc = esi_postings_open(&m->acur[m->nacur], r->s, &ti[j], r->e);
-            if (rc == ES_OK)
+            if (rc == ES_OK) {
+                apc[r->aux[r->aux_first[ph] + j].at] = &m->acur[m->nacur];
                 m->acdoc[m->nacur++] = DOC_END;
+            }
         }
         if (rc != ES_OK)
             return rc;
@@ -615,6 +622,57 @@ static void bound_keys(const es_query *q, const esi_qphrase *f, matcher *m)
         if (!covered[i] && m->same[i] == i)
             m->bk[m->nbk++] = i;
     }
+}
+
+/* List in m->pk the keys whose positions decide phrase f on a doc. Every
+ * key with positions, except where pairs stored with positions (the
+ * writer's common pairs, lib/api/pospairs.c) stand in for characters: the
+ * writer indexes a pair at p exactly where its two characters sit at p
+ * and p + 1, so a positional pair at offset a is both characters at a and
+ * a + 1, and it is rarer than either (第二 against 第 and 二). Each
+ * character offset, left to right, is covered by a positional pair that
+ * starts there, else by one that ends there, else by its character; a
+ * pair may be a key or one of the pairs the phrase implies (apc, from
+ * build_pairs), whose cursor pairs_on then moves before its positions are
+ * read. Keys at offsets that are not CJK characters keep their own
+ * positions. */
+static es_status position_keys(run *r, const esi_qphrase *f, matcher *m,
+                               esi_postings *const *apc)
+{
+    const es_query *q = r->q;
+    m->pk = esi_arena_calloc(&r->mem, f->nkeys + f->span, sizeof *m->pk);
+    if (!m->pk)
+        return ES_ENOMEM;
+    bool covered[ESI_QUERY_MAX_TERMS] = { false }, by_pair[ESI_QUERY_MAX_TERMS] = { false };
+    int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+    esi_postings *pc[ESI_QUERY_MAX_TERMS];     /* positional pair at each offset */
+    bool shaped = f->span >= 3 && f->span <= ESI_QUERY_MAX_TERMS && !f->prefix;
+    if (shaped) {
+        phrase_shape(q, f, chr, pair);
+        for (uint32_t a = 0; a < f->span; a++) {
+            pc[a] = pair[a] >= 0 ? m->cur[m->same[pair[a]]] : apc[a];
+            if (pc[a] && !pc[a]->has_pos)
+                pc[a] = NULL;
+            by_pair[a] = chr[a] >= 0 && (pc[a] || (a > 0 && pc[a - 1]));
+        }
+        for (uint32_t a = 0; a < f->span; a++) {
+            if (!by_pair[a] || covered[a])
+                continue;
+            uint32_t at = pc[a] ? a : a - 1;   /* one starting or one ending at a */
+            m->pk[m->npk++] = (pkey){ pc[at], at };
+            m->pk_aux = m->pk_aux || pair[at] < 0;
+            covered[at] = covered[at + 1] = true;
+        }
+    }
+    for (uint32_t i = 0; i < f->nkeys; i++) {
+        uint32_t at = q->keys[f->first_key + i].at;
+        esi_postings *c = m->cur[m->same[i]];
+        bool is_pair = shaped && at < f->span && pair[at] == (int32_t)i;
+        bool is_chr = shaped && at < f->span && chr[at] == (int32_t)i;
+        if (c->has_pos && !is_pair && !(is_chr && covered[at]))
+            m->pk[m->npk++] = (pkey){ c, at };
+    }
+    return ES_OK;
 }
 
 /* If a word of AND a (a positive PHRASE kid) has key i of bonus phrase
@@ -697,11 +755,12 @@ static es_status build_phrase(run *r, int32_t ph, const matcher *run_of, matcher
         if (run_of && m->same[i] == i)
             lend_cursor(q, run_of, m, i);
         m->cdoc[i] = DOC_END;
-        if (m->cur[i]->has_pos)
-            m->pk[m->npk++] = i;
     }
     bound_keys(q, f, m);
-    es_status rc = build_pairs(r, ph, m);
+    esi_postings *apc[ESI_QUERY_MAX_TERMS] = { NULL };
+    es_status rc = build_pairs(r, ph, m, apc);
+    if (rc == ES_OK)
+        rc = position_keys(r, f, m, apc);
     if (rc != ES_OK)
         return rc;
     if (f->title_twin >= 0)
@@ -874,19 +933,19 @@ static uint32_t min_freq(const matcher *m)
     return t;
 }
 
-/* The positional keys of m (pairs have no positions) by their freq on the
- * current doc, rarest first, into ord; their number. */
+/* The indexes in m->pk of the keys whose positions decide m, by their
+ * freq on the current doc, rarest first, into ord; their number. */
 static size_t pos_order(const matcher *m, uint32_t *ord)
 {
-    esi_postings *const *c = m->cur;
+    const pkey *c = m->pk;
     for (size_t k = 0; k < m->npk; k++) {
-        uint32_t i = m->pk[k], f = c[i]->freq;
+        uint32_t f = c[k].c->freq;
         size_t j = k;
-        while (j > 0 && c[ord[j - 1]]->freq > f) {
+        while (j > 0 && c[ord[j - 1]].c->freq > f) {
             ord[j] = ord[j - 1];
             j--;
         }
-        ord[j] = i;
+        ord[j] = (uint32_t)k;
     }
     return m->npk;
 }
@@ -992,8 +1051,6 @@ typedef struct xkey {
  * running out of positions rules the doc out. */
 static es_status phrase_exists(run *r, matcher *m, bool *yes)
 {
-    const esi_qphrase *f = &r->q->phrases[m->ph];
-    const esi_qkey *keys = &r->q->keys[f->first_key];
     uint32_t ord[ESI_QUERY_MAX_TERMS];
     xkey x[ESI_QUERY_MAX_TERMS];
     size_t n = m->ncur > 1 ? pos_order(m, ord) : 0;
@@ -1012,10 +1069,10 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
             return ES_OK;
     }
     for (size_t k = 0; k < n; k++) {
-        x[k].c = m->cur[m->same[ord[k]]];
+        x[k].c = m->pk[ord[k]].c;
         x[k].p = NULL;
         x[k].n = x[k].y = 0;
-        x[k].at = keys[ord[k]].at;
+        x[k].at = m->pk[ord[k]].at;
     }
     uint64_t s = 0;
     size_t k = 0;
@@ -1058,7 +1115,6 @@ static es_status phrase_exists(run *r, matcher *m, bool *yes)
 static es_status any_start(run *r, matcher *m, const uint32_t *ord, size_t n,
                            uint32_t cnt, bool *found)
 {
-    const esi_qkey *keys = &r->q->keys[r->q->phrases[m->ph].first_key];
     uint32_t y[ESI_QUERY_MAX_TERMS];
     for (size_t k = 0; k < n; k++)
         y[k] = 0;
@@ -1066,10 +1122,11 @@ static es_status any_start(run *r, matcher *m, const uint32_t *ord, size_t n,
     for (uint32_t x = 0; x < cnt; x++) {
         size_t k = 0;
         for (; k < n; k++) {
-            uint32_t i = ord[k], pn;
-            uint64_t want = (uint64_t)m->cand[x] + keys[i].at;
+            const pkey *e = &m->pk[ord[k]];
+            uint32_t pn;
+            uint64_t want = (uint64_t)m->cand[x] + e->at;
             const uint32_t *p;
-            if (esi_postings_positions_upto(m->cur[m->same[i]], want > UINT32_MAX ?
+            if (esi_postings_positions_upto(e->c, want > UINT32_MAX ?
                                             UINT32_MAX : (uint32_t)want, &p, &pn) != ES_OK)
                 return bad_positions(r);
             y[k] = gallop_to(p, pn, y[k], want);
@@ -1100,8 +1157,6 @@ static es_status any_start(run *r, matcher *m, const uint32_t *ord, size_t n,
 static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
                            bool *exact, bool *found)
 {
-    const esi_qphrase *f = &r->q->phrases[m->ph];
-    const esi_qkey *keys = &r->q->keys[f->first_key];
     *exact = true;
     *found = true;
     if (m->ncur == 1) {
@@ -1117,8 +1172,9 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
         return ES_OK;
     }
     /* What the pairs tell, taken only when the answer is the one the count
-     * below would give (a count of need or more is exact there). */
-    if ((m->nacur || m->aabsent) && need == 0) {
+     * below would give (a count of need or more is exact there), or when
+     * the count needs their positions (their cursors must be on the doc). */
+    if ((m->nacur || m->aabsent) && (need == 0 || m->pk_aux)) {
         bool on;
         es_status rc = pairs_on(r, m, m->cdoc[0], &on);
         if (rc != ES_OK)
@@ -1140,9 +1196,9 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
     }
     uint32_t cnt = 0;
     for (size_t k = 0; k < n; k++) {
-        uint32_t i = ord[k], at = keys[i].at, pn;
+        uint32_t at = m->pk[ord[k]].at, pn;
         const uint32_t *p;
-        if (esi_postings_positions(m->cur[m->same[i]], &p, &pn) != ES_OK)
+        if (esi_postings_positions(m->pk[ord[k]].c, &p, &pn) != ES_OK)
             return bad_positions(r);
         if (k == 0) {
             if (pn > m->ccap) {

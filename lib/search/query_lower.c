@@ -6,8 +6,9 @@
  *   "quoted"      one PHRASE: a CJK run of L >= 2 units becomes the bigrams
  *                 at offsets 0,2,4,...,L-2 (plus L-2), which cover every
  *                 character; for L >= 3 also every HAN term at its offset,
- *                 because bigrams are stored without positions and only
- *                 narrow the documents; one CJK char its HAN term; Latin/number tokens
+ *                 because most bigrams are stored without positions and
+ *                 only narrow the documents (exec.c decides per segment
+ *                 which positions to read); one CJK char its HAN term; Latin/number tokens
  *                 their own keys. Matching docs are exactly those whose N(text)
  *                 holds N(phrase) (the analyzer's phrase guarantee).
  *   bare text     an AND of its parts: each Latin/number token a one-key
@@ -193,9 +194,10 @@ static es_status add_phrase(lower *l, const char *field, size_t flen,
                 const unit *g = bigram_at(l, e - 2);
                 rc = add_key(l, field, flen, sb + g->off, g->len, e - 2 - from);
             }
-            /* Pairs are indexed without positions (lib/api/writer.c): they
-             * only narrow the documents. A run of three or more characters
-             * is verified on the positions of its single characters. */
+            /* Most pairs are indexed without positions (lib/api/writer.c):
+             * they only narrow the documents. A run of three or more
+             * characters is verified on the positions of its single
+             * characters, or of the pairs that have them (exec.c). */
             for (uint32_t c = p; rc == ES_OK && e - p > 2 && c < e; c++) {
                 const unit *h = unit_at(l, c);
                 rc = add_key(l, field, flen, sb + h->off, h->len, c - from);
