@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "json.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -321,7 +322,8 @@ static unsigned long long total_size(const char *path, int depth)
 }
 
 static const char index_help[] =
-    "usage: edusearch index [--index DIR] [--ram-mb N] [--threads N] PATH...\n"
+    "usage: edusearch index [--index DIR] [--ram-mb N] [--threads N]\n"
+    "                       [--position-pairs FILE] PATH...\n"
     "Add documents to the index (creating it if needed) and commit.\n"
     "  PATH          a .txt or .md file (id = the path as given; title, date,\n"
     "                agency, docno ... are recognized in official documents),\n"
@@ -333,14 +335,77 @@ static const char index_help[] =
     "  --ram-mb N    flush a segment every N MiB of buffered postings (default 64)\n"
     "  --threads N   analysis threads: 0 = one per CPU, at most 8 (default);\n"
     "                1 = none. The index is the same for every N.\n"
+    "  --position-pairs FILE\n"
+    "                the CJK character pairs to index with positions, one per\n"
+    "                line (# comments; an empty file: none), instead of the\n"
+    "                built-in 48 common pairs of policy text. Phrases through\n"
+    "                them are verified faster; results never change.\n"
+    "                bench/common_pairs.py writes such a list from a corpus.\n"
     "A document whose id is already indexed is replaced; one whose text and\n"
     "fields are unchanged is skipped. Bad files or lines\n"
     "are reported as file:line: reason and skipped. Ctrl-C stops reading and\n"
     "commits what was added.\n";
 
+/* The pairs of --position-pairs FILE: one per line, surrounding blanks
+ * dropped, empty and # lines skipped; *list and its strings are the
+ * caller's (free_pairs). False, with a message, if FILE cannot be read. */
+static bool read_pairs(const char *path, char ***list, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("index: --position-pairs %s: %s", path, strerror(errno));
+        return false;
+    }
+    char *line = NULL;
+    size_t cap = 0, have = 0;
+    ssize_t len;
+    bool ok = true;
+    *list = NULL;
+    *n = 0;
+    while (ok && (len = getline(&line, &cap, f)) >= 0) {
+        char *b = line, *e = line + len;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        if (b == e || *b == '#')
+            continue;
+        *e = '\0';
+        if (*n == have) {
+            size_t grow = have ? 2 * have : 64;
+            char **l = realloc(*list, grow * sizeof **list);
+            ok = l != NULL;
+            if (ok) {
+                *list = l;
+                have = grow;
+            }
+        }
+        if (ok && !((*list)[*n] = strdup(b)))
+            ok = false;
+        if (ok)
+            (*n)++;
+    }
+    if (!ok)
+        cli_error("index: out of memory reading %s", path);
+    else if (ferror(f)) {
+        cli_error("index: --position-pairs %s: %s", path, strerror(errno));
+        ok = false;
+    }
+    free(line);
+    fclose(f);
+    return ok;
+}
+
+static void free_pairs(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
 int cmd_index(int argc, char **argv)
 {
-    const char *dir_opt = NULL, *ram = NULL, *threads = NULL;
+    const char *dir_opt = NULL, *ram = NULL, *threads = NULL, *pairs_file = NULL;
     bool bad = false;
     int first = argc;
     for (int i = 1; i < argc; i++) {
@@ -350,7 +415,8 @@ int cmd_index(int argc, char **argv)
         }
         if (cli_opt_value(argc, argv, &i, "--index", &dir_opt, &bad) ||
             cli_opt_value(argc, argv, &i, "--ram-mb", &ram, &bad) ||
-            cli_opt_value(argc, argv, &i, "--threads", &threads, &bad)) {
+            cli_opt_value(argc, argv, &i, "--threads", &threads, &bad) ||
+            cli_opt_value(argc, argv, &i, "--position-pairs", &pairs_file, &bad)) {
             if (bad)
                 return EXIT_ERROR;
             continue;
@@ -387,13 +453,29 @@ int cmd_index(int argc, char **argv)
         }
         o.threads = (unsigned)nt;
     }
+    char **pairs = NULL;
+    size_t npairs = 0;
+    if (pairs_file) {
+        if (!read_pairs(pairs_file, &pairs, &npairs)) {
+            free_pairs(pairs, npairs);
+            return EXIT_ERROR;
+        }
+        static const char *const none[] = { NULL };
+        o.position_pairs = npairs ? (const char *const *)pairs : none;
+        o.nposition_pairs = npairs;
+    }
     char *dir = cli_index_dir(dir_opt);
-    if (!dir)
+    if (!dir) {
+        free_pairs(pairs, npairs);
         return EXIT_ERROR;
+    }
     run r = { 0 };
     es_error err;
-    if (es_writer_open(&r.w, dir, &o, &err) != ES_OK) {
-        cli_error("cannot open index %s for writing: %s", dir, err.message);
+    es_status orc = es_writer_open(&r.w, dir, &o, &err);
+    free_pairs(pairs, npairs);      /* read by es_writer_open only */
+    if (orc != ES_OK) {
+        cli_error("cannot open index %s for writing: %s%s%s", dir, err.message,
+                  pairs_file ? "; pairs from " : "", pairs_file ? pairs_file : "");
         free(dir);
         return EXIT_ERROR;
     }

@@ -151,6 +151,24 @@ if cmp -s "$T/out" "$T/export1.jsonl"; then passed=$((passed + 1)); else
 expect 0 "search the reindexed" -- "$ES" --count --index "$T/reindexed" 集团化办学
 contains "$T/out" "^2$" "both samples found after reindexing"
 expect 2 "export with an argument" -- "$ES" export something
+
+# --position-pairs: a list of one's own (comments, blanks, a Traditional
+# form) indexes the same documents with the same results; a line that is
+# not two CJK characters and a missing file are refused
+printf '# pairs\n 教育 \n\n課程\n' > "$T/pairs.txt"
+expect 0 "index with own position pairs" -- "$ES" index --index "$T/pairs" \
+    --position-pairs "$T/pairs.txt" "$SAMPLES"
+expect 0 "search the own-pairs index" -- "$ES" --count --index "$T/pairs" '"义务教育学校"'
+cp "$T/out" "$T/pairs_count"
+expect 0 "search the default index" -- "$ES" --count --index "$T/reindexed" '"义务教育学校"'
+if cmp -s "$T/out" "$T/pairs_count"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: own position pairs change a phrase's count"; fi
+printf '教育学\n' > "$T/badpairs.txt"
+expect 2 "a position pair of three characters" -- "$ES" index --index "$T/pairs2" \
+    --position-pairs "$T/badpairs.txt" "$SAMPLES"
+contains "$T/err" 'position_pairs\[0\] ("教育学")' "the bad pair is named"
+expect 2 "a missing position-pairs file" -- "$ES" index --index "$T/pairs2" \
+    --position-pairs "$T/no-such-file" "$SAMPLES"
 expect 0 "delete" -- "$ES" delete "$SAMPLES/xinyang-2024-194.txt"
 expect 0 "count after delete" -- "$ES" --count 义务教育
 contains "$T/out" "^1$" "one left"
