@@ -73,8 +73,8 @@ typedef struct esi_pairset {
 } esi_pairset;
 
 /* Build *s from pairs[0..n), each two CJK characters as UTF-8 (normalized
- * with analyzer an as the index normalizes text: "第二", "第二", "課程"
- * are the pairs 第二, 第二, 课程), or from the built-in list of common pairs
+ * with analyzer an as the index normalizes text: "第二", "第 二" and "課程"
+ * are the pairs 第二, 第二 and 课程), or from the built-in list of common pairs
  * when pairs is NULL (n must be 0 then). ES_EINVAL naming the entry that is
  * not two CJK characters (or NULL), ES_ENOMEM; *s owns its table
  * (esi_pairset_free), nothing on failure. */
