@@ -1616,7 +1616,8 @@ static size_t x_phrase(uint64_t *st, uint8_t *const *doc, const size_t *len, uin
     return pl;
 }
 
-/* A writer of x_index with its own list of position pairs (n of them). */
+/* A writer for the reference test's index (16 KiB buffer, so several
+ * segments) with its own list of position pairs (NULL: the built-in one). */
 static es_writer *pairs_writer(const char *dir, const char *const *pairs, size_t n)
 {
     es_writer *w = NULL;
@@ -1689,18 +1690,21 @@ START_TEST(test_search_phrase_existence_reference)
     size_t ns = ix->snap->nsegs;
     ck_assert_uint_gt(ns, _i == 3 ? 0 : 1);
     /* the shape is what the case says: which pairs have positions where
-     * (the merge policy may have joined segments of both writers in 2) */
-    size_t with[3] = { 0, 0, 0 };      /* segments where 二十 has none, has them, 第二 has */
+     * (a small segment may lack a pair; the merge policy may have joined
+     * segments of both writers in 2); with[p]: segments where 二十 is
+     * there with (1) or without (0) positions */
+    size_t with[2] = { 0, 0 };
     for (size_t i = 0; i < ns; i++) {
         int p = pair_positions(ix, i, "二十");
-        ck_assert_int_eq(pair_positions(ix, i, "第二"), _i ? 1 : -1);
-        ck_assert(_i ? pair_positions(ix, i, "二三") != 1       /* rare: may be absent */
-                     : pair_positions(ix, i, "二三") == -1);
-        with[p < 0 ? 2 : p]++;
+        ck_assert(_i ? pair_positions(ix, i, "第二") != 0 : pair_positions(ix, i, "第二") < 0);
+        ck_assert(_i ? pair_positions(ix, i, "二三") != 1 : pair_positions(ix, i, "二三") < 0);
+        ck_assert(_i || p < 0);
+        if (p >= 0)
+            with[p]++;
     }
-    ck_assert_uint_eq(with[1], _i == 1 ? ns : _i == 2 ? with[1] : 0);
-    ck_assert_uint_eq(with[0], _i == 0 || _i == 1 ? 0 : _i == 2 ? with[0] : ns);
-    ck_assert(_i != 2 || (with[0] > 0 && with[1] > 0));
+    ck_assert(_i != 1 || (with[1] > 0 && with[0] == 0));
+    ck_assert(_i != 2 || (with[1] > 0 && with[0] > 0));
+    ck_assert(_i != 3 || (with[0] == 1 && with[1] == 0));
     double avgdl = ix->snap->avg_doclen;
     static const char *const op[] = { "", " ", " OR ", " -" };
     for (int it = 0; it < 150; it++) {

@@ -385,9 +385,9 @@ static bool read_pairs(const char *path, char ***list, size_t *n)
         if (ok)
             (*n)++;
     }
-    if (!ok)
+    if (!ok) {
         cli_error("index: out of memory reading %s", path);
-    else if (ferror(f)) {
+    } else if (ferror(f)) {
         cli_error("index: --position-pairs %s: %s", path, strerror(errno));
         ok = false;
     }
