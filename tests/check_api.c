@@ -717,6 +717,24 @@ START_TEST(test_api_position_pairs)
 
     static const char *const none[] = { NULL };
     static const char *const mine[] = { "課程", "\xef\xbc\x8e第\xe3\x80\x80二" };
+    /* an allocation failure anywhere in opening a writer with a list (its
+     * pair table among the rest) is ES_ENOMEM and leaks nothing */
+    char oom[4096];
+    snprintf(oom, sizeof oom, "%s/oom", dir);
+    o.position_pairs = mine;
+    o.nposition_pairs = 2;
+    size_t k = 1;
+    for (;; k++) {
+        esi_alloc_fail_at(k);
+        es_status rc = es_writer_open(&w, oom, &o, &err);
+        esi_alloc_fail_at(0);
+        if (rc == ES_OK)
+            break;
+        ck_assert_msg(rc == ES_ENOMEM, "allocation %zu: %d %s", k, rc, err.message);
+        ck_assert_ptr_null(w);
+    }
+    es_writer_free(w);
+    ck_assert_uint_gt(k, 8);           /* the opens before it failed */
     uint64_t b_none = pairs_index("none", 3, none, 0);
     uint64_t b_builtin = pairs_index("builtin", 3, NULL, 0);
     uint64_t b_mine = pairs_index("mine", 3, mine, 2);
