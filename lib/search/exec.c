@@ -411,6 +411,13 @@ static void phrase_shape(const es_query *q, const esi_qphrase *f, int32_t *chr,
     }
 }
 
+/* A phrase's phrase_shape, computed once per matcher build for
+ * bound_keys, build_pairs and position_keys (NULL for a phrase with
+ * nothing to shape: one unit, a prefix, or too long). */
+typedef struct shape {
+    int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+} shape;
+
 /* ord[0..n) = the indexes of ti[0..n) by document frequency, rarest first
  * (stable; insertion sort: a phrase has few keys). */
 static void order_by_df(const esi_term_info *ti, uint32_t n, uint32_t *ord)
@@ -526,18 +533,18 @@ static es_status plan_pairs(run *r)
  * positions (not what plan_pairs assumed) turns both off for the segment.
  * Whether a pair has positions does not matter here: the writer indexes
  * a pair at every two CJK characters side by side either way. */
-static es_status build_pairs(run *r, int32_t ph, matcher *m, esi_postings **apc)
+static es_status build_pairs(run *r, int32_t ph, const shape *sh, matcher *m,
+                             esi_postings **apc)
 {
     const es_query *q = r->q;
     const esi_qphrase *f = &q->phrases[ph];
     uint32_t na = r->aux_n[ph];
-    if (na == 0 && !r->chain[ph])
+    if ((na == 0 && !r->chain[ph]) || !sh)   /* plan_pairs shapes every such phrase */
         return ES_OK;
     /* the aux cursors in df order (ord), aux j's cursor (slot); plan_pairs
      * keeps na below the span */
-    int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+    const int32_t *chr = sh->chr, *pair = sh->pair;
     uint32_t ord[ESI_QUERY_MAX_TERMS], slot[ESI_QUERY_MAX_TERMS];
-    phrase_shape(q, f, chr, pair);
     for (uint32_t a = 0; a < f->span; a++)
         if (chr[a] >= 0 && !m->cur[chr[a]]->has_pos)
             return ES_OK;
@@ -607,16 +614,12 @@ static es_status build_pairs(run *r, int32_t ph, matcher *m, esi_postings **apc)
  * smallest freq and the presence of all keys on a document are those of
  * the keys listed. Common characters have the longest postings, so a
  * bound that leaves them out moves far fewer blocks. */
-static void bound_keys(const es_query *q, const esi_qphrase *f, matcher *m)
+static void bound_keys(const esi_qphrase *f, const shape *sh, matcher *m)
 {
     bool covered[ESI_QUERY_MAX_TERMS] = { false };
-    if (f->span >= 2 && f->span <= ESI_QUERY_MAX_TERMS && !f->prefix) {
-        int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
-        phrase_shape(q, f, chr, pair);
-        for (uint32_t a = 0; a < f->span; a++)
-            if (chr[a] >= 0 && (pair[a] >= 0 || (a > 0 && pair[a - 1] >= 0)))
-                covered[chr[a]] = true;
-    }
+    for (uint32_t a = 0; sh && a < f->span; a++)
+        if (sh->chr[a] >= 0 && (sh->pair[a] >= 0 || (a > 0 && sh->pair[a - 1] >= 0)))
+            covered[sh->chr[a]] = true;
     for (uint32_t k = 0; k < f->nkeys; k++) {  /* rarest first: the first */
         uint32_t i = m->lead[k];               /* absent key ends the move */
         if (!covered[i] && m->same[i] == i)
@@ -636,19 +639,17 @@ static void bound_keys(const es_query *q, const esi_qphrase *f, matcher *m)
  * build_pairs), whose cursor pairs_on then moves before its positions are
  * read. Keys at offsets that are not CJK characters keep their own
  * positions. */
-static es_status position_keys(run *r, const esi_qphrase *f, matcher *m,
-                               esi_postings *const *apc)
+static es_status position_keys(run *r, const esi_qphrase *f, const shape *sh,
+                               matcher *m, esi_postings *const *apc)
 {
     const es_query *q = r->q;
     m->pk = esi_arena_calloc(&r->mem, f->nkeys + f->span, sizeof *m->pk);
     if (!m->pk)
         return ES_ENOMEM;
     bool covered[ESI_QUERY_MAX_TERMS] = { false }, by_pair[ESI_QUERY_MAX_TERMS] = { false };
-    int32_t chr[ESI_QUERY_MAX_TERMS], pair[ESI_QUERY_MAX_TERMS];
+    const int32_t *chr = sh ? sh->chr : NULL, *pair = sh ? sh->pair : NULL;
     esi_postings *pc[ESI_QUERY_MAX_TERMS];     /* positional pair at each offset */
-    bool shaped = f->span >= 3 && f->span <= ESI_QUERY_MAX_TERMS && !f->prefix;
-    if (shaped) {
-        phrase_shape(q, f, chr, pair);
+    if (sh) {
         for (uint32_t a = 0; a < f->span; a++) {
             pc[a] = pair[a] >= 0 ? m->cur[m->same[pair[a]]] : apc[a];
             if (pc[a] && !pc[a]->has_pos)
@@ -667,8 +668,8 @@ static es_status position_keys(run *r, const esi_qphrase *f, matcher *m,
     for (uint32_t i = 0; i < f->nkeys; i++) {
         uint32_t at = q->keys[f->first_key + i].at;
         esi_postings *c = m->cur[m->same[i]];
-        bool is_pair = shaped && at < f->span && pair[at] == (int32_t)i;
-        bool is_chr = shaped && at < f->span && chr[at] == (int32_t)i;
+        bool is_pair = sh && at < f->span && pair[at] == (int32_t)i;
+        bool is_chr = sh && at < f->span && chr[at] == (int32_t)i;
         if (c->has_pos && !is_pair && !(is_chr && covered[at]))
             m->pk[m->npk++] = (pkey){ c, at };
     }
@@ -756,11 +757,16 @@ static es_status build_phrase(run *r, int32_t ph, const matcher *run_of, matcher
             lend_cursor(q, run_of, m, i);
         m->cdoc[i] = DOC_END;
     }
-    bound_keys(q, f, m);
+    shape sh, *shp = NULL;
+    if (f->span >= 2 && f->span <= ESI_QUERY_MAX_TERMS && !f->prefix) {
+        phrase_shape(q, f, sh.chr, sh.pair);
+        shp = &sh;
+    }
+    bound_keys(f, shp, m);
     esi_postings *apc[ESI_QUERY_MAX_TERMS] = { NULL };
-    es_status rc = build_pairs(r, ph, m, apc);
+    es_status rc = build_pairs(r, ph, shp, m, apc);
     if (rc == ES_OK)
-        rc = position_keys(r, f, m, apc);
+        rc = position_keys(r, f, shp, m, apc);
     if (rc != ES_OK)
         return rc;
     if (f->title_twin >= 0)
