@@ -407,8 +407,11 @@ typedef struct es_index es_index;
  * first search that splits and stopped by es_index_free(); a worker is
  * lent to one search at a time, and a search that finds none idle runs on
  * its caller's thread alone, so threads that search at once never use more
- * than search_threads - 1 workers between them. Set 1 when every core is
- * already busy with searches of its own. On the benchmark corpus with two
+ * than search_threads - 1 workers between them. A worker that finishes
+ * its share polls for its next job for up to 0.1 ms before it sleeps, and
+ * a caller waiting for a worker polls as long before it blocks: a sleeping
+ * thread takes tens of microseconds to run again, as long as a median
+ * search. Set 1 when every core is already busy with searches of its own. On the benchmark corpus with two
  * cores, see docs/PERFORMANCE.md for what it buys.
  */
 typedef struct es_index_options {

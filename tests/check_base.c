@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 START_TEST(test_base_varint_roundtrip)
 {
@@ -406,6 +407,28 @@ START_TEST(test_base_pool_cancel_or_wait)
 }
 END_TEST
 
+/* A worker polls for its next job for a moment after each one, then
+ * sleeps: jobs handed over at once (it is polling) and after a pause
+ * longer than the poll (it sleeps) both run, once each, and the pool
+ * stops at once with a worker still polling. */
+START_TEST(test_base_pool_polls_then_sleeps)
+{
+    esi_pool *p = esi_pool_new(1);
+    ck_assert_ptr_nonnull(p);
+    atomic_int ran = 0;
+    const struct timespec pause = { 0, 2000000 };   /* 2 ms: past the poll */
+    for (int i = 0; i < 40; i++) {
+        if (i % 2)
+            nanosleep(&pause, NULL);
+        esi_pool_worker *w = esi_pool_start(p, pool_count, &ran);
+        ck_assert_ptr_nonnull(w);
+        esi_pool_wait(p, w);
+        ck_assert_int_eq(atomic_load(&ran), i + 1);
+    }
+    esi_pool_free(p);                  /* its worker is polling right now */
+}
+END_TEST
+
 static Suite *base_suite(void)
 {
     const tu_case cases[] = {
@@ -422,6 +445,7 @@ static Suite *base_suite(void)
         { "arena_blocks_hold", test_base_arena_blocks_hold },
         { "pool_lends_idle_workers", test_base_pool_lends_idle_workers },
         { "pool_cancel_or_wait", test_base_pool_cancel_or_wait },
+        { "pool_polls_then_sleeps", test_base_pool_polls_then_sleeps },
     };
     Suite *s = suite_create("base");
     tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 0);
