@@ -397,22 +397,25 @@ typedef struct es_index es_index;
  * (they are what es_results_text() and the other getters point into).
  *
  * search_threads lets one large search use idle cores: a search estimated
- * to visit at least 64 documents (from the document frequencies of its
- * terms) is cut into chunks of docnos that the caller's thread and the
+ * to visit at least 512 documents (from the document frequencies of its
+ * terms), or 64 while a worker is still awake from the previous one, is
+ * cut into chunks of docnos that the caller's thread and the
  * snapshot's idle worker threads run in turn, each with its own top-k
  * heap, merged at the end; and the snippets of a page are built by the
  * caller and the idle workers, taking hits in turn. Pages, scores, snippets
  * and exact totals are those of one thread (tested); with exact_total 0
- * the lower bound may differ from run to run. The workers (search_threads - 1) are started on the
- * first search that splits and stopped by es_index_free(); a worker is
- * lent to one search at a time, and a search that finds none idle runs on
- * its caller's thread alone, so threads that search at once never use more
- * than search_threads - 1 workers between them. A worker that finishes
- * its share polls for its next job for up to 0.1 ms before it sleeps, and
- * a caller waiting for a worker polls as long before it blocks: a sleeping
- * thread takes tens of microseconds to run again, as long as a median
- * search. Set 1 when every core is already busy with searches of its own. On the benchmark corpus with two
- * cores, see docs/PERFORMANCE.md for what it buys.
+ * the lower bound may differ from run to run. The workers
+ * (search_threads - 1) are started on the first search that splits and
+ * stopped by es_index_free(); a worker is lent to one search at a time,
+ * and a search that finds none idle runs on its caller's thread alone, so
+ * threads that search at once never use more than search_threads - 1
+ * workers between them. A worker that finishes its share polls for its
+ * next job for up to 0.1 ms of one core before it sleeps, and a caller
+ * waiting for a worker polls as long before it blocks: a sleeping thread
+ * takes tens of microseconds to run again, as long as a median search.
+ * Set 1 when every core is already busy with searches of its own. On the
+ * benchmark corpus with two cores, see docs/PERFORMANCE.md for what it
+ * buys.
  */
 typedef struct es_index_options {
     unsigned version;          /**< ES_INDEX_OPTIONS_VERSION */

@@ -348,19 +348,19 @@ START_TEST(test_base_pool_lends_idle_workers)
     ck_assert_uint_eq(esi_pool_size(none), 0);
     atomic_int release = 0, ran = 0;
     pool_job j = { &release, &ran };
-    ck_assert_ptr_null(esi_pool_start(none, pool_hold, &j));
+    ck_assert_ptr_null(esi_pool_start(none, pool_hold, &j, false));
     esi_pool_free(none);
     esi_pool *p = esi_pool_new(2);
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(esi_pool_size(p), 2);
     for (int round = 0; round < 3; round++) {
         atomic_store(&release, 0);
-        esi_pool_worker *a = esi_pool_start(p, pool_hold, &j);
-        esi_pool_worker *b = esi_pool_start(p, pool_hold, &j);
+        esi_pool_worker *a = esi_pool_start(p, pool_hold, &j, false);
+        esi_pool_worker *b = esi_pool_start(p, pool_hold, &j, false);
         ck_assert_ptr_nonnull(a);
         ck_assert_ptr_nonnull(b);
         ck_assert_ptr_ne(a, b);
-        ck_assert_ptr_null(esi_pool_start(p, pool_hold, &j));   /* both busy */
+        ck_assert_ptr_null(esi_pool_start(p, pool_hold, &j, false));   /* both busy */
         atomic_store(&release, 1);
         esi_pool_wait(p, a);
         esi_pool_wait(p, b);
@@ -387,7 +387,7 @@ START_TEST(test_base_pool_cancel_or_wait)
     atomic_int ran = 0;
     int kept = 0, back = 0;
     for (int i = 0; i < 2000; i++) {
-        esi_pool_worker *w = esi_pool_start(p, pool_count, &ran);
+        esi_pool_worker *w = esi_pool_start(p, pool_count, &ran, false);
         ck_assert_ptr_nonnull(w);
         if (i % 3 == 2)
             for (volatile int spin = 0; spin < 20000; spin++)
@@ -420,12 +420,37 @@ START_TEST(test_base_pool_polls_then_sleeps)
     for (int i = 0; i < 40; i++) {
         if (i % 2)
             nanosleep(&pause, NULL);
-        esi_pool_worker *w = esi_pool_start(p, pool_count, &ran);
+        esi_pool_worker *w = esi_pool_start(p, pool_count, &ran, false);
         ck_assert_ptr_nonnull(w);
         esi_pool_wait(p, w);
         ck_assert_int_eq(atomic_load(&ran), i + 1);
     }
     esi_pool_free(p);                  /* its worker is polling right now */
+}
+END_TEST
+
+/* A start for awake workers only never wakes a sleeping one: a new pool
+ * (no thread started) lends none; right after a job, while its worker
+ * polls, it may lend it, and a job so lent runs once like any other. */
+START_TEST(test_base_pool_awake_only)
+{
+    esi_pool *p = esi_pool_new(1);
+    ck_assert_ptr_nonnull(p);
+    atomic_int ran = 0;
+    ck_assert_ptr_null(esi_pool_start(p, pool_count, &ran, true));
+    int jobs = 0, awake = 0;
+    for (int i = 0; i < 200; i++) {
+        esi_pool_worker *w = esi_pool_start(p, pool_count, &ran, i % 2 == 1);
+        if (!w) {
+            ck_assert_int_eq(i % 2, 1);        /* only awake_only may find none */
+            continue;
+        }
+        awake += i % 2;
+        esi_pool_wait(p, w);
+        ck_assert_int_eq(atomic_load(&ran), ++jobs);
+    }
+    esi_pool_free(p);
+    printf("pool: %d of 100 awake-only starts found the worker polling\n", awake);
 }
 END_TEST
 
@@ -446,6 +471,7 @@ static Suite *base_suite(void)
         { "pool_lends_idle_workers", test_base_pool_lends_idle_workers },
         { "pool_cancel_or_wait", test_base_pool_cancel_or_wait },
         { "pool_polls_then_sleeps", test_base_pool_polls_then_sleeps },
+        { "pool_awake_only", test_base_pool_awake_only },
     };
     Suite *s = suite_create("base");
     tu_add_cases(s, cases, TU_NCASES(cases), NULL, NULL, 0);

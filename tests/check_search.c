@@ -775,7 +775,7 @@ static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune
     esi_search_stats st = { 0 };
     /* look 41 and up: the workers woken at once (split_eager 1) */
     esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
-                             pool, 1, chunk, look, look > 40 ? 1 : 0 };
+                             pool, 1, chunk, look, look > 40 ? 1 : 0, 1 };
     esi_hit *h = NULL;
     esi_err e = { 0 };
     ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
@@ -885,7 +885,7 @@ static es_status exec_status(es_index *ix, const char *text, size_t limit,
     /* workers woken after 1..32 root docs, or at once (from the chunk
      * size: varied) */
     esi_search_params sp = { 0, limit, ES_SORT_SCORE, 1.2, 0.75, true, false, NULL,
-                             pool, 1, chunk, 1 + chunk % 32, chunk % 3 == 0 };
+                             pool, 1, chunk, 1 + chunk % 32, chunk % 3 == 0, 1 };
     *h = NULL;
     *n = 0;
     *total = 0;
@@ -1005,7 +1005,7 @@ START_TEST(test_search_single_key_pages)
             for (int v = 0; v < 4; v++) {  /* exhaustive, pruned, inexact, split */
                 esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, v != 2,
                                          v == 0, NULL, v == 3 ? pool : NULL, 1, chunk,
-                                         1 + chunk % 7, chunk % 3 == 0 };
+                                         1 + chunk % 7, chunk % 3 == 0, 1 };
                 esi_err e = { 0 };
                 ck_assert_msg(esi_search_run(ix->snap, q, &sp, &h[v], &n[v], &t[v], &e) ==
                               ES_OK, "%s", e.msg);

@@ -83,6 +83,7 @@ rm -rf "$tsan"; mkdir -p "$tsan"
 tsan_cases="check_search:threads_agree check_api:cache_threads check_storage:cache_threads
 check_api:threads_deterministic check_api:threads_order check_api:threads_free_busy
 check_query:parse_threads check_base:pool_lends_idle_workers check_base:pool_cancel_or_wait check_base:pool_polls_then_sleeps
+check_base:pool_awake_only
 check_api:search_threads_agree check_api:reopen_threads
 check_search:split_damaged_postings check_search:split_segments_deletions"
 (cd "$tsan" && "$top/configure" -q --enable-werror --disable-shared \

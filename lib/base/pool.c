@@ -70,6 +70,7 @@ struct esi_pool_worker {
     bool quit;                 /* mu */
     atomic_bool done;          /* the job has returned */
     atomic_bool posted;        /* fn is set: what a polling worker watches */
+    atomic_bool polling;       /* since its last job; false once it sleeps */
 };
 
 struct esi_pool {
@@ -88,6 +89,8 @@ static void *worker_main(void *p)
             spin_for(&w->posted);
             pthread_mutex_lock(&w->mu);
         }
+        if (!w->fn && !w->quit)
+            atomic_store_explicit(&w->polling, false, memory_order_relaxed);
         while (!w->fn && !w->quit)
             pthread_cond_wait(&w->job_cv, &w->mu);
         if (!w->fn)
@@ -98,6 +101,9 @@ static void *worker_main(void *p)
         atomic_store_explicit(&w->posted, false, memory_order_relaxed);
         pthread_mutex_unlock(&w->mu);
         fn(arg);
+        /* set before done: a caller that sees done and starts its next
+         * search at once finds this worker awake */
+        atomic_store_explicit(&w->polling, true, memory_order_relaxed);
         atomic_store_explicit(&w->done, true, memory_order_release);
         pthread_mutex_lock(&w->mu);
         pthread_cond_signal(&w->done_cv);
@@ -169,12 +175,14 @@ void esi_pool_free(esi_pool *p)
     esi_free(p);
 }
 
-esi_pool_worker *esi_pool_start(esi_pool *p, void (*fn)(void *), void *arg)
+esi_pool_worker *esi_pool_start(esi_pool *p, void (*fn)(void *), void *arg,
+                                bool awake_only)
 {
     esi_pool_worker *w = NULL;
     pthread_mutex_lock(&p->mu);
     for (unsigned i = 0; i < p->n && !w; i++)
-        if (!p->w[i].busy)
+        if (!p->w[i].busy &&
+            (!awake_only || atomic_load_explicit(&p->w[i].polling, memory_order_relaxed)))
             w = &p->w[i];
     if (w && !w->started) {
         w->started = pthread_create(&w->th, NULL, worker_main, w) == 0;

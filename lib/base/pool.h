@@ -21,8 +21,12 @@ unsigned esi_pool_size(const esi_pool *p);
 void esi_pool_free(esi_pool *p);
 /* Hand fn(arg) to an idle worker, starting its thread if need be: the
  * worker, to wait for with esi_pool_wait, or NULL when every worker is busy
- * (or a thread cannot be started): then fn was not called. Thread-safe. */
-esi_pool_worker *esi_pool_start(esi_pool *p, void (*fn)(void *), void *arg);
+ * (or a thread cannot be started): then fn was not called. With
+ * awake_only, only to a worker still polling after its last job (one that
+ * runs fn at once; waking a sleeping one costs tens of microseconds), NULL
+ * if none is. Thread-safe. */
+esi_pool_worker *esi_pool_start(esi_pool *p, void (*fn)(void *), void *arg,
+                                bool awake_only);
 /* Wait until w's job has returned, then give w back to the pool. Only the
  * thread that started the job may wait for it. */
 void esi_pool_wait(esi_pool *p, esi_pool_worker *w);

@@ -141,6 +141,7 @@ typedef struct split {
      * the chunks left to (engage_check) */
     struct job *jobs;
     size_t nw, started;
+    bool awake_only;           /* lend only to workers still polling */
 } split;
 
 /* Per-search state shared by the matchers of one segment. In a split
@@ -2507,7 +2508,7 @@ static void engage_check(run *r)
         j->r.nheap = 0;
         j->r.heap = r->k ? esi_calloc(r->k, sizeof *j->r.heap) : NULL;
         if ((r->k && !j->r.heap) ||
-            !(j->w = esi_pool_start(r->p->pool, job_main, j))) {
+            !(j->w = esi_pool_start(r->p->pool, job_main, j, sp->awake_only))) {
             esi_free(j->r.heap);
             j->r.heap = NULL;
             return;
@@ -2557,6 +2558,7 @@ static es_status run_all(run *r)
     atomic_init(&sp.stop, false);
     sp.jobs = jobs;
     sp.nw = nw;
+    sp.awake_only = est < (p->split_cold ? p->split_cold : ESI_SPLIT_COLD);
     r->sp = &sp;
     r->engage_in = p->split_look ? p->split_look : ESI_SPLIT_LOOK;
     if (est >= (p->split_eager ? p->split_eager : ESI_SPLIT_EAGER))

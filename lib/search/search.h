@@ -46,6 +46,9 @@ typedef struct esi_search_params {
                                  (0: ESI_SPLIT_LOOK; tests use 1) */
     uint64_t split_eager;     /* estimated visits from which they are woken at
                                  once (0: ESI_SPLIT_EAGER) */
+    uint64_t split_cold;      /* estimated visits from which a sleeping worker
+                                 is woken; below, only one still polling after
+                                 its last job is lent to (0: ESI_SPLIT_COLD) */
 } esi_search_params;
 
 /* Estimated documents to visit below which a search is not split. On the
@@ -65,6 +68,13 @@ typedef struct esi_search_params {
  * take-back together made splits of searches visiting under 16 docs cost
  * x1.01-1.03 instead of x1.42. */
 #define ESI_SPLIT_LOOK 32
+/* A search estimated to visit fewer documents than this is split only
+ * over workers still polling after their last job (pool.c), never by
+ * waking a sleeping one: on the benchmark with 0.4 ms of other work between
+ * searches (the workers asleep), splits of searches estimated at 64-256
+ * cost x1.24-1.40 their one-thread time, 256-512 x1.02, and paid from 512
+ * (x0.86); back to back (the workers polling) they paid from 64. */
+#define ESI_SPLIT_COLD 512
 /* A search estimated to visit at least this many documents wakes the
  * workers at once: it lasts long enough that they are never handed back,
  * and the caller's first docs gave them a late start (40-100 us). */
