@@ -170,11 +170,11 @@ static void small_teardown(void)
 }
 
 /* Sorted, comma-joined ids of every hit of q (order-free comparisons). */
-static const char *all_ids(const char *q)
+static const char *all_ids_in(es_index *ix, const char *q)
 {
     es_search_options o = ES_SEARCH_OPTIONS_INIT;
     o.limit = 100;
-    es_results *r = run(small, q, &o);
+    es_results *r = run(ix, q, &o);
     const char *v[100];
     size_t n = es_results_count(r);
     ck_assert_uint_eq(es_results_total(r), n);
@@ -193,6 +193,11 @@ static const char *all_ids(const char *q)
         m += (size_t)snprintf(out + m, sizeof out - m, "%s%s", i ? "," : "", v[i]);
     es_results_free(r);
     return out;
+}
+
+static const char *all_ids(const char *q)
+{
+    return all_ids_in(small, q);
 }
 
 /* ---- lowering ----------------------------------------------------------- */
@@ -277,6 +282,46 @@ START_TEST(test_search_phrase_and_bare)
     for (size_t i = 0; i + 1 < es_results_count(r); i++)
         ck_assert_str_ne(es_results_id(r, i, NULL), "scattered");
     es_results_free(r);
+}
+END_TEST
+
+/* Several bare runs: the query's AND leapfrogs the words of every run at
+ * once (plan_flat_and), and must still check each run's words of three or
+ * more characters as phrases: 共和国 (keys 共和, 和国) is not in b, which
+ * holds both keys ("共和、和国"). */
+START_TEST(test_search_bare_runs_verify_words)
+{
+    char *dir = tu_tmpdir();
+    es_writer *w = NULL;
+    es_error err;
+    ck_assert_int_eq(es_writer_open(&w, dir, NULL, &err), ES_OK);
+    static const char *const docs[][2] = {
+        { "a", "中华人民共和国报告。" },
+        { "b", "中华人民共和、和国报告。" },
+        { "c", "共和国的中华人民报告。" },
+        { "d", "中华人民共和国的工作。" },
+    };
+    for (size_t i = 0; i < TU_NCASES(docs); i++)
+        add(w, docs[i][0], NULL, NULL, docs[i][1], strlen(docs[i][1]));
+    ck_assert_int_eq(es_writer_commit(w), ES_OK);
+    es_writer_free(w);
+    es_index *ix = NULL;
+    ck_assert_int_eq(es_index_open(&ix, dir, &err), ES_OK);
+    static const want_ids want[] = {
+        { "中华人民共和国 报告", "a,c" },
+        { "报告 中华人民共和国", "a,c" },
+        { "中华人民共和国 报告 -的", "a" },
+        { "(中华人民共和国 报告) OR 工作", "a,c,d" },
+        { "中华人民 共和国", "a,c,d" },
+    };
+    for (size_t i = 0; i < TU_NCASES(want); i++) {
+        const char *got = all_ids_in(ix, want[i].q);
+        ck_assert_msg(!strcmp(got, want[i].ids), "%s: %s, expected %s", want[i].q, got,
+                      want[i].ids);
+    }
+    es_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
 }
 END_TEST
 
@@ -1947,6 +1992,7 @@ static Suite *search_suite(void)
     };
     tu_add_cases(s, smalls, TU_NCASES(smalls), small_setup, small_teardown, 0);
     tu_add_case(s, "phrase_pair_counts", test_search_phrase_pair_counts, 0, 1, 0);
+    tu_add_case(s, "bare_runs_verify_words", test_search_bare_runs_verify_words, 0, 1, 0);
     tu_add_case(s, "split_damaged_postings", test_search_split_damaged_postings, 0, 1, 120);
     tu_add_case(s, "split_segments_deletions", test_search_split_segments_deletions, 0, 1,
                 120);

@@ -56,6 +56,13 @@ struct matcher {
     uint64_t cost;             /* estimated postings to visit */
     matcher **kids;            /* AND: positive kids then NOT kids; OR; NOT: 1 */
     size_t nkids, npos;        /* npos: positive kids of AND */
+    /* AND with AND kids free of NOT (the words of bare runs): what it
+     * leapfrogs instead of its positive kids, those kids' kids and so on
+     * down (flat, cheapest first), and the ANDs so passed over (inner,
+     * deepest first), which it verifies and moves to each doc it stops at
+     * (see advance_and) */
+    matcher **flat, **inner;
+    size_t nflat, ninner;
     /* PHRASE */
     int32_t ph;
     esi_postings **cur;        /* one per key, in key order: its own cursor
@@ -828,6 +835,55 @@ static es_status build_prefix(run *r, int32_t ph, matcher **out)
     return ES_OK;
 }
 
+/* Whether AND m's leapfrog may pass over its kid x to x's own kids: x is
+ * an AND without NOT kids (a bare run's words), so a doc holds x when it
+ * holds every positive kid of x and x's verification passes. */
+static bool hoists(const matcher *x)
+{
+    return x->op == ESI_QOP_AND && x->npos > 0 && x->nkids == x->npos;
+}
+
+/* Leaves and hoisted ANDs under x (x included) for m->flat / m->inner;
+ * counts only when m->flat is NULL. */
+static void gather_flat(matcher *m, matcher *x)
+{
+    if (!hoists(x)) {
+        if (m->flat)
+            m->flat[m->nflat] = x;
+        m->nflat++;
+        return;
+    }
+    for (size_t i = 0; i < x->npos; i++)
+        gather_flat(m, x->kids[i]);
+    if (m->inner)
+        m->inner[m->ninner] = x;
+    m->ninner++;
+}
+
+/* AND m (its kids built and sorted) leapfrogs its NOT-free AND kids' own
+ * kids directly, cheapest first: a query of several bare runs
+ * (国籍规划 讨论的主 体工 农民: an AND of ANDs of words) otherwise aligned each
+ * run's words on a doc before its rarest word elsewhere ruled it out. */
+static es_status plan_flat_and(run *r, matcher *m)
+{
+    bool any = false;
+    for (size_t i = 0; i < m->npos && !any; i++)
+        any = hoists(m->kids[i]);
+    if (!any)
+        return ES_OK;
+    for (size_t i = 0; i < m->npos; i++)
+        gather_flat(m, m->kids[i]);
+    m->flat = esi_arena_calloc(&r->mem, m->nflat, sizeof *m->flat);
+    m->inner = esi_arena_calloc(&r->mem, m->ninner, sizeof *m->inner);
+    if (!m->flat || !m->inner)
+        return ES_ENOMEM;
+    m->nflat = m->ninner = 0;
+    for (size_t i = 0; i < m->npos; i++)
+        gather_flat(m, m->kids[i]);
+    sort_by_cost(m->flat, m->nflat);
+    return ES_OK;
+}
+
 /* Build the matcher of query node n for the current segment. */
 static es_status build(run *r, int32_t n, matcher **out)
 {
@@ -874,6 +930,8 @@ static es_status build(run *r, int32_t n, matcher **out)
     }
     if (nd->op == ESI_QOP_AND) {
         sort_by_cost(m->kids, m->npos);
+        if ((rc = plan_flat_and(r, m)) != ES_OK)
+            return rc;
         m->cost = m->npos ? m->kids[0]->cost : 0;
         for (size_t i = 0; i < m->npos; i++)
             m->ceil += m->kids[i]->idf * (r->p->k1 + 1.0);
@@ -1532,20 +1590,36 @@ static es_status verify(run *r, matcher *m, bool exact, bool *ok)
  * root: run_segment does that). A doc that fails moves t past it. */
 static es_status advance_and(run *r, matcher *m, uint32_t t)
 {
+    matcher **lf = m->nflat ? m->flat : m->kids;
+    size_t nlf = m->nflat ? m->nflat : m->npos;
     for (;;) {
         bool again = false, reject = false;
-        for (size_t i = 0; i < m->npos && !again; i++) {
-            es_status rc = advance(r, m->kids[i], t);
+        for (size_t i = 0; i < nlf && !again; i++) {
+            es_status rc = advance(r, lf[i], t);
             if (rc == ES_DONE) {
                 m->doc = DOC_END;
+                for (size_t j = 0; j < m->ninner; j++)
+                    m->inner[j]->doc = DOC_END;
                 return ES_DONE;
             }
             if (rc != ES_OK)
                 return rc;
-            if (m->kids[i]->doc > t) {
-                t = m->kids[i]->doc;
+            if (lf[i]->doc > t) {
+                t = lf[i]->doc;
                 again = true;
             }
+        }
+        /* the ANDs passed over stand on t and verify their lazy phrases
+         * there, deepest first, as their own advance would have */
+        for (size_t j = 0; j < m->ninner && !again && !reject; j++) {
+            matcher *x = m->inner[j];
+            x->started = true;
+            x->doc = t;
+            bool ok;
+            es_status rc = verify(r, x, false, &ok);
+            if (rc != ES_OK)
+                return rc;
+            reject = !ok;
         }
         for (size_t i = m->npos; i < m->nkids && !again && !reject; i++) {
             matcher *x = m->kids[i];
