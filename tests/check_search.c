@@ -820,7 +820,7 @@ static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune
     esi_search_stats st = { 0 };
     /* look 41 and up: the workers woken at once (split_eager 1) */
     esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
-                             pool, 1, chunk, look, look > 40 ? 1 : 0, 1 };
+                             pool, 1, chunk, look, look > 40 ? 1 : 0, 1, false };
     esi_hit *h = NULL;
     esi_err e = { 0 };
     ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
@@ -834,6 +834,71 @@ static esi_hit *exec_q(const es_query *q, size_t off, size_t lim, bool prune,
 {
     return exec_split(q, off, lim, prune, exact, n, total, scored, NULL, 0, 0);
 }
+
+/* Several bare runs, each of a few corpus words side by side (words of
+ * three or more characters among them: phrases checked on positions),
+ * with NOT and OR at times: leapfrogging all the runs' words at once
+ * (plan_flat_and) gives the page, scores and totals of leapfrogging run
+ * by run, exact and pruned, on the first page and from offset 5. */
+START_TEST(test_search_flat_and_same_as_nested)
+{
+    vocab *v = calloc(1, sizeof *v);
+    for (size_t i = 0; i < cp->n; i += 3)
+        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
+    ck_assert_uint_gt(v->n, 100);
+    uint64_t seed = tu_seed(), st = seed;
+    size_t flat = 0;
+    for (int it = 0; it < 300; it++) {
+        char q[512];
+        size_t len = 0, nr = 2 + tu_rand(&st) % 3;
+        for (size_t k = 0; k < nr; k++) {
+            const char *op = k == 0 ? "" : tu_rand(&st) % 8 == 0 ? " -" :
+                             tu_rand(&st) % 8 == 0 ? " OR " : " ";
+            len += (size_t)snprintf(q + len, sizeof q - len, "%s", op);
+            size_t nw = 1 + tu_rand(&st) % 3;   /* one word: not an AND */
+            for (size_t w = 0; w < nw; w++) {
+                size_t i = tu_rand(&st) % (tu_rand(&st) % 2 ? v->n : 64);
+                len += (size_t)snprintf(q + len, sizeof q - len, "%s", v->w[i]);
+            }
+        }
+        es_query *pq = NULL;
+        es_error err;
+        if (es_query_parse(&pq, q, strlen(q), &err) != ES_OK)
+            continue;
+        for (int run = 0; run < 4; run++) {
+            bool prune = run & 1;
+            size_t off = run & 2 ? 5 : 0, n[2];
+            uint64_t total[2];
+            esi_hit *h[2];
+            for (int nested = 0; nested < 2; nested++) {
+                esi_search_params sp = { off, 10, ES_SORT_SCORE, 1.2, 0.75, true, !prune,
+                                         NULL, NULL, 0, 0, 0, 0, 0, nested == 1 };
+                esi_err e = { 0 };
+                h[nested] = NULL;
+                ck_assert_msg(esi_search_run(cix->snap, pq, &sp, &h[nested], &n[nested],
+                                             &total[nested], &e) == ES_OK, "%s", e.msg);
+            }
+            ck_assert_msg(total[0] == total[1] && n[0] == n[1], "seed %llu: %s: total "
+                          "%llu vs %llu nested, %zu vs %zu hits", (unsigned long long)seed,
+                          q, (unsigned long long)total[0], (unsigned long long)total[1],
+                          n[0], n[1]);
+            for (size_t k = 0; k < n[0]; k++)
+                ck_assert_msg(h[0][k].seg == h[1][k].seg && h[0][k].doc == h[1][k].doc &&
+                              h[0][k].score == h[1][k].score,
+                              "seed %llu: %s: hit %zu differs from the nested leapfrog",
+                              (unsigned long long)seed, q, k);
+            flat += total[0] > 0;
+            esi_free(h[0]);
+            esi_free(h[1]);
+        }
+        es_query_free(pq);
+    }
+    printf("flat AND: %zu of 1200 searches with hits (seed %llu)\n", flat,
+           (unsigned long long)seed);
+    ck_assert_uint_gt(flat, 100);
+    free(v);
+}
+END_TEST
 
 START_TEST(test_search_pruning_same_top)
 {
@@ -930,7 +995,7 @@ static es_status exec_status(es_index *ix, const char *text, size_t limit,
     /* workers woken after 1..32 root docs, or at once (from the chunk
      * size: varied) */
     esi_search_params sp = { 0, limit, ES_SORT_SCORE, 1.2, 0.75, true, false, NULL,
-                             pool, 1, chunk, 1 + chunk % 32, chunk % 3 == 0, 1 };
+                             pool, 1, chunk, 1 + chunk % 32, chunk % 3 == 0, 1, false };
     *h = NULL;
     *n = 0;
     *total = 0;
@@ -1050,7 +1115,7 @@ START_TEST(test_search_single_key_pages)
             for (int v = 0; v < 4; v++) {  /* exhaustive, pruned, inexact, split */
                 esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, v != 2,
                                          v == 0, NULL, v == 3 ? pool : NULL, 1, chunk,
-                                         1 + chunk % 7, chunk % 3 == 0, 1 };
+                                         1 + chunk % 7, chunk % 3 == 0, 1, false };
                 esi_err e = { 0 };
                 ck_assert_msg(esi_search_run(ix->snap, q, &sp, &h[v], &n[v], &t[v], &e) ==
                               ES_OK, "%s", e.msg);
@@ -2013,6 +2078,7 @@ static Suite *search_suite(void)
     tu_case on_corpus[] = {
         { "phrase_equals_substring", test_search_phrase_equals_substring },
         { "pruning_same_top", test_search_pruning_same_top },
+        { "flat_and_same_as_nested", test_search_flat_and_same_as_nested },
         { "threads_agree", test_search_threads_agree },
     };
     for (size_t i = 0; i < TU_NCASES(on_corpus); i++) {

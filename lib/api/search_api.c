@@ -465,7 +465,7 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
     }
     esi_search_params sp = { opts->offset, opts->limit, opts->sort,
                              opts->bm25_k1, opts->bm25_b, opts->exact_total != 0,
-                             false, NULL, ix->shared->workers, 0, 0, 0, 0, 0 };
+                             false, NULL, ix->shared->workers, 0, 0, 0, 0, 0, false };
     r = esi_calloc(1, sizeof *r);
     if (!r) {
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");

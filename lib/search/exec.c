@@ -936,7 +936,7 @@ static es_status build(run *r, int32_t n, matcher **out)
     }
     if (nd->op == ESI_QOP_AND) {
         sort_by_cost(m->kids, m->npos);
-        if ((rc = plan_flat_and(r, m)) != ES_OK)
+        if (!r->p->no_flat && (rc = plan_flat_and(r, m)) != ES_OK)
             return rc;
         m->cost = m->npos ? m->kids[0]->cost : 0;
         for (size_t i = 0; i < m->npos; i++)

@@ -49,6 +49,8 @@ typedef struct esi_search_params {
     uint64_t split_cold;      /* estimated visits from which a sleeping worker
                                  is woken; below, only one still polling after
                                  its last job is lent to (0: ESI_SPLIT_COLD) */
+    bool no_flat;             /* leapfrog an AND of bare runs run by run, not
+                                 their words at once (reference for tests) */
 } esi_search_params;
 
 /* Estimated documents to visit below which a search is not split. On the
