@@ -44,17 +44,18 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Poll flag for up to ESI_POOL_SPIN_NS: true once it is set. The clock is
- * read every 64 polls only. */
-static bool spin_for(atomic_bool *flag)
+/* Poll flag until it is set or ESI_POOL_SPIN_NS have passed (the callers
+ * test the flag again under their mutex). The clock is read every 64
+ * polls only. */
+static void spin_for(atomic_bool *flag)
 {
     uint64_t t0 = now_ns();
     for (unsigned i = 1;; i++) {
         if (atomic_load_explicit(flag, memory_order_acquire))
-            return true;
+            return;
         cpu_relax();
         if ((i & 63) == 0 && now_ns() - t0 > ESI_POOL_SPIN_NS)
-            return false;
+            return;
     }
 }
 

@@ -16,7 +16,10 @@
  *           every pair is known, pair and character freqs bound the count
  *           (chain_bounds): a lower bound above 0 needs no positions.
  *   AND     leapfrog over its positive kids (cheapest first), then reject
- *           docs where a NOT kid matches.
+ *           docs where a NOT kid matches. Kids that are ANDs without NOT
+ *           (the words of bare runs) are passed over: their own kids join
+ *           the leapfrog, and they are verified on the docs it stops at
+ *           (plan_flat_and).
  *   OR      the smallest doc of its kids.
  *   PREFIX  the terms of the dictionary starting with the prefix (at most
  *           ESI_PREFIX_MAX distinct over the snapshot; prefix.c), one
