@@ -965,14 +965,17 @@ static uint32_t gallop_to(const uint32_t *p, uint32_t n, uint32_t y, uint64_t wa
         hi = n - hi > step ? hi + step : n;
         step *= 2;
     }
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (p[mid] < want)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (lo == hi)
+        return lo;
+    /* the first of p[lo..hi) >= want, hi if none: halving steps that are
+     * conditional moves, not branches */
+    const uint32_t *b = p + lo;
+    for (uint32_t len = hi - lo; len > 1;) {
+        uint32_t half = len / 2;
+        b = b[half] < want ? b + half : b;
+        len -= half;
     }
-    return lo;
+    return (uint32_t)(b - p) + (*b < want);
 }
 
 /* First index >= y of sorted p[0..n) whose value is >= want (n if none):
@@ -1287,17 +1290,24 @@ static es_status phrase_tf(run *r, matcher *m, uint32_t need, uint32_t *tf,
                 if (p[j] >= at)
                     m->cand[cnt++] = p[j] - at;
         } else {
-            uint32_t out = 0, y = 0;
-            bool gallop = (uint64_t)cnt * 16 < pn;   /* few candidates, long list */
-            for (uint32_t x = 0; x < cnt && y < pn; x++) {
-                uint64_t w = (uint64_t)m->cand[x] + at;
-                if (gallop)
+            uint32_t out = 0, x = 0, y = 0;
+            if ((uint64_t)cnt * 16 < pn) {   /* few candidates, long list */
+                for (; x < cnt && y < pn; x++) {
+                    uint64_t w = (uint64_t)m->cand[x] + at;
                     y = gallop_to(p, pn, y, w);
-                else
-                    while (y < pn && p[y] < w)
-                        y++;
-                if (y < pn && p[y] == w)
-                    m->cand[out++] = m->cand[x];
+                    if (y < pn && p[y] == w)
+                        m->cand[out++] = m->cand[x];
+                }
+            } else {
+                /* a merge whose steps are arithmetic, not branches: which
+                 * side moves next depends on the text (stop 24) */
+                while (x < cnt && y < pn) {
+                    uint64_t w = (uint64_t)m->cand[x] + at, v = p[y];
+                    m->cand[out] = m->cand[x];
+                    out += v == w;
+                    x += v >= w;
+                    y += v <= w;
+                }
             }
             cnt = out;
         }
