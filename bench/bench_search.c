@@ -264,7 +264,7 @@ static uint64_t internal_run(es_index *ix, const es_query *q, bool prune,
 {
     esi_search_stats st = { 0 };
     esi_search_params sp = { 0, 10, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
-                             NULL, 0, 0, 0, 0, 0, false };
+                             NULL, 0, 0, 0, 0, 0, false, NULL };
     uint64_t total;
     esi_err e = { 0 };
     if (esi_search_run(ix->snap, q, &sp, hits, nh, &total, &e) != ES_OK)

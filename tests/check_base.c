@@ -299,14 +299,9 @@ START_TEST(test_base_arena_blocks_hold)
                 bad += blk[i][k] != (unsigned char)(i & 0xff);
             ck_assert_uint_eq(bad, 0);
         }
-        unsigned char *last = blk[N - 1];
         esi_arena_reset(&a);
-        /* one chunk kept: the next block starts at its beginning, which
-         * is where the newest blocks were */
-        unsigned char *again = esi_arena_alloc(&a, 16, false);
-        ck_assert_ptr_nonnull(again);
-        ck_assert_uint_le((uintptr_t)again, (uintptr_t)last);
-        esi_arena_reset(&a);
+        ck_assert_ptr_nonnull(a.head);     /* one chunk kept (see arena_trim) */
+        ck_assert_uint_eq(a.used, 0);
     }
     size_t *z = esi_arena_calloc(&a, 100, sizeof *z);
     ck_assert_ptr_nonnull(z);
@@ -322,6 +317,53 @@ START_TEST(test_base_arena_blocks_hold)
     ck_assert_ptr_nonnull(esi_arena_alloc(&a, 8, true));
     esi_arena_free(&a);
     ck_assert_ptr_null(a.head);
+}
+END_TEST
+
+/* A reset arena, and one trimmed to be kept between owners
+ * (esi_arena_trim): after blocks that took several chunks it holds one,
+ * and the same blocks again fit it (no new chunk) and hold what is
+ * written to them; one chunk within the limit stays as it is; above the
+ * limit everything is released and the arena is empty and usable; when
+ * the chunk that would gather the others cannot be had, the newest stays. */
+START_TEST(test_base_arena_trim)
+{
+    esi_arena a = { 0 };
+    unsigned char *blk[300];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 300; i++) {    /* 300 KB: three chunks the first time */
+            ck_assert_ptr_nonnull(blk[i] = esi_arena_alloc(&a, 1000, round == 0));
+            memset(blk[i], i & 0xff, 1000);
+        }
+        for (int i = 0; i < 300; i++)
+            ck_assert_uint_eq(blk[i][i % 1000], (unsigned char)(i & 0xff));
+        const void *head = a.head;
+        esi_arena_trim(&a, (size_t)64 << 20);
+        ck_assert_ptr_nonnull(a.head);
+        ck_assert_uint_eq(a.used, 0);
+        if (round > 0)
+            ck_assert_ptr_eq(a.head, head);   /* fitted one chunk: kept as is */
+    }
+    esi_arena_trim(&a, 1024);              /* now too large to keep */
+    ck_assert_ptr_null(a.head);
+    ck_assert_uint_eq(a.used, 0);
+    ck_assert_ptr_nonnull(esi_arena_alloc(&a, 8, true));
+    esi_arena_trim(&a, (size_t)64 << 20);
+    ck_assert_ptr_nonnull(a.head);
+    /* several chunks whose sum passes the limit: none kept */
+    for (int i = 0; i < 300; i++)
+        ck_assert_ptr_nonnull(esi_arena_alloc(&a, 1000, false));
+    esi_arena_trim(&a, (size_t)100 << 10);
+    ck_assert_ptr_null(a.head);
+    for (int i = 0; i < 300; i++)
+        ck_assert_ptr_nonnull(blk[i] = esi_arena_alloc(&a, 1000, false));
+    esi_alloc_fail_at(1);
+    esi_arena_reset(&a);
+    esi_alloc_fail_at(0);
+    ck_assert_ptr_nonnull(a.head);
+    unsigned char *again = esi_arena_alloc(&a, 16, false);   /* in the newest */
+    ck_assert_uint_le((uintptr_t)again, (uintptr_t)blk[299]);
+    esi_arena_free(&a);
 }
 END_TEST
 
@@ -468,6 +510,7 @@ static Suite *base_suite(void)
         { "io_lock", test_base_io_lock_excludes_second_writer },
         { "alloc_failure", test_base_alloc_failure_is_enomem },
         { "arena_blocks_hold", test_base_arena_blocks_hold },
+        { "arena_trim", test_base_arena_trim },
         { "pool_lends_idle_workers", test_base_pool_lends_idle_workers },
         { "pool_cancel_or_wait", test_base_pool_cancel_or_wait },
         { "pool_polls_then_sleeps", test_base_pool_polls_then_sleeps },

@@ -820,7 +820,7 @@ static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune
     esi_search_stats st = { 0 };
     /* look 41 and up: the workers woken at once (split_eager 1) */
     esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, exact, !prune, &st,
-                             pool, 1, chunk, look, look > 40 ? 1 : 0, 1, false };
+                             pool, 1, chunk, look, look > 40 ? 1 : 0, 1, false, NULL };
     esi_hit *h = NULL;
     esi_err e = { 0 };
     ck_assert_msg(esi_search_run(cix->snap, q, &sp, &h, n, total, &e) == ES_OK,
@@ -872,7 +872,7 @@ START_TEST(test_search_flat_and_same_as_nested)
             esi_hit *h[2];
             for (int nested = 0; nested < 2; nested++) {
                 esi_search_params sp = { off, 10, ES_SORT_SCORE, 1.2, 0.75, true, !prune,
-                                         NULL, NULL, 0, 0, 0, 0, 0, nested == 1 };
+                                         NULL, NULL, 0, 0, 0, 0, 0, nested == 1, NULL };
                 esi_err e = { 0 };
                 h[nested] = NULL;
                 ck_assert_msg(esi_search_run(cix->snap, pq, &sp, &h[nested], &n[nested],
@@ -896,6 +896,72 @@ START_TEST(test_search_flat_and_same_as_nested)
     printf("flat AND: %zu of 1200 searches with hits (seed %llu)\n", flat,
            (unsigned long long)seed);
     ck_assert_uint_gt(flat, 100);
+    free(v);
+}
+END_TEST
+
+/* Searches that keep their memory in one arena between them
+ * (esi_search_params.keep), small and large queries in turn (one of them
+ * refused), give the pages and totals of searches with arenas of their
+ * own; the arena holds a chunk afterwards, and a search of a query as
+ * large as the last one carves from that chunk instead of allocating. */
+START_TEST(test_search_kept_arena_same_results)
+{
+    vocab *v = calloc(1, sizeof *v);
+    for (size_t i = 0; i < cp->n; i += 5)
+        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
+    ck_assert_uint_gt(v->n, 100);
+    uint64_t seed = tu_seed(), st = seed;
+    esi_arena keep = { 0 };
+    for (int it = 0; it < 200; it++) {
+        char q[2048];
+        size_t len = 0, nw = it % 10 == 0 ? 40 : 1 + tu_rand(&st) % 4;   /* at times a
+                                                                           long one */
+        for (size_t w = 0; w < nw; w++)
+            len += (size_t)snprintf(q + len, sizeof q - len, "%s%s", w ? " " : "",
+                                    v->w[tu_rand(&st) % v->n]);
+        es_query *pq = NULL;
+        es_error err;
+        if (es_query_parse(&pq, q, strlen(q), &err) != ES_OK)
+            continue;
+        size_t n[2], lim = it == 7 ? SIZE_MAX : 10;   /* it 7: offset + limit overflows */
+        uint64_t total[2];
+        esi_hit *h[2];
+        es_status rc[2];
+        for (int k = 0; k < 2; k++) {
+            esi_search_params sp = { 1, lim, ES_SORT_SCORE, 1.2, 0.75, true, false,
+                                     NULL, NULL, 0, 0, 0, 0, 0, false, k ? &keep : NULL };
+            esi_err e = { 0 };
+            h[k] = NULL;
+            rc[k] = esi_search_run(cix->snap, pq, &sp, &h[k], &n[k], &total[k], &e);
+        }
+        ck_assert_int_eq(rc[0], rc[1]);
+        if (rc[0] == ES_OK) {
+            ck_assert_msg(total[0] == total[1] && n[0] == n[1], "seed %llu: %s",
+                          (unsigned long long)seed, q);
+            for (size_t k = 0; k < n[0]; k++)
+                ck_assert_msg(h[0][k].doc == h[1][k].doc && h[0][k].score == h[1][k].score,
+                              "seed %llu: %s: hit %zu", (unsigned long long)seed, q, k);
+            ck_assert_ptr_nonnull(keep.head);
+            /* the same query again: no new chunk */
+            const void *head = keep.head;
+            esi_search_params sp = { 1, 10, ES_SORT_SCORE, 1.2, 0.75, true, false,
+                                     NULL, NULL, 0, 0, 0, 0, 0, false, &keep };
+            esi_err e = { 0 };
+            esi_hit *h2 = NULL;
+            size_t n2;
+            uint64_t t2;
+            ck_assert_int_eq(esi_search_run(cix->snap, pq, &sp, &h2, &n2, &t2, &e), ES_OK);
+            ck_assert_ptr_eq(keep.head, head);
+            esi_free(h2);
+        } else {
+            ck_assert_int_eq(it, 7);
+        }
+        esi_free(h[0]);
+        esi_free(h[1]);
+        es_query_free(pq);
+    }
+    esi_arena_free(&keep);
     free(v);
 }
 END_TEST
@@ -995,7 +1061,7 @@ static es_status exec_status(es_index *ix, const char *text, size_t limit,
     /* workers woken after 1..32 root docs, or at once (from the chunk
      * size: varied) */
     esi_search_params sp = { 0, limit, ES_SORT_SCORE, 1.2, 0.75, true, false, NULL,
-                             pool, 1, chunk, 1 + chunk % 32, chunk % 3 == 0, 1, false };
+                             pool, 1, chunk, 1 + chunk % 32, chunk % 3 == 0, 1, false, NULL };
     *h = NULL;
     *n = 0;
     *total = 0;
@@ -1115,7 +1181,7 @@ START_TEST(test_search_single_key_pages)
             for (int v = 0; v < 4; v++) {  /* exhaustive, pruned, inexact, split */
                 esi_search_params sp = { off, lim, ES_SORT_SCORE, 1.2, 0.75, v != 2,
                                          v == 0, NULL, v == 3 ? pool : NULL, 1, chunk,
-                                         1 + chunk % 7, chunk % 3 == 0, 1, false };
+                                         1 + chunk % 7, chunk % 3 == 0, 1, false, NULL };
                 esi_err e = { 0 };
                 ck_assert_msg(esi_search_run(ix->snap, q, &sp, &h[v], &n[v], &t[v], &e) ==
                               ES_OK, "%s", e.msg);
@@ -2079,6 +2145,7 @@ static Suite *search_suite(void)
         { "phrase_equals_substring", test_search_phrase_equals_substring },
         { "pruning_same_top", test_search_pruning_same_top },
         { "flat_and_same_as_nested", test_search_flat_and_same_as_nested },
+        { "kept_arena_same_results", test_search_kept_arena_same_results },
         { "threads_agree", test_search_threads_agree },
     };
     for (size_t i = 0; i < TU_NCASES(on_corpus); i++) {

@@ -8,7 +8,8 @@
  * cached store block it pins (one lock, no copy), so es_search's results
  * must not outlive the es_index (as edusearch.h says); without a cache,
  * and for es_index_get, they are copies. A search takes its scratch (analyzer, doc
- * reader on the index's shared block cache, snippet buffer) from the
+ * reader on the index's shared block cache, snippet buffer, the memory the
+ * executor keeps between searches) from the
  * index's mutex-protected free list, or makes new scratch when the list is
  * empty, and returns it afterwards: any
  * number of threads may search one es_index, each with scratch of its own,
@@ -49,6 +50,8 @@ typedef struct scratch {
     esi_analyzer *a;           /* created on first need */
     esi_doc_reader *dr;
     esi_buf sb;                /* snippet text */
+    esi_arena mem;             /* the executor's, kept between searches
+                                  (esi_search_params.keep) */
 } scratch;
 
 /* Most idle scratch an index keeps (more threads than this just allocate). */
@@ -61,6 +64,7 @@ static void scratch_free(scratch *s)
     esi_analyzer_free(s->a);
     esi_doc_reader_free(s->dr);
     esi_buf_free(&s->sb);
+    esi_arena_free(&s->mem);
     esi_free(s);
 }
 
@@ -465,23 +469,24 @@ es_status es_search(es_results **out, es_index *ix, const es_query *q,
     }
     esi_search_params sp = { opts->offset, opts->limit, opts->sort,
                              opts->bm25_k1, opts->bm25_b, opts->exact_total != 0,
-                             false, NULL, ix->shared->workers, 0, 0, 0, 0, 0, false };
+                             false, NULL, ix->shared->workers, 0, 0, 0, 0, 0, false, NULL };
     r = esi_calloc(1, sizeof *r);
     if (!r) {
         rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
         goto done;
     }
     r->cache = ix->shared->cache;
+    if (!(sc = scratch_get(ix))) {
+        rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
+        goto done;
+    }
+    sp.keep = &sc->mem;
     rc = esi_search_run(ix->snap, q, &sp, &hits, &nhits, &r->total, &e);
     if (rc != ES_OK)
         goto done;
     if (nhits) {
         r->hits = esi_calloc(nhits, sizeof *r->hits);
         if (!r->hits) {
-            rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
-            goto done;
-        }
-        if (!(sc = scratch_get(ix))) {
             rc = esi_err_set(&e, ES_ENOMEM, "out of memory running a search");
             goto done;
         }

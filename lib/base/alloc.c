@@ -142,14 +142,28 @@ void esi_arena_reset(esi_arena *a)
 {
     if (!a->head)
         return;
-    esi_arena_chunk *c = a->head->next;
+    a->used = 0;
+    if (!a->head->next)
+        return;
+    /* several chunks: one as large as all of them, so that the same
+     * blocks again take no new chunk (if that fails, the newest stays) */
+    size_t cap = 0;
+    for (esi_arena_chunk *c = a->head; c; c = c->next)
+        cap += c->cap;
+    esi_arena_chunk *one = esi_malloc(sizeof *one + cap), *c = a->head->next;
+    if (one) {
+        one->next = NULL;
+        one->cap = cap;
+        c = a->head;
+        a->head = one;
+    } else {
+        a->head->next = NULL;
+    }
     while (c) {
         esi_arena_chunk *next = c->next;
         esi_free(c);
         c = next;
     }
-    a->head->next = NULL;
-    a->used = 0;
 }
 
 void esi_arena_free(esi_arena *a)
@@ -158,4 +172,11 @@ void esi_arena_free(esi_arena *a)
     esi_free(a->head);
     a->head = NULL;
     a->used = 0;
+}
+
+void esi_arena_trim(esi_arena *a, size_t max)
+{
+    esi_arena_reset(a);
+    if (a->head && a->head->cap > max)
+        esi_arena_free(a);
 }

@@ -84,10 +84,15 @@ typedef struct esi_arena {
 void *esi_arena_alloc(esi_arena *a, size_t n, bool zero);
 /* count * size zeroed bytes; NULL on overflow or out of memory. */
 void *esi_arena_calloc(esi_arena *a, size_t count, size_t size);
-/* Give everything back but keep the newest (largest) chunk for reuse. */
+/* Give everything back but keep one chunk for reuse, as large as all the
+ * chunks were (one allocation when there were several; should it fail,
+ * the newest chunk), so that the same blocks again take no new chunk. */
 void esi_arena_reset(esi_arena *a);
 /* Release every chunk; the arena is then empty and reusable. */
 void esi_arena_free(esi_arena *a);
+/* esi_arena_reset, for an arena kept for a later owner: the chunk left is
+ * released too if it holds more than max bytes. */
+void esi_arena_trim(esi_arena *a, size_t max);
 
 /* ---- buffers ------------------------------------------------------------ */
 typedef struct esi_buf {

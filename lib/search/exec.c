@@ -2716,6 +2716,10 @@ es_status esi_search_run(const esi_snapshot *snap, const es_query *q,
     if (r.k > (size_t)1 << 24)
         return esi_err_set(e, ES_ELIMIT, "offset + limit is more than %zu; page "
                            "through smaller windows", (size_t)1 << 24);
+    if (p->keep) {                 /* memory an earlier search left */
+        r.mem = *p->keep;
+        *p->keep = (esi_arena){ 0 };
+    }
     if (r.k && !(r.heap = esi_calloc(r.k, sizeof *r.heap))) {
         rc = ES_ENOMEM;
         goto done;
@@ -2745,6 +2749,12 @@ done:
         esi_err_set(e, rc, "out of memory running a search");
     else if (rc == ES_ELIMIT && e && e->code != ES_ELIMIT)
         esi_err_set(e, rc, "the search is too large for this index");
+    if (p->keep) {
+        free_matchers(&r);
+        esi_arena_trim(&r.mem, ESI_SEARCH_KEEP);
+        *p->keep = r.mem;
+        r.mem = (esi_arena){ 0 };
+    }
     free_local(&r);
     esi_free(r.ti);
     esi_free(r.found);
