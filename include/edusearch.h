@@ -682,6 +682,11 @@ typedef struct es_results es_results;
  *         limit above 2^24), ES_EINVAL, ES_ENOMEM.
  * Thread safety: any number of threads may search one es_index at once,
  * each with its own results.
+ * Memory: between searches the index keeps, per search that ran at the
+ * same moment (up to 32), scratch to reuse: a reader of stored text, an
+ * analyzer once snippets were asked for, and up to 1 MiB of the last
+ * search's matchers and cursors, so that the next search takes no new
+ * memory. es_index_free() frees it.
  */
 ES_API es_status es_search(es_results **out, es_index *ix, const es_query *q,
                            const es_search_options *opts, es_error *err);
