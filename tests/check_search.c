@@ -811,6 +811,17 @@ static int on_vocab(const es_token *t, void *p)
     return 0;
 }
 
+/* Words of the corpus (every step-th document), for random queries. */
+static vocab *corpus_vocab(size_t step)
+{
+    vocab *v = calloc(1, sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < cp->n; i += step)
+        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
+    ck_assert_uint_gt(v->n, 100);
+    return v;
+}
+
 /* Run q through the executor; returns the hits (esi_free them). With a
  * pool, every search is split into chunks of chunk docs. */
 static esi_hit *exec_split(const es_query *q, size_t off, size_t lim, bool prune,
@@ -842,10 +853,7 @@ static esi_hit *exec_q(const es_query *q, size_t off, size_t lim, bool prune,
  * by run, exact and pruned, on the first page and from offset 5. */
 START_TEST(test_search_flat_and_same_as_nested)
 {
-    vocab *v = calloc(1, sizeof *v);
-    for (size_t i = 0; i < cp->n; i += 3)
-        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
-    ck_assert_uint_gt(v->n, 100);
+    vocab *v = corpus_vocab(3);
     uint64_t seed = tu_seed(), st = seed;
     size_t flat = 0;
     for (int it = 0; it < 300; it++) {
@@ -907,10 +915,7 @@ END_TEST
  * large as the last one carves from that chunk instead of allocating. */
 START_TEST(test_search_kept_arena_same_results)
 {
-    vocab *v = calloc(1, sizeof *v);
-    for (size_t i = 0; i < cp->n; i += 5)
-        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
-    ck_assert_uint_gt(v->n, 100);
+    vocab *v = corpus_vocab(5);
     uint64_t seed = tu_seed(), st = seed;
     esi_arena keep = { 0 };
     for (int it = 0; it < 200; it++) {
@@ -968,10 +973,7 @@ END_TEST
 
 START_TEST(test_search_pruning_same_top)
 {
-    vocab *v = calloc(1, sizeof *v);
-    for (size_t i = 0; i < cp->n; i += 3)
-        es_tokenize(cp->d[i].text, cp->d[i].len, ES_TOKENIZE_WORDS, on_vocab, v, NULL);
-    ck_assert_uint_gt(v->n, 100);
+    vocab *v = corpus_vocab(3);
     uint64_t seed = tu_seed(), st = seed, scored_full = 0, scored_pruned = 0;
     static const char *ops[] = { " ", " ", " ", " OR ", " -" };
     esi_pool *pool = esi_pool_new(3);
