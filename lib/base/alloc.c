@@ -142,28 +142,14 @@ void esi_arena_reset(esi_arena *a)
 {
     if (!a->head)
         return;
-    a->used = 0;
-    if (!a->head->next)
-        return;
-    /* several chunks: one as large as all of them, so that the same
-     * blocks again take no new chunk (if that fails, the newest stays) */
-    size_t cap = 0;
-    for (esi_arena_chunk *c = a->head; c; c = c->next)
-        cap += c->cap;
-    esi_arena_chunk *one = esi_malloc(sizeof *one + cap), *c = a->head->next;
-    if (one) {
-        one->next = NULL;
-        one->cap = cap;
-        c = a->head;
-        a->head = one;
-    } else {
-        a->head->next = NULL;
-    }
+    esi_arena_chunk *c = a->head->next;
     while (c) {
         esi_arena_chunk *next = c->next;
         esi_free(c);
         c = next;
     }
+    a->head->next = NULL;
+    a->used = 0;
 }
 
 void esi_arena_free(esi_arena *a)
@@ -176,7 +162,22 @@ void esi_arena_free(esi_arena *a)
 
 void esi_arena_trim(esi_arena *a, size_t max)
 {
-    esi_arena_reset(a);
-    if (a->head && a->head->cap > max)
+    size_t cap = 0;
+    for (esi_arena_chunk *c = a->head; c; c = c->next)
+        cap += c->cap;
+    if (cap > max) {
         esi_arena_free(a);
+        return;
+    }
+    if (a->head && a->head->next) {
+        /* several chunks: one as large as all of them, so that the same
+         * blocks again take no new chunk (if that fails, the newest stays) */
+        esi_arena_chunk *one = esi_malloc(sizeof *one + cap);
+        if (one) {
+            one->next = a->head;
+            one->cap = cap;
+            a->head = one;
+        }
+    }
+    esi_arena_reset(a);
 }

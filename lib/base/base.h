@@ -84,14 +84,14 @@ typedef struct esi_arena {
 void *esi_arena_alloc(esi_arena *a, size_t n, bool zero);
 /* count * size zeroed bytes; NULL on overflow or out of memory. */
 void *esi_arena_calloc(esi_arena *a, size_t count, size_t size);
-/* Give everything back but keep one chunk for reuse, as large as all the
- * chunks were (one allocation when there were several; should it fail,
- * the newest chunk), so that the same blocks again take no new chunk. */
+/* Give everything back but keep the newest (largest) chunk for reuse. */
 void esi_arena_reset(esi_arena *a);
 /* Release every chunk; the arena is then empty and reusable. */
 void esi_arena_free(esi_arena *a);
-/* esi_arena_reset, for an arena kept for a later owner: the chunk left is
- * released too if it holds more than max bytes. */
+/* Empty a, to be kept for a later owner: it is left with one chunk as
+ * large as all the chunks it had (one allocation when it had several;
+ * should that fail, its newest chunk), so that the same blocks again take
+ * no new chunk; or with none if they held more than max bytes. */
 void esi_arena_trim(esi_arena *a, size_t max);
 
 /* ---- buffers ------------------------------------------------------------ */

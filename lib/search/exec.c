@@ -330,9 +330,9 @@ static void close_cursors(esi_postings *c, size_t n)
         esi_postings_close(&c[i]);
 }
 
-/* Free the matchers of a segment: close their cursors, free what grows
- * (cand), give the arena back. */
-static void free_matchers(run *r)
+/* Close the matchers of a segment: their cursors, and what grows (cand);
+ * their memory stays in the arena. */
+static void close_matchers(run *r)
 {
     for (size_t i = 0; i < r->nall; i++) {
         matcher *m = r->all[i];
@@ -341,6 +341,12 @@ static void free_matchers(run *r)
         esi_free(m->cand);
     }
     r->nall = 0;
+}
+
+/* Close the matchers of a segment and give the arena back for the next. */
+static void free_matchers(run *r)
+{
+    close_matchers(r);
     esi_arena_reset(&r->mem);
 }
 
@@ -2481,7 +2487,7 @@ static es_status run_chunks(run *r)
         if (r->engage_in)
             engage_check(r);
     }
-    free_matchers(r);
+    close_matchers(r);             /* the arena's owner frees or keeps it */
     if (rc != ES_OK && rc != ES_DONE && r->sp)
         atomic_store_explicit(&r->sp->stop, true, memory_order_relaxed);
     return rc == ES_DONE ? ES_OK : rc;
@@ -2542,7 +2548,7 @@ static void job_main(void *p)
 /* Free what run r owns itself, not what prepare() made. */
 static void free_local(run *r)
 {
-    free_matchers(r);
+    close_matchers(r);
     esi_arena_free(&r->mem);
     esi_free(r->all);
     esi_free(r->heap);
@@ -2750,7 +2756,7 @@ done:
     else if (rc == ES_ELIMIT && e && e->code != ES_ELIMIT)
         esi_err_set(e, rc, "the search is too large for this index");
     if (p->keep) {
-        free_matchers(&r);
+        close_matchers(&r);
         esi_arena_trim(&r.mem, ESI_SEARCH_KEEP);
         *p->keep = r.mem;
         r.mem = (esi_arena){ 0 };
