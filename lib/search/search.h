@@ -53,12 +53,14 @@ typedef struct esi_search_params {
                                  their words at once (reference for tests) */
     /* Optional: an arena the caller keeps between searches (one search at
      * a time). The search carves its matchers and cursors from it and
-     * leaves its largest chunk there (at most ESI_SEARCH_KEEP bytes), so
-     * the next search reuses that memory instead of taking it from malloc
-     * again: a chunk freed at the top of the heap went back to the system
-     * (brk) and came back as fresh pages the kernel zeroed, about once
-     * every four searches of the benchmark (p50 5-10% lower without,
-     * stop 24). NULL: the search's own arena, freed at its end. */
+     * leaves it holding one chunk as large as all it took (at most
+     * ESI_SEARCH_KEEP bytes: esi_arena_trim), so the next search reuses
+     * that memory instead of taking it from malloc again: where a search's
+     * chunk lay at the top of the heap it went back to the system (brk)
+     * and came back as fresh pages the kernel zeroed (in a harness doing
+     * nothing but searches, about once every four; p50 6-13% lower with
+     * the arena kept, stop 24). NULL: the search's own arena, freed at
+     * its end. */
     esi_arena *keep;
 } esi_search_params;
 

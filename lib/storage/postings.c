@@ -1362,6 +1362,9 @@ static bool skip_to(esi_postings *c, uint32_t target)
     return true;
 }
 
+_Static_assert(sizeof ((esi_postings *)0)->block_docs == ESI_POST_BLOCK * sizeof(uint32_t),
+               "a cursor's block holds ESI_POST_BLOCK docs");
+
 /* The index of the first of docs[0..ESI_POST_BLOCK) (ascending; a short
  * block padded with UINT32_MAX, see decode_block) that is >= t: seven
  * halving steps that are conditional moves, not branches. Where a cursor
@@ -1369,9 +1372,6 @@ static bool skip_to(esi_postings *c, uint32_t target)
  * of a search whose length varies) was mispredicted about once a call, and
  * across a sweep of different queries such misses are the largest share
  * of a median search's time (stop 24, docs/PERFORMANCE.md). */
-_Static_assert(sizeof ((esi_postings *)0)->block_docs == ESI_POST_BLOCK * sizeof(uint32_t),
-               "a cursor's block holds ESI_POST_BLOCK docs");
-
 static inline uint32_t first_at_least(const uint32_t *docs, uint32_t t)
 {
     uint32_t i = 0;
