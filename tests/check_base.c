@@ -372,6 +372,33 @@ START_TEST(test_base_arena_trim)
 }
 END_TEST
 
+/* esi_first_at_least gives the first index whose value is >= x (n when
+ * none), against a linear scan: random ascending arrays with repeats, of
+ * 0 to 300 values, x below, among, between and above them. */
+START_TEST(test_base_first_at_least)
+{
+    uint64_t s = 77;
+    uint32_t v[300];
+    for (int it = 0; it < 2000; it++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t n = (uint32_t)(s >> 33) % 301, at = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            at += (uint32_t)(s >> 60) % 3;     /* steps of 0, 1 or 2 */
+            v[i] = at;
+        }
+        for (uint64_t x = 0; x <= (uint64_t)at + 2; x++) {
+            uint32_t want = 0;
+            while (want < n && v[want] < x)
+                want++;
+            ck_assert_uint_eq(esi_first_at_least(v, n, x), want);
+        }
+    }
+    ck_assert_uint_eq(esi_first_at_least(v, 0, 5), 0);
+    ck_assert_uint_eq(esi_first_at_least(v, 1, (uint64_t)UINT32_MAX + 1), 1);
+}
+END_TEST
+
 /* A pool job that holds its worker until released, then counts itself. */
 typedef struct pool_job {
     atomic_int *release, *ran;
@@ -516,6 +543,7 @@ static Suite *base_suite(void)
         { "alloc_failure", test_base_alloc_failure_is_enomem },
         { "arena_blocks_hold", test_base_arena_blocks_hold },
         { "arena_trim", test_base_arena_trim },
+        { "first_at_least", test_base_first_at_least },
         { "pool_lends_idle_workers", test_base_pool_lends_idle_workers },
         { "pool_cancel_or_wait", test_base_pool_cancel_or_wait },
         { "pool_polls_then_sleeps", test_base_pool_polls_then_sleeps },

@@ -45,6 +45,27 @@ static inline bool esi_grow(void **arr, size_t *cap, size_t need, size_t sz)
     return need <= *cap || esi_grow_to(arr, cap, need, sz);
 }
 
+/* The index of the first of the n ascending values p[0..n) that is >= x,
+ * n if none: halving steps that compile to conditional moves, not
+ * branches. Where a search lands depends on the data, so a scan's exit
+ * or a branching search's steps are mispredicted often, and across a
+ * sweep of different queries such misses are the largest share of a
+ * median search's time (docs/PERFORMANCE.md, stop 24). Each step's load
+ * waits for the last: for arrays in L1 (a postings block, a doc's
+ * positions), not for large ones, where a branching search runs ahead. */
+static inline uint32_t esi_first_at_least(const uint32_t *p, uint32_t n, uint64_t x)
+{
+    if (n == 0)
+        return 0;
+    const uint32_t *b = p;
+    for (uint32_t len = n; len > 1;) {
+        uint32_t half = len / 2;
+        b = b[half] < x ? b + half : b;
+        len -= half;
+    }
+    return (uint32_t)(b - p) + (*b < x);
+}
+
 #ifdef ES_TESTING
 /* Make the allocation numbered `n` (counting from 1 after this call) and all
  * later ones fail; 0 disables. Returns how many allocations ran since the

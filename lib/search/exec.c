@@ -971,17 +971,7 @@ static uint32_t gallop_to(const uint32_t *p, uint32_t n, uint32_t y, uint64_t wa
         hi = n - hi > step ? hi + step : n;
         step *= 2;
     }
-    if (lo == hi)
-        return lo;
-    /* the first of p[lo..hi) >= want, hi if none: halving steps that are
-     * conditional moves, not branches */
-    const uint32_t *b = p + lo;
-    for (uint32_t len = hi - lo; len > 1;) {
-        uint32_t half = len / 2;
-        b = b[half] < want ? b + half : b;
-        len -= half;
-    }
-    return (uint32_t)(b - p) + (*b < want);
+    return lo + esi_first_at_least(p + lo, hi - lo, want);
 }
 
 /* First index >= y of sorted p[0..n) whose value is >= want (n if none):

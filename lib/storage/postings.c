@@ -1279,7 +1279,7 @@ static es_status decode_block(esi_postings *c, uint32_t last, uint32_t n,
     c->run_r = UINT64_MAX;
     if (c->has_pos ? !read_run_table(c) : plen != 0)
         return corrupt(c);
-    for (uint32_t i = n; i < ESI_POST_BLOCK; i++)   /* see first_at_least */
+    for (uint32_t i = n; i < ESI_POST_BLOCK; i++)   /* see esi_postings_advance */
         c->block_docs[i] = UINT32_MAX;
     c->rd.p = end + plen;
     c->block_n = n;
@@ -1365,21 +1365,6 @@ static bool skip_to(esi_postings *c, uint32_t target)
 _Static_assert(sizeof ((esi_postings *)0)->block_docs == ESI_POST_BLOCK * sizeof(uint32_t),
                "a cursor's block holds ESI_POST_BLOCK docs");
 
-/* The index of the first of docs[0..ESI_POST_BLOCK) (ascending; a short
- * block padded with UINT32_MAX, see decode_block) that is >= t: seven
- * halving steps that are conditional moves, not branches. Where a cursor
- * lands in a block depends on the other cursors, so the exit of a scan (or
- * of a search whose length varies) was mispredicted about once a call, and
- * across a sweep of different queries such misses are the largest share
- * of a median search's time (stop 24, docs/PERFORMANCE.md). */
-static inline uint32_t first_at_least(const uint32_t *docs, uint32_t t)
-{
-    uint32_t i = 0;
-    for (uint32_t h = ESI_POST_BLOCK / 2; h > 0; h /= 2)
-        i = docs[i + h - 1] < t ? i + h : i;
-    return i;
-}
-
 es_status esi_postings_advance(esi_postings *c, uint32_t target)
 {
     if (c->err != ES_OK)
@@ -1397,7 +1382,9 @@ es_status esi_postings_advance(esi_postings *c, uint32_t target)
         if (rc != ES_OK)
             return rc;
     }
-    uint32_t i = first_at_least(c->block_docs, target);
+    /* over the whole block, padded (decode_block): a constant length, so
+     * the steps unroll; the docs before the cursor's are below target */
+    uint32_t i = esi_first_at_least(c->block_docs, ESI_POST_BLOCK, target);
     if (i >= c->block_n || c->block_docs[i] < target)   /* unreachable unless
                                                            data lies about last */
         return corrupt(c);
